@@ -1,0 +1,370 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ensemble.h"
+#include "err.h"
+#include "farm.h"
+#include "h5out.h"
+#include "results.h"
+#include "solve.h"
+#include "version.h"
+
+static const char usage[] =
+    "usage: rmtmc run CONFIG.json [-o OUT.h5] [--force] [--progress auto|bar|log|none]\n"
+    "                 [--mem-per-rank BYTES[K|M|G]]\n"
+    "       rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]]\n"
+    "       rmtmc --version | --help\n";
+
+static const char help[] =
+    "rmtmc: Monte Carlo experiments on random-matrix ensembles, distributed with MPI.\n"
+    "\n"
+    "Commands\n"
+    "  run CONFIG.json     run every point of the config's sweep and write one HDF5 file.\n"
+    "                      Works under `mpiexec -n P` (any P >= 1) and `srun`; rank 0 hands\n"
+    "                      out draws, results do not depend on P.\n"
+    "  check CONFIG.json   validate the config, expand the sweep and print the plan\n"
+    "                      (parameters, n, draws, memory per rank, work); runs nothing.\n"
+    "\n"
+    "Options\n"
+    "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"
+    "  --force               overwrite an existing output file\n"
+    "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
+    "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (default: Slurm's\n"
+    "                        SLURM_MEM_PER_CPU / SLURM_MEM_PER_NODE, else the machine's\n"
+    "                        memory divided by the ranks on it)\n"
+    "  --ranks P             (check) plan as if run on P ranks\n"
+    "  --version, --help\n"
+    "\n"
+    "Exit codes\n"
+    "  0 done; 1 runtime failure; 2 bad usage or bad config (one line on stderr naming\n"
+    "  the file, the JSON path and the problem; no output file is created or touched);\n"
+    "  3 interrupted by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint.\n"
+    "\n"
+    "Environment\n"
+    "  RMT_BLAS_THREADS   BLAS threads per rank (default 1: one rank per core)\n"
+    "  RMT_EIG_DRIVER     LAPACK driver: syevd (default), syevr, syev, syevd_2stage, syev_2stage\n"
+    "\n"
+    "The config schema and the output layout are described in README.md and configs/README.md.\n";
+
+typedef struct {
+    const char *cmd;
+    const char *config;
+    const char *output;
+    int force;
+    int resume;
+    rmt_progress progress;
+    double mem_per_rank;   /* bytes; 0 = not given */
+    int ranks;             /* check --ranks */
+} args;
+
+static int parse_size(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v > 0)) return -1;
+    switch (*end) {
+    case 'k': case 'K': v *= 1024.0; end++; break;
+    case 'm': case 'M': v *= 1048576.0; end++; break;
+    case 'g': case 'G': v *= 1073741824.0; end++; break;
+    case 't': case 'T': v *= 1099511627776.0; end++; break;
+    default: break;
+    }
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end) return -1;
+    *out = v;
+    return 0;
+}
+
+static rmt_status parse_args(int argc, char **argv, args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->progress = RMT_PROGRESS_AUTO;
+    if (argc < 2) return RMT_ERR(RMT_EUSAGE, "missing command (run, check); see rmtmc --help");
+    a->cmd = argv[1];
+    if (strcmp(a->cmd, "run") && strcmp(a->cmd, "check")) {
+        if (!strcmp(a->cmd, "analyze"))
+            return RMT_ERR(RMT_EUSAGE, "analyze: not available in this version (run, check)");
+        return RMT_ERR(RMT_EUSAGE, "unknown command '%s' (run, check); see rmtmc --help", a->cmd);
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *o = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
+            if (!val) return RMT_ERR(RMT_EUSAGE, "%s needs a file name", o);
+            a->output = val;
+            i++;
+        } else if (!strcmp(o, "--force")) {
+            a->force = 1;
+        } else if (!strcmp(o, "--resume")) {
+            a->resume = 1;
+        } else if (!strcmp(o, "--progress")) {
+            if (!val) return RMT_ERR(RMT_EUSAGE, "--progress needs auto, bar, log or none");
+            if (!strcmp(val, "auto")) a->progress = RMT_PROGRESS_AUTO;
+            else if (!strcmp(val, "bar")) a->progress = RMT_PROGRESS_BAR;
+            else if (!strcmp(val, "log")) a->progress = RMT_PROGRESS_LOG;
+            else if (!strcmp(val, "none")) a->progress = RMT_PROGRESS_NONE;
+            else return RMT_ERR(RMT_EUSAGE, "--progress: '%s' is not auto, bar, log or none", val);
+            i++;
+        } else if (!strcmp(o, "--mem-per-rank")) {
+            if (!val || parse_size(val, &a->mem_per_rank))
+                return RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'", val ? val : "");
+            i++;
+        } else if (!strcmp(o, "--ranks") && !strcmp(a->cmd, "check")) {
+            if (!val || atoi(val) < 1) return RMT_ERR(RMT_EUSAGE, "--ranks needs a positive integer");
+            a->ranks = atoi(val);
+            i++;
+        } else if (o[0] == '-' && o[1]) {
+            return RMT_ERR(RMT_EUSAGE, "unknown option '%s'; see rmtmc --help", o);
+        } else if (!a->config) {
+            a->config = o;
+        } else {
+            return RMT_ERR(RMT_EUSAGE, "unexpected argument '%s'; see rmtmc --help", o);
+        }
+    }
+    if (!a->config) return RMT_ERR(RMT_EUSAGE, "%s: missing CONFIG.json; see rmtmc --help", a->cmd);
+    if (a->resume)
+        return RMT_ERR(RMT_EUSAGE, "--resume: not available in this version; rerun with --force to start over");
+    return RMT_OK;
+}
+
+/* Memory one rank may use, and a phrase saying where that figure comes from. */
+static double mem_budget(const args *a, int ranks_on_node, char *why, size_t whylen)
+{
+    if (a->mem_per_rank > 0) {
+        snprintf(why, whylen, "--mem-per-rank");
+        return a->mem_per_rank;
+    }
+    const char *cpu = getenv("SLURM_MEM_PER_CPU"), *node = getenv("SLURM_MEM_PER_NODE");
+    if (cpu && atof(cpu) > 0) {
+        snprintf(why, whylen, "SLURM_MEM_PER_CPU = %s MiB", cpu);
+        return atof(cpu) * 1048576.0;
+    }
+    if (node && atof(node) > 0) {
+        snprintf(why, whylen, "SLURM_MEM_PER_NODE = %s MiB / %d ranks", node, ranks_on_node);
+        return atof(node) * 1048576.0 / ranks_on_node;
+    }
+    double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    snprintf(why, whylen, "%.3g GiB of memory / %d rank%s on this node", phys / 1073741824.0, ranks_on_node,
+             ranks_on_node == 1 ? "" : "s");
+    return phys / ranks_on_node;
+}
+
+static char *join_argv(int argc, char **argv)
+{
+    size_t n = 1;
+    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+    char *s = malloc(n);
+    if (!s) return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i) strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+/* Refuse outputs that would clobber a file or cannot be written, before any work. */
+static rmt_status check_output(const char *path, int force)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) return RMT_ERR(RMT_EUSAGE, "%s: is a directory, not an output file", path);
+        if (!force) return RMT_ERR(RMT_EUSAGE, "%s: exists; use --force to overwrite it", path);
+    }
+    char *copy = strdup(path);
+    if (!copy) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    const char *dir = dirname(copy);
+    rmt_status s = RMT_OK;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        s = RMT_ERR(RMT_EUSAGE, "%s: directory %s does not exist", path, dir);
+    else if (access(dir, W_OK) != 0)
+        s = RMT_ERR(RMT_EUSAGE, "%s: directory %s is not writable", path, dir);
+    free(copy);
+    return s;
+}
+
+static void print_plan(const rmt_plan *plan, const char *out, double budget, const char *why, int ranks)
+{
+    printf("config   %s (sha256 %.16s...)\n", plan->config_path, plan->config_json ? plan->sha256 : "");
+    printf("output   %s\n", out);
+    printf("seed     %u\n", plan->seed);
+    printf("ranks    %d (memory per rank %.3g GiB: %s)\n", ranks, budget / 1073741824.0, why);
+    printf("%6s  %-16s %8s %8s %6s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "mem/rank", "GFLOP", "parameters");
+    double total = 0;
+    uint64_t draws = 0;
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        const rmt_point *pt = &plan->points[i];
+        double fl = rmt_ensemble_flops(&pt->ens) * pt->draws;
+        total += fl;
+        draws += pt->draws;
+        printf("%6u  %-16s %8lld %8u %6d %10.3gMiB %10.3g  %s\n", i, plan->exp_names[pt->experiment],
+               (long long)pt->ens.n, pt->draws, 1, rmt_ensemble_bytes(&pt->ens) / 1048576.0, fl / 1e9,
+               plan->params_json[i]);
+    }
+    /* about 5 GFLOP/s per core for eigenvalues-only LAPACK at moderate n */
+    printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s)\n", plan->npoints,
+           (unsigned long long)draws, total / 1e9, total / 5e9 / ranks, ranks, ranks == 1 ? "" : "s");
+}
+
+static void print_summary(const rmt_results *res, const char *out)
+{
+    const rmt_plan *plan = res->plan;
+    printf("%6s  %-16s %8s %7s  %-22s %-10s  %s\n", "point", "experiment", "n", "draws", "zero mass (mean+-se)", "theory",
+           "parameters");
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        const rmt_point *pt = &plan->points[i];
+        double zm, zse;
+        rmt_results_estimate(res, i, "zero_fraction", 0, &zm, &zse);
+        char zs[64];
+        snprintf(zs, sizeof zs, "%.4f +- %.4f", zm, isfinite(zse) ? zse : 0.0);
+        printf("%6u  %-16s %8lld %7u  %-22s %-10.4g  %s\n", i, plan->exp_names[pt->experiment], (long long)pt->ens.n,
+               res->pts[i].done, zs, pt->zero_mass_theory, plan->params_json[i]);
+        if (i >= 19 && plan->npoints > 21) {
+            printf("   ... %u more points in %s (/summary)\n", plan->npoints - 20, out);
+            break;
+        }
+    }
+    printf("%llu draws (%llu failed) written to %s\n", (unsigned long long)res->done_draws,
+           (unsigned long long)res->failed_draws, out);
+}
+
+static int finish(rmt_status s)
+{
+    if (s != RMT_OK) fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
+    return (int)s;
+}
+
+static int cmd_check(const args *a)
+{
+    rmt_plan *plan = NULL;
+    rmt_status s = rmt_config_load(a->config, &plan);
+    if (s) return finish(s);
+    int ranks = a->ranks > 0 ? a->ranks : 1;
+    char why[160];
+    double budget = mem_budget(a, ranks, why, sizeof why);
+    const char *out = a->output ? a->output : plan->output_path;
+    print_plan(plan, out, budget, why, ranks);
+    s = rmt_config_check_memory(plan, budget, why);
+    rmt_plan_destroy(plan);
+    return finish(s);
+}
+
+static int cmd_run(const args *a, int argc, char **argv)
+{
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm node;
+    int on_node = 1;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &on_node);
+    MPI_Comm_free(&node);
+    rmt_farm_install_signals();
+    rmt_solve_init_threads();
+    rmt_h5out_quiet();
+
+    rmt_plan *plan = NULL;
+    rmt_results *res = NULL;
+    char *cmdline = NULL;
+    const char *out = NULL;
+    rmt_status s = RMT_OK;
+    if (rank == 0) {
+        s = rmt_config_load(a->config, &plan);
+        if (!s) {
+            out = a->output ? a->output : plan->output_path;
+            char why[160];
+            double budget = mem_budget(a, on_node, why, sizeof why);
+            s = rmt_config_check_memory(plan, budget, why);
+        }
+        if (!s) s = check_output(out, a->force);
+        if (!s) s = rmt_results_create(plan, &res);
+        if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+    }
+    /* every rank learns whether to go on before any collective work */
+    int code = (int)s;
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (code != 0) {
+        int rc = rank == 0 ? finish(s) : code;
+        rmt_results_destroy(res);
+        rmt_plan_destroy(plan);
+        return rc;
+    }
+    uint32_t np = rank == 0 ? plan->npoints : 0;
+    MPI_Bcast(&np, 1, MPI_UINT32_T, 0, MPI_COMM_WORLD);
+    if (rank != 0) {
+        plan = rmt_plan_create_shared(np);
+        if (!plan) {
+            fprintf(stderr, "rmtmc: out of memory\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    /* points are plain structs: they travel as bytes, in chunks below INT_MAX */
+    size_t bytes = sizeof(rmt_point) * np;
+    for (size_t off = 0; off < bytes; off += (size_t)1 << 30) {
+        size_t chunk = bytes - off < ((size_t)1 << 30) ? bytes - off : ((size_t)1 << 30);
+        MPI_Bcast((char *)plan->points + off, (int)chunk, MPI_BYTE, 0, MPI_COMM_WORLD);
+    }
+    rmt_farm_opts opts;
+    memset(&opts, 0, sizeof opts);
+    if (rank == 0) {
+        opts.output_path = out;
+        opts.meta.mpi_ranks = size;
+        opts.meta.command_line = cmdline;
+        opts.meta.solver = "dsyevd";
+        rmt_solver *probe = rmt_solve_create(-1);
+        if (probe) opts.meta.solver = rmt_solve_driver_name(probe);
+        opts.progress = a->progress;
+        if (opts.progress == RMT_PROGRESS_AUTO) opts.progress = isatty(2) ? RMT_PROGRESS_BAR : RMT_PROGRESS_LOG;
+        opts.checkpoint_seconds = plan->checkpoint_seconds;
+        s = rmt_farm_run(plan, res, &opts);
+        rmt_solve_destroy(probe);
+        if (!s) print_summary(res, out);
+    } else {
+        s = rmt_farm_run(plan, NULL, NULL);
+    }
+    int rc = rank == 0 ? finish(s) : (int)s;
+    rmt_results_destroy(res);
+    rmt_plan_destroy(plan);
+    free(cmdline);
+    return rc;
+}
+
+int rmt_cli_main(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+        fputs(usage, stdout);
+        fputc('\n', stdout);
+        fputs(help, stdout);
+        return 0;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        printf("rmtmc %s\n", RMT_VERSION);
+        return 0;
+    }
+    args a;
+    rmt_status s = parse_args(argc, argv, &a);
+    if (s) {
+        /* before MPI_Init the rank is only known from the launcher: let rank 0 speak */
+        const char *r = getenv("OMPI_COMM_WORLD_RANK");
+        if (!r) r = getenv("PMI_RANK");
+        if (!r) r = getenv("SLURM_PROCID");
+        if (r && atoi(r) != 0) return (int)s;
+        return finish(s);
+    }
+    if (!strcmp(a.cmd, "check")) return cmd_check(&a);
+    MPI_Init(&argc, &argv);
+    int rc = cmd_run(&a, argc, argv);
+    MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,866 @@
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ensemble.h"
+
+/* A parse context: the file label for messages and the first error. */
+typedef struct {
+    const char *label;
+} ctx;
+
+static rmt_status bad(const ctx *c, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static rmt_status bad(const ctx *c, const char *path, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return RMT_ERR(RMT_EUSAGE, "%s: %s: %s", c->label, path[0] ? path : "(top level)", msg);
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static char *path_join(const char *base, const char *key)
+{
+    size_t n = strlen(base) + strlen(key) + 2;
+    char *p = malloc(n);
+    if (!p) return NULL;
+    snprintf(p, n, "%s%s%s", base, base[0] ? "." : "", key);
+    return p;
+}
+
+static const char *type_name(const cJSON *j)
+{
+    if (cJSON_IsNumber(j)) return "a number";
+    if (cJSON_IsString(j)) return "a string";
+    if (cJSON_IsBool(j)) return "a boolean";
+    if (cJSON_IsNull(j)) return "null";
+    if (cJSON_IsArray(j)) return "an array";
+    if (cJSON_IsObject(j)) return "an object";
+    return "invalid";
+}
+
+/* Every key of obj must be in allowed (NULL-terminated) and appear once. */
+static rmt_status check_keys(const ctx *c, const cJSON *obj, const char *path, const char *const *allowed)
+{
+    for (const cJSON *k = obj->child; k; k = k->next) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++)
+            if (strcmp(k->string, *a) == 0) ok = 1;
+        char *p = path_join(path, k->string);
+        if (!p) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+        if (!ok) {
+            char list[256] = "";
+            for (const char *const *a = allowed; *a; a++) {
+                strncat(list, *a, sizeof list - strlen(list) - 3);
+                if (a[1]) strncat(list, ", ", sizeof list - strlen(list) - 1);
+            }
+            rmt_status s = bad(c, p, "unknown key (allowed here: %s)", list);
+            free(p);
+            return s;
+        }
+        for (const cJSON *m = obj->child; m != k; m = m->next)
+            if (strcmp(m->string, k->string) == 0) {
+                rmt_status s = bad(c, p, "duplicate key");
+                free(p);
+                return s;
+            }
+        free(p);
+    }
+    return RMT_OK;
+}
+
+static rmt_status want_object(const ctx *c, const cJSON *j, const char *path)
+{
+    if (!cJSON_IsObject(j)) return bad(c, path, "expected an object, found %s", type_name(j));
+    return RMT_OK;
+}
+
+static rmt_status get_int(const ctx *c, const cJSON *j, const char *path, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!cJSON_IsNumber(j)) return bad(c, path, "expected an integer, found %s", type_name(j));
+    double v = j->valuedouble;
+    if (!isfinite(v) || v != floor(v)) return bad(c, path, "expected an integer, found %.17g", v);
+    if (v < (double)lo || v > (double)hi)
+        return bad(c, path, "%.17g is out of range [%lld, %lld]", v, (long long)lo, (long long)hi);
+    *out = (int64_t)v;
+    return RMT_OK;
+}
+
+static rmt_status get_num(const ctx *c, const cJSON *j, const char *path, double *out)
+{
+    if (!cJSON_IsNumber(j)) return bad(c, path, "expected a number, found %s", type_name(j));
+    if (!isfinite(j->valuedouble)) return bad(c, path, "expected a finite number");
+    *out = j->valuedouble;
+    return RMT_OK;
+}
+
+/* ---------------------------------------------------------------- sweeps */
+
+typedef struct {
+    char *path;      /* JSON path relative to the experiment, e.g. "ensemble.ratio" */
+    char *key;       /* the leaf's key, e.g. "ratio" */
+    double *values;
+    size_t count;
+    int range;       /* linspace/logspace: integer fields are rounded */
+} sweep;
+
+static int is_sweep(const cJSON *j)
+{
+    return cJSON_IsObject(j) && j->child && (!strcmp(j->child->string, "sweep") ||
+                                             !strcmp(j->child->string, "linspace") ||
+                                             !strcmp(j->child->string, "logspace"));
+}
+
+static rmt_status parse_sweep(const ctx *c, const cJSON *j, const char *path, sweep *sw)
+{
+    const cJSON *k = j->child;
+    char *p = path_join(path, k->string);
+    rmt_status s = RMT_OK;
+    if (!p) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    if (k->next) {
+        s = bad(c, path, "a sweep object holds exactly one of sweep, linspace, logspace");
+        goto out;
+    }
+    if (!cJSON_IsArray(k)) {
+        s = bad(c, p, "expected an array, found %s", type_name(k));
+        goto out;
+    }
+    int len = cJSON_GetArraySize(k);
+    if (!strcmp(k->string, "sweep")) {
+        if (len == 0) {
+            s = bad(c, p, "empty sweep: give at least one value");
+            goto out;
+        }
+        sw->values = malloc(sizeof(double) * (size_t)len);
+        if (!sw->values) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+        int idx = 0;
+        for (const cJSON *v = k->child; v; v = v->next, idx++) {
+            char ip[64];
+            snprintf(ip, sizeof ip, "[%d]", idx);
+            char *vp = malloc(strlen(p) + sizeof ip);
+            if (!vp) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+            sprintf(vp, "%s%s", p, ip);
+            s = get_num(c, v, vp, &sw->values[idx]);
+            free(vp);
+            if (s) goto out;
+        }
+        sw->count = (size_t)len;
+        sw->range = 0;
+    } else {
+        int logs = !strcmp(k->string, "logspace");
+        if (len != 3) {
+            s = bad(c, p, "expected [start, stop, count], found %d element(s)", len);
+            goto out;
+        }
+        double a, b;
+        int64_t cnt;
+        char *vp = malloc(strlen(p) + 8);
+        if (!vp) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+        sprintf(vp, "%s[0]", p);
+        s = get_num(c, cJSON_GetArrayItem(k, 0), vp, &a);
+        if (!s) { sprintf(vp, "%s[1]", p); s = get_num(c, cJSON_GetArrayItem(k, 1), vp, &b); }
+        if (!s) { sprintf(vp, "%s[2]", p); s = get_int(c, cJSON_GetArrayItem(k, 2), vp, 1, 1000000, &cnt); }
+        if (!s && logs && (fabs(a) > 300 || fabs(b) > 300)) s = bad(c, p, "logspace exponents beyond +-300");
+        free(vp);
+        if (s) goto out;
+        sw->values = malloc(sizeof(double) * (size_t)cnt);
+        if (!sw->values) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+        for (int64_t i = 0; i < cnt; i++) {
+            double x = cnt == 1 ? a : a + (b - a) * (double)i / (double)(cnt - 1);
+            sw->values[i] = logs ? pow(10.0, x) : x;
+        }
+        sw->count = (size_t)cnt;
+        sw->range = 1;
+    }
+out:
+    free(p);
+    return s;
+}
+
+static void sweeps_free(sweep *sw, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(sw[i].path);
+        free(sw[i].key);
+        free(sw[i].values);
+    }
+    free(sw);
+}
+
+/* Depth-first, in file order: the order that defines point indices. */
+static rmt_status find_sweeps(const ctx *c, const cJSON *j, const char *path, sweep **sw, size_t *n)
+{
+    if (is_sweep(j)) {
+        sweep *grown = realloc(*sw, sizeof(sweep) * (*n + 1));
+        if (!grown) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+        *sw = grown;
+        sweep *s = &grown[*n];
+        memset(s, 0, sizeof *s);
+        (*n)++;
+        s->path = xstrdup(path);
+        const char *dot = strrchr(path, '.');
+        s->key = xstrdup(dot ? dot + 1 : path);
+        if (!s->path || !s->key) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+        return parse_sweep(c, j, path, s);
+    }
+    if (cJSON_IsObject(j)) {
+        for (const cJSON *k = j->child; k; k = k->next) {
+            char *p = path_join(path, k->string);
+            if (!p) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+            rmt_status s = find_sweeps(c, k, p, sw, n);
+            free(p);
+            if (s) return s;
+        }
+    } else if (cJSON_IsArray(j)) {
+        int idx = 0;
+        for (const cJSON *k = j->child; k; k = k->next, idx++) {
+            char *p = malloc(strlen(path) + 24);
+            if (!p) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+            sprintf(p, "%s[%d]", path, idx);
+            rmt_status s = find_sweeps(c, k, p, sw, n);
+            free(p);
+            if (s) return s;
+        }
+    }
+    return RMT_OK;
+}
+
+static int is_integer_key(const char *key)
+{
+    static const char *const ints[] = {"n", "t", "rows", "cols", "degeneracy", "count", NULL};
+    for (const char *const *k = ints; *k; k++)
+        if (!strcmp(key, *k)) return 1;
+    return 0;
+}
+
+/* Replace the sweeps of j (same depth-first order as find_sweeps) by values. */
+static int substitute(cJSON *j, const sweep *sw, const size_t *choice, size_t *next)
+{
+    if (is_sweep(j)) return 1;
+    for (cJSON *k = j->child; k; k = k->next) {
+        if (is_sweep(k)) {
+            const sweep *s = &sw[*next];
+            double v = s->values[choice[*next]];
+            if (s->range && is_integer_key(s->key)) v = nearbyint(v);
+            (*next)++;
+            cJSON *num = cJSON_CreateNumber(v);
+            if (!num) return -1;
+            if (k->string && !(num->string = strdup(k->string))) {
+                cJSON_Delete(num);
+                return -1;
+            }
+            cJSON_ReplaceItemViaPointer(j, k, num);
+            k = num;
+        } else if (cJSON_IsObject(k) || cJSON_IsArray(k)) {
+            if (substitute(k, sw, choice, next) < 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------- sections */
+
+static rmt_status parse_ensemble(const ctx *c, const cJSON *j, const char *path, rmt_ensemble *e)
+{
+    RMT_TRY(want_object(c, j, path));
+    char p[512];
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+    snprintf(p, sizeof p, "%s.type", path);
+    if (!type) return bad(c, path, "missing \"type\" (wigner, wishart or diagonal)");
+    if (!cJSON_IsString(type)) return bad(c, p, "expected a string, found %s", type_name(type));
+    memset(e, 0, sizeof *e);
+    static const char *const k_wigner[] = {"type", "n", NULL};
+    static const char *const k_wishart[] = {"type", "n", "t", "ratio", NULL};
+    if (!strcmp(type->valuestring, "wigner")) {
+        e->kind = RMT_ENS_WIGNER;
+        RMT_TRY(check_keys(c, j, path, k_wigner));
+    } else if (!strcmp(type->valuestring, "diagonal")) {
+        e->kind = RMT_ENS_DIAGONAL;
+        RMT_TRY(check_keys(c, j, path, k_wigner));
+    } else if (!strcmp(type->valuestring, "wishart")) {
+        e->kind = RMT_ENS_WISHART;
+        RMT_TRY(check_keys(c, j, path, k_wishart));
+    } else if (!strcmp(type->valuestring, "product") || !strcmp(type->valuestring, "gp-hessian")) {
+        return bad(c, p, "ensemble \"%s\" is not available in this version (wigner, wishart, diagonal)",
+                   type->valuestring);
+    } else {
+        return bad(c, p, "unknown ensemble \"%s\" (wigner, wishart, diagonal)", type->valuestring);
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "n");
+    snprintf(p, sizeof p, "%s.n", path);
+    if (!n) return bad(c, path, "missing \"n\" (matrix dimension)");
+    RMT_TRY(get_int(c, n, p, 1, RMT_MAX_N, &e->n));
+    if (e->kind == RMT_ENS_WISHART) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t");
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "ratio");
+        if (t && r) return bad(c, path, "give \"t\" or \"ratio\", not both");
+        if (!t && !r) return bad(c, path, "missing \"t\" or \"ratio\" (= n/t)");
+        if (t) {
+            snprintf(p, sizeof p, "%s.t", path);
+            RMT_TRY(get_int(c, t, p, 1, RMT_MAX_N, &e->t));
+        } else {
+            double q;
+            snprintf(p, sizeof p, "%s.ratio", path);
+            RMT_TRY(get_num(c, r, p, &q));
+            if (!(q > 0)) return bad(c, p, "ratio must be > 0, found %.17g", q);
+            double tt = nearbyint((double)e->n / q);
+            if (tt < 1) return bad(c, p, "ratio %.17g gives t = n/ratio < 1 for n = %lld", q, (long long)e->n);
+            if (tt > (double)RMT_MAX_N) return bad(c, p, "ratio %.17g gives t beyond %lld", q, RMT_MAX_N);
+            e->t = (int64_t)tt;
+        }
+    }
+    return RMT_OK;
+}
+
+static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *path, const rmt_ensemble *e,
+                                   rmt_statcfg *st)
+{
+    char p[512];
+    memset(st, 0, sizeof *st);
+    st->zero_tol_auto = 1;
+    if (!j) return RMT_OK;
+    RMT_TRY(want_object(c, j, path));
+    static const char *const keys[] = {"density", "zero_mass", "moments", "spacings", "gap_ratios", NULL};
+    RMT_TRY(check_keys(c, j, path, keys));
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "density");
+    if (d) {
+        snprintf(p, sizeof p, "%s.density", path);
+        RMT_TRY(want_object(c, d, p));
+        static const char *const dk[] = {"bins", "range", NULL};
+        RMT_TRY(check_keys(c, d, p, dk));
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(d, "bins");
+        int64_t bins = 100;
+        snprintf(p, sizeof p, "%s.density.bins", path);
+        if (b) RMT_TRY(get_int(c, b, p, 1, 10000000, &bins));
+        st->bins = (int32_t)bins;
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(d, "range");
+        snprintf(p, sizeof p, "%s.density.range", path);
+        if (!r || (cJSON_IsString(r) && !strcmp(r->valuestring, "auto"))) {
+            double a, bb;
+            rmt_ensemble_support(e, &a, &bb);
+            double w = bb - a;
+            st->lo = a - 0.05 * w;
+            st->hi = bb + 0.05 * w;
+        } else if (cJSON_IsArray(r)) {
+            if (cJSON_GetArraySize(r) != 2) return bad(c, p, "expected [low, high] or \"auto\"");
+            char pp[540];
+            snprintf(pp, sizeof pp, "%s[0]", p);
+            RMT_TRY(get_num(c, cJSON_GetArrayItem(r, 0), pp, &st->lo));
+            snprintf(pp, sizeof pp, "%s[1]", p);
+            RMT_TRY(get_num(c, cJSON_GetArrayItem(r, 1), pp, &st->hi));
+            if (!(st->lo < st->hi)) return bad(c, p, "low %.17g must be below high %.17g", st->lo, st->hi);
+        } else {
+            return bad(c, p, "expected [low, high] or \"auto\", found %s", type_name(r));
+        }
+    }
+    const cJSON *z = cJSON_GetObjectItemCaseSensitive(j, "zero_mass");
+    if (z) {
+        snprintf(p, sizeof p, "%s.zero_mass", path);
+        RMT_TRY(want_object(c, z, p));
+        static const char *const zk[] = {"tolerance", NULL};
+        RMT_TRY(check_keys(c, z, p, zk));
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(z, "tolerance");
+        snprintf(p, sizeof p, "%s.zero_mass.tolerance", path);
+        if (t && !(cJSON_IsString(t) && !strcmp(t->valuestring, "auto"))) {
+            if (cJSON_IsString(t)) return bad(c, p, "expected \"auto\" or a number, found \"%s\"", t->valuestring);
+            RMT_TRY(get_num(c, t, p, &st->zero_tol));
+            if (st->zero_tol < 0) return bad(c, p, "tolerance must be >= 0, found %.17g", st->zero_tol);
+            st->zero_tol_auto = 0;
+        }
+    }
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "moments");
+    if (m) {
+        int64_t k;
+        snprintf(p, sizeof p, "%s.moments", path);
+        RMT_TRY(get_int(c, m, p, 1, RMT_MAX_MOMENTS, &k));
+        st->moments = (int32_t)k;
+    }
+    static const char *const later[] = {"spacings", "gap_ratios", NULL};
+    for (const char *const *l = later; *l; l++)
+        if (cJSON_GetObjectItemCaseSensitive(j, *l)) {
+            snprintf(p, sizeof p, "%s.%s", path, *l);
+            return bad(c, p, "statistic not available in this version (density, zero_mass, moments)");
+        }
+    return RMT_OK;
+}
+
+/* ------------------------------------------------------------- canonical */
+
+static void sort_keys(cJSON *j)
+{
+    if (cJSON_IsObject(j)) {
+        /* insertion sort of the child list by key (byte order) */
+        cJSON *sorted = NULL;
+        cJSON *k = j->child;
+        while (k) {
+            cJSON *next = k->next;
+            cJSON **pp = &sorted;
+            while (*pp && strcmp((*pp)->string, k->string) <= 0) pp = &(*pp)->next;
+            k->next = *pp;
+            *pp = k;
+            k = next;
+        }
+        cJSON *prev = NULL;
+        for (cJSON *q = sorted; q; q = q->next) {
+            q->prev = prev;
+            prev = q;
+        }
+        if (sorted) sorted->prev = prev; /* cJSON keeps the tail in head->prev */
+        j->child = sorted;
+    }
+    for (cJSON *k = j->child; k; k = k->next) sort_keys(k);
+}
+
+static rmt_status sha256_hex(const char *s, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL) || len != 32)
+        return RMT_ERR(RMT_ERUNTIME, "SHA-256 failed");
+    for (unsigned i = 0; i < 32; i++) sprintf(out + 2 * i, "%02x", md[i]);
+    out[64] = '\0';
+    return RMT_OK;
+}
+
+/* --------------------------------------------------------------- plan */
+
+rmt_plan *rmt_plan_create_shared(uint32_t npoints)
+{
+    rmt_plan *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->npoints = npoints;
+    p->points = calloc(npoints ? npoints : 1, sizeof(rmt_point));
+    if (!p->points) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void rmt_plan_destroy(rmt_plan *p)
+{
+    if (!p) return;
+    if (p->params_json)
+        for (uint32_t i = 0; i < p->npoints; i++) free(p->params_json[i]);
+    for (uint32_t i = 0; i < p->nexp; i++) {
+        if (p->exp_names) free(p->exp_names[i]);
+        if (p->exp_prefix) free(p->exp_prefix[i]);
+    }
+    for (uint32_t i = 0; i < p->nswept; i++) free(p->swept_paths[i]);
+    free(p->params_json);
+    free(p->exp_names);
+    free(p->exp_prefix);
+    free(p->swept_paths);
+    free(p->swept);
+    free(p->points);
+    free(p->config_path);
+    free(p->config_json);
+    free(p->name);
+    free(p->output_path);
+    free(p);
+}
+
+const char *rmt_ens_name(int32_t kind)
+{
+    switch (kind) {
+    case RMT_ENS_WIGNER: return "wigner";
+    case RMT_ENS_WISHART: return "wishart";
+    case RMT_ENS_DIAGONAL: return "diagonal";
+    default: return "?";
+    }
+}
+
+static rmt_status add_point(rmt_plan *plan, const rmt_point *pt, char *params)
+{
+    uint32_t n = plan->npoints;
+    if (n >= 10000000u) {
+        free(params);
+        return RMT_ERR(RMT_EUSAGE, "%s: the sweeps expand to more than 10000000 points", plan->config_path);
+    }
+    rmt_point *np = realloc(plan->points, sizeof(rmt_point) * (n + 1));
+    char **pj = np ? realloc(plan->params_json, sizeof(char *) * (n + 1)) : NULL;
+    if (np) plan->points = np;
+    if (pj) plan->params_json = pj;
+    if (!np || !pj) {
+        free(params);
+        return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    }
+    plan->points[n] = *pt;
+    plan->points[n].index = n;
+    plan->params_json[n] = params;
+    plan->npoints = n + 1;
+    return RMT_OK;
+}
+
+static int64_t swept_index(rmt_plan *plan, const char *path)
+{
+    for (uint32_t i = 0; i < plan->nswept; i++)
+        if (!strcmp(plan->swept_paths[i], path)) return i;
+    char **g = realloc(plan->swept_paths, sizeof(char *) * (plan->nswept + 1));
+    if (!g) return -1;
+    plan->swept_paths = g;
+    g[plan->nswept] = xstrdup(path);
+    if (!g[plan->nswept]) return -1;
+    return plan->nswept++;
+}
+
+/* Expand one experiment (merged with top-level defaults) into points. */
+static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *exp, const cJSON *top,
+                                    const char *prefix, uint32_t expi)
+{
+    char p[512];
+    rmt_status s = RMT_OK;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(exp, "name");
+    const cJSON *draws = cJSON_GetObjectItemCaseSensitive(exp, "draws");
+    const cJSON *ens = cJSON_GetObjectItemCaseSensitive(exp, "ensemble");
+    const cJSON *stats = cJSON_GetObjectItemCaseSensitive(exp, "statistics");
+    char dpath[256], epath[256], spath[256];
+    snprintf(dpath, sizeof dpath, "%sdraws", prefix);
+    snprintf(epath, sizeof epath, "%sensemble", prefix);
+    snprintf(spath, sizeof spath, "%sstatistics", prefix);
+    if (!draws && top) { draws = cJSON_GetObjectItemCaseSensitive(top, "draws"); snprintf(dpath, sizeof dpath, "draws"); }
+    if (!ens && top) { ens = cJSON_GetObjectItemCaseSensitive(top, "ensemble"); snprintf(epath, sizeof epath, "ensemble"); }
+    if (!stats && top) { stats = cJSON_GetObjectItemCaseSensitive(top, "statistics"); snprintf(spath, sizeof spath, "statistics"); }
+    if (name && !cJSON_IsString(name)) {
+        snprintf(p, sizeof p, "%sname", prefix);
+        return bad(c, p, "expected a string, found %s", type_name(name));
+    }
+    snprintf(p, sizeof p, "%sname", prefix);
+    if (name && (!name->valuestring[0] || strpbrk(name->valuestring, "/\n")))
+        return bad(c, p, "name must be non-empty, without '/' or newlines");
+    if (!draws) return bad(c, prefix[0] ? prefix : "", "missing \"draws\"");
+    if (!ens) return bad(c, prefix[0] ? prefix : "", "missing \"ensemble\"");
+    int64_t nd;
+    RMT_TRY(get_int(c, draws, dpath, 1, UINT32_MAX, &nd));
+    RMT_TRY(want_object(c, ens, epath));
+
+    char *nm = xstrdup(name ? name->valuestring : plan->name);
+    char *pf = xstrdup(prefix);
+    char **g1 = realloc(plan->exp_names, sizeof(char *) * (plan->nexp + 1));
+    if (g1) plan->exp_names = g1;
+    char **g2 = g1 ? realloc(plan->exp_prefix, sizeof(char *) * (plan->nexp + 1)) : NULL;
+    if (g2) plan->exp_prefix = g2;
+    if (!nm || !pf || !g1 || !g2) {
+        free(nm);
+        free(pf);
+        return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    }
+    plan->exp_names[plan->nexp] = nm;
+    plan->exp_prefix[plan->nexp] = pf;
+    plan->nexp++;
+
+    sweep *sw = NULL;
+    size_t nsw = 0;
+    size_t *choice = NULL;
+    s = find_sweeps(c, ens, epath, &sw, &nsw);
+    if (s) goto out;
+    choice = calloc(nsw + 1, sizeof(size_t));
+    if (!choice) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+    for (size_t k = 0; k < nsw; k++) {
+        /* summary datasets are named relative to the experiment: "ensemble.ratio" */
+        const char *rel = sw[k].path + strlen(epath) - strlen("ensemble");
+        if (swept_index(plan, rel) < 0) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+    }
+    for (;;) {
+        cJSON *dup = cJSON_Duplicate(ens, 1);
+        size_t next = 0;
+        if (!dup || substitute(dup, sw, choice, &next) < 0) {
+            cJSON_Delete(dup);
+            s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+            goto out;
+        }
+        rmt_point pt;
+        memset(&pt, 0, sizeof pt);
+        pt.experiment = expi;
+        pt.seed = plan->seed;
+        pt.draws = (uint32_t)nd;
+        s = parse_ensemble(c, dup, epath, &pt.ens);
+        if (!s) s = parse_statistics(c, stats, spath, &pt.ens, &pt.stat);
+        if (s) {
+            cJSON_Delete(dup);
+            if (nsw) {
+                /* name the sweep values that made this point */
+                char extra[400] = "";
+                for (size_t k = 0; k < nsw; k++) {
+                    char one[128];
+                    snprintf(one, sizeof one, "%s%s = %.17g", k ? ", " : "", sw[k].path, sw[k].values[choice[k]]);
+                    strncat(extra, one, sizeof extra - strlen(extra) - 1);
+                }
+                char msg[1024];
+                snprintf(msg, sizeof msg, "%s (at %s)", rmt_err_message(), extra);
+                rmt_err_clear();
+                RMT_ERR(RMT_EUSAGE, "%s", msg);
+            }
+            goto out;
+        }
+        pt.zero_mass_theory = rmt_ensemble_zero_mass_theory(&pt.ens);
+        /* record the resolved t of a ratio so params_json says what was run */
+        if (pt.ens.kind == RMT_ENS_WISHART && !cJSON_GetObjectItemCaseSensitive(dup, "t"))
+            cJSON_AddNumberToObject(dup, "t", (double)pt.ens.t);
+        sort_keys(dup);
+        char *params = cJSON_PrintUnformatted(dup);
+        cJSON_Delete(dup);
+        if (!params) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+        s = add_point(plan, &pt, params);
+        if (s) goto out;
+        /* advance the odometer: the last sweep varies fastest */
+        size_t k = nsw;
+        while (k > 0) {
+            k--;
+            if (++choice[k] < sw[k].count) break;
+            choice[k] = 0;
+            if (k == 0) { k = SIZE_MAX; break; }
+        }
+        if (nsw == 0 || k == SIZE_MAX) break;
+    }
+out:
+    free(choice);
+    sweeps_free(sw, nsw);
+    return s;
+}
+
+/* Fill plan->swept (points x swept paths) once every point and path is known. */
+static rmt_status fill_swept(rmt_plan *plan)
+{
+    free(plan->swept);
+    plan->swept = malloc(sizeof(double) * (size_t)plan->npoints * (plan->nswept ? plan->nswept : 1));
+    if (!plan->swept) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        cJSON *pj = cJSON_Parse(plan->params_json[i]);
+        if (!pj) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+        for (uint32_t k = 0; k < plan->nswept; k++) {
+            double v = NAN;
+            const char *path = plan->swept_paths[k] + strlen("ensemble");
+            /* walk ".key" and "[i]" steps of the resolved ensemble */
+            const cJSON *node = pj;
+            const char *q = path;
+            while (node && *q) {
+                if (*q == '.') {
+                    q++;
+                    size_t len = strcspn(q, ".[");
+                    char key[128];
+                    snprintf(key, sizeof key, "%.*s", (int)len, q);
+                    node = cJSON_GetObjectItemCaseSensitive(node, key);
+                    q += len;
+                } else if (*q == '[') {
+                    int idx = atoi(q + 1);
+                    node = cJSON_GetArrayItem(node, idx);
+                    q = strchr(q, ']');
+                    q = q ? q + 1 : "";
+                } else {
+                    node = NULL;
+                }
+            }
+            /* a point whose ensemble lacks the field gets NaN */
+            if (node && cJSON_IsNumber(node)) v = node->valuedouble;
+            plan->swept[(size_t)i * plan->nswept + k] = v;
+        }
+        cJSON_Delete(pj);
+    }
+    return RMT_OK;
+}
+
+rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt_plan **out)
+{
+    ctx c = {label};
+    rmt_status s = RMT_OK;
+    *out = NULL;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    if (!root) {
+        /* locate the failure as line:column for the user */
+        const char *at = cJSON_GetErrorPtr();
+        long line = 1, col = 1;
+        if (at && at >= text && at <= text + len)
+            for (const char *q = text; q < at; q++) {
+                if (*q == '\n') { line++; col = 1; } else col++;
+            }
+        return RMT_ERR(RMT_EUSAGE, "%s: (top level): malformed JSON near line %ld, column %ld", label, line, col);
+    }
+    while (end && end < text + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')) end++;
+    if (end && end < text + len && *end) {
+        cJSON_Delete(root);
+        return RMT_ERR(RMT_EUSAGE, "%s: (top level): trailing characters after the JSON value", label);
+    }
+    rmt_plan *plan = calloc(1, sizeof *plan);
+    if (!plan) { cJSON_Delete(root); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
+    plan->config_path = xstrdup(label);
+    if (!plan->config_path) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+
+    if ((s = want_object(&c, root, ""))) goto out;
+    static const char *const top_keys[] = {"name", "seed", "draws", "ensemble", "statistics", "output",
+                                           "experiments", "ranks_per_draw", NULL};
+    if ((s = check_keys(&c, root, "", top_keys))) goto out;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+    if (!name) { s = bad(&c, "", "missing \"name\""); goto out; }
+    if (!cJSON_IsString(name)) { s = bad(&c, "name", "expected a string, found %s", type_name(name)); goto out; }
+    if (!name->valuestring[0] || strpbrk(name->valuestring, "/\n")) {
+        s = bad(&c, "name", "name must be non-empty, without '/' or newlines");
+        goto out;
+    }
+    plan->name = xstrdup(name->valuestring);
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
+    int64_t sd = 0;
+    if (seed && (s = get_int(&c, seed, "seed", 0, UINT32_MAX, &sd))) goto out;
+    plan->seed = (uint32_t)sd;
+
+    const cJSON *rpd = cJSON_GetObjectItemCaseSensitive(root, "ranks_per_draw");
+    if (rpd) {
+        int64_t r;
+        if (cJSON_IsString(rpd) && !strcmp(rpd->valuestring, "auto")) {
+            /* auto resolves to one rank per draw until process grids exist */
+        } else if ((s = get_int(&c, rpd, "ranks_per_draw", 1, 1000000, &r))) {
+            goto out;
+        } else if (r != 1) {
+            s = bad(&c, "ranks_per_draw", "%lld: ScaLAPACK groups are not available in this version (use 1 or \"auto\")",
+                    (long long)r);
+            goto out;
+        }
+    }
+
+    const cJSON *output = cJSON_GetObjectItemCaseSensitive(root, "output");
+    plan->checkpoint_seconds = 60.0;
+    int store_eig = 0;
+    if (output) {
+        if ((s = want_object(&c, output, "output"))) goto out;
+        static const char *const ok[] = {"path", "eigenvalues", "checkpoint_seconds", NULL};
+        if ((s = check_keys(&c, output, "output", ok))) goto out;
+        const cJSON *op = cJSON_GetObjectItemCaseSensitive(output, "path");
+        if (op) {
+            if (!cJSON_IsString(op) || !op->valuestring[0]) {
+                s = bad(&c, "output.path", "expected a non-empty string");
+                goto out;
+            }
+            plan->output_path = xstrdup(op->valuestring);
+        }
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(output, "eigenvalues");
+        if (ev) {
+            if (!cJSON_IsBool(ev)) { s = bad(&c, "output.eigenvalues", "expected true or false, found %s", type_name(ev)); goto out; }
+            store_eig = cJSON_IsTrue(ev);
+        }
+        const cJSON *cs = cJSON_GetObjectItemCaseSensitive(output, "checkpoint_seconds");
+        if (cs) {
+            if ((s = get_num(&c, cs, "output.checkpoint_seconds", &plan->checkpoint_seconds))) goto out;
+            if (plan->checkpoint_seconds < 0) { s = bad(&c, "output.checkpoint_seconds", "must be >= 0"); goto out; }
+        }
+    }
+    if (!plan->output_path) {
+        size_t n = strlen(plan->name) + 4;
+        plan->output_path = malloc(n);
+        if (plan->output_path) snprintf(plan->output_path, n, "%s.h5", plan->name);
+    }
+    if (!plan->name || !plan->output_path) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+
+    const cJSON *exps = cJSON_GetObjectItemCaseSensitive(root, "experiments");
+    if (exps) {
+        if (!cJSON_IsArray(exps)) { s = bad(&c, "experiments", "expected an array, found %s", type_name(exps)); goto out; }
+        if (cJSON_GetArraySize(exps) == 0) { s = bad(&c, "experiments", "empty: give at least one experiment"); goto out; }
+        uint32_t i = 0;
+        for (const cJSON *e = exps->child; e; e = e->next, i++) {
+            char prefix[64], ppath[64];
+            snprintf(prefix, sizeof prefix, "experiments[%u].", i);
+            snprintf(ppath, sizeof ppath, "experiments[%u]", i);
+            if ((s = want_object(&c, e, ppath))) goto out;
+            static const char *const ek[] = {"name", "draws", "ensemble", "statistics", NULL};
+            if ((s = check_keys(&c, e, ppath, ek))) goto out;
+            const cJSON *en = cJSON_GetObjectItemCaseSensitive(e, "name");
+            for (const cJSON *f = exps->child; en && cJSON_IsString(en) && f != e; f = f->next) {
+                const cJSON *fn = cJSON_GetObjectItemCaseSensitive(f, "name");
+                if (fn && cJSON_IsString(fn) && !strcmp(fn->valuestring, en->valuestring)) {
+                    char np[80];
+                    snprintf(np, sizeof np, "%sname", prefix);
+                    s = bad(&c, np, "duplicate experiment name \"%s\"", en->valuestring);
+                    goto out;
+                }
+            }
+            if ((s = expand_experiment(&c, plan, e, root, prefix, i))) goto out;
+        }
+    } else {
+        if ((s = expand_experiment(&c, plan, root, NULL, "", 0))) goto out;
+    }
+    for (uint32_t i = 0; i < plan->npoints; i++) plan->points[i].stat.eigenvalues = store_eig;
+    if ((s = fill_swept(plan))) goto out;
+
+    sort_keys(root);
+    plan->config_json = cJSON_PrintUnformatted(root);
+    if (!plan->config_json) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+    s = sha256_hex(plan->config_json, plan->sha256);
+out:
+    cJSON_Delete(root);
+    if (s) {
+        rmt_plan_destroy(plan);
+        return s;
+    }
+    *out = plan;
+    return RMT_OK;
+}
+
+rmt_status rmt_config_load(const char *path, rmt_plan **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return RMT_ERR(RMT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) { fclose(f); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
+    for (;;) {
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (len < cap) break;
+        if (cap >= (size_t)64 << 20) {
+            free(buf);
+            fclose(f);
+            return RMT_ERR(RMT_EUSAGE, "%s: (top level): larger than 64 MiB, not a config", path);
+        }
+        char *g = realloc(buf, cap * 2);
+        if (!g) { free(buf); fclose(f); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
+        buf = g;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) { free(buf); return RMT_ERR(RMT_EUSAGE, "%s: cannot read", path); }
+    if (memchr(buf, '\0', len)) {
+        free(buf);
+        return RMT_ERR(RMT_EUSAGE, "%s: (top level): contains a NUL byte, not a JSON text", path);
+    }
+    rmt_status s = rmt_config_parse(buf, len, path, out);
+    free(buf);
+    return s;
+}
+
+rmt_status rmt_config_check_memory(const rmt_plan *plan, double bytes_per_rank, const char *describe)
+{
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        const rmt_point *pt = &plan->points[i];
+        double need = rmt_ensemble_bytes(&pt->ens);
+        if (need > bytes_per_rank) {
+            char path[128];
+            snprintf(path, sizeof path, "%sensemble.n", plan->exp_prefix[pt->experiment]);
+            return RMT_ERR(RMT_EUSAGE,
+                           "%s: %s: n = %lld needs %.3g GiB per rank for one draw (point %u), more than the "
+                           "%.3g GiB available per rank (%s)",
+                           plan->config_path, path, (long long)pt->ens.n, need / 1073741824.0, i,
+                           bytes_per_rank / 1073741824.0, describe);
+        }
+    }
+    return RMT_OK;
+}

@@ -1,0 +1,30 @@
+/* draw: one draw from counter-based stream to figures: fill (ensemble),
+ * diagonalize (solve), measure (stats). No MPI; one rank, whole matrix.
+ * A context keeps buffers and the solver between draws. */
+#ifndef RMT_DRAW_H
+#define RMT_DRAW_H
+
+#include "config.h"
+#include "err.h"
+#include "stats.h"
+
+typedef struct rmt_draw_ctx rmt_draw_ctx;
+
+rmt_draw_ctx *rmt_draw_create(void);
+void rmt_draw_destroy(rmt_draw_ctx *c); /* accepts NULL */
+
+/* Run draw `draw` of point pt. Fills *f (status included: a solver failure
+ * is a recorded result, not an error), writes density counts into
+ * counts[pt->stat.bins] (zeroed here), and, when eig is not NULL, the
+ * spectrum into eig[n]. Returns RMT_ERUNTIME only on resource failures. */
+rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f, uint64_t *counts,
+                        double *eig);
+
+/* Name of the eigenvalue driver the context uses. */
+const char *rmt_draw_driver(const rmt_draw_ctx *c);
+
+/* Fault injection for tests: RMT_FAIL_DRAWS="p:d,p:d,..." makes those draws
+ * report status 99 as if the solver had failed. Off unless set. */
+int rmt_draw_injected_failure(uint32_t point, uint32_t draw);
+
+#endif

@@ -1,0 +1,340 @@
+#include "h5out.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "version.h"
+
+void rmt_h5out_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+/* Write helpers return 0 on success, -1 on failure; the caller turns one
+ * failure into one message. */
+
+static int attr_str(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    int rc = -1;
+    if (t < 0 || sp < 0) goto out;
+    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) goto out;
+    a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0) goto out;
+    if (H5Awrite(a, t, &value) < 0) goto out;
+    rc = 0;
+out:
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+static int attr_num(hid_t obj, const char *name, hid_t type, const void *value)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    if (sp < 0) return -1;
+    hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, type, value) >= 0) ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int attr_f64(hid_t o, const char *n, double v) { return attr_num(o, n, H5T_NATIVE_DOUBLE, &v); }
+static int attr_i64(hid_t o, const char *n, int64_t v) { return attr_num(o, n, H5T_NATIVE_INT64, &v); }
+
+/* A dataset of rank 1 or 2 (dims[1] == 0 means rank 1). Stored little-endian
+ * so files compare equal across machines. */
+static int dset(hid_t loc, const char *name, hid_t memtype, hid_t filetype, hsize_t d0, hsize_t d1, const void *data)
+{
+    hsize_t dims[2] = {d0, d1};
+    hid_t sp = H5Screate_simple(d1 ? 2 : 1, dims, NULL);
+    if (sp < 0) return -1;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t d = H5Dcreate2(loc, name, filetype, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = -1;
+    if (d >= 0) rc = (d0 == 0 || H5Dwrite(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) ? 0 : -1;
+    if (d >= 0) H5Dclose(d);
+    H5Pclose(lcpl);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int dset_f64(hid_t l, const char *n, hsize_t d0, hsize_t d1, const double *x)
+{
+    return dset(l, n, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, d0, d1, x);
+}
+static int dset_u64(hid_t l, const char *n, hsize_t d0, const uint64_t *x)
+{
+    return dset(l, n, H5T_NATIVE_UINT64, H5T_STD_U64LE, d0, 0, x);
+}
+static int dset_i64(hid_t l, const char *n, hsize_t d0, const int64_t *x)
+{
+    return dset(l, n, H5T_NATIVE_INT64, H5T_STD_I64LE, d0, 0, x);
+}
+static int dset_i32(hid_t l, const char *n, hsize_t d0, const int32_t *x)
+{
+    return dset(l, n, H5T_NATIVE_INT32, H5T_STD_I32LE, d0, 0, x);
+}
+static int scalar_u64(hid_t l, const char *n, uint64_t v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t d = H5Dcreate2(l, n, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (d >= 0 && H5Dwrite(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) >= 0) ? 0 : -1;
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(sp);
+    return rc;
+}
+
+static int dset_strs(hid_t l, const char *n, hsize_t d0, const char *const *s)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    int rc = dset(l, n, t, t, d0, 0, s);
+    H5Tclose(t);
+    return rc;
+}
+
+static void utc_now(char *buf, size_t n)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int complete)
+{
+    const rmt_plan *p = r->plan;
+    char host[256] = "", fin[32] = "";
+    gethostname(host, sizeof host - 1);
+    if (complete) utc_now(fin, sizeof fin);
+    const char *job = getenv("SLURM_JOB_ID");
+    int rc = 0;
+    rc |= attr_str(f, "format", "rmtmc-1");
+    rc |= attr_str(f, "rmtmc_version", RMT_VERSION);
+    rc |= attr_str(f, "config_json", p->config_json);
+    rc |= attr_str(f, "config_sha256", p->sha256);
+    rc |= attr_i64(f, "seed", p->seed);
+    rc |= attr_str(f, "created_utc", r->created_utc);
+    rc |= attr_str(f, "finished_utc", fin);
+    rc |= attr_i64(f, "complete", complete ? 1 : 0);
+    rc |= attr_i64(f, "mpi_ranks", m->mpi_ranks);
+    rc |= attr_str(f, "hostname", host);
+    if (job) rc |= attr_str(f, "slurm_job_id", job);
+    rc |= attr_str(f, "command_line", m->command_line ? m->command_line : "");
+    rc |= attr_str(f, "solver", m->solver ? m->solver : "");
+    rc |= attr_i64(f, "draws_requested", (int64_t)r->total_draws);
+    rc |= attr_i64(f, "draws_done", (int64_t)r->done_draws);
+    rc |= attr_i64(f, "failed_draws", (int64_t)r->failed_draws);
+    return rc;
+}
+
+static int write_point(hid_t f, const rmt_results *r, uint32_t i)
+{
+    const rmt_point *pt = &r->plan->points[i];
+    const rmt_point_result *p = &r->pts[i];
+    char name[32];
+    snprintf(name, sizeof name, "points/%06u", i);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t g = H5Gcreate2(f, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+    if (g < 0) return -1;
+    int rc = 0;
+    double zm, zse, gr, grse;
+    rmt_results_estimate(r, i, "zero_fraction", 0, &zm, &zse);
+    rmt_results_estimate(r, i, "mean_gap_ratio", 0, &gr, &grse);
+    rc |= attr_str(g, "params_json", r->plan->params_json[i]);
+    rc |= attr_str(g, "experiment", r->plan->exp_names[pt->experiment]);
+    rc |= attr_i64(g, "n", pt->ens.n);
+    rc |= attr_i64(g, "draws_requested", pt->draws);
+    rc |= attr_i64(g, "draws_done", p->done);
+    rc |= attr_i64(g, "draws_failed", p->failed);
+    rc |= attr_f64(g, "zero_mass_mean", zm);
+    rc |= attr_f64(g, "zero_mass_stderr", zse);
+    rc |= attr_f64(g, "zero_mass_theory", pt->zero_mass_theory);
+    rc |= attr_f64(g, "mean_gap_ratio", gr);
+    rc |= attr_f64(g, "mean_gap_ratio_stderr", grse);
+
+    /* per-draw rows, in draw index order */
+    size_t m = p->done, K = (size_t)pt->stat.moments, n = (size_t)pt->ens.n;
+    int64_t *idx = malloc(sizeof(int64_t) * (m ? m : 1));
+    int64_t *sz = malloc(sizeof(int64_t) * (m ? m : 1));
+    int32_t *status = malloc(sizeof(int32_t) * (m ? m : 1));
+    double *col = malloc(sizeof(double) * (m ? m : 1) * 6);
+    double *mom = malloc(sizeof(double) * (m ? m : 1) * (K ? K : 1));
+    double *eig = p->eig ? malloc(sizeof(double) * (m ? m : 1) * n) : NULL;
+    if (!idx || !sz || !status || !col || !mom || (p->eig && !eig)) {
+        rc = -1;
+        goto out;
+    }
+    size_t row = 0;
+    for (uint32_t d = 0; d < pt->draws; d++) {
+        if (!p->have[d]) continue;
+        const rmt_draw_figs *fg = &p->figs[d];
+        idx[row] = d;
+        sz[row] = fg->structural_zeros;
+        status[row] = fg->status;
+        col[0 * m + row] = fg->zero_fraction;
+        col[1 * m + row] = fg->lambda_min;
+        col[2 * m + row] = fg->lambda_max;
+        col[3 * m + row] = fg->mean_gap_ratio;
+        col[4 * m + row] = fg->seconds;
+        for (size_t k = 0; k < K; k++) mom[row * K + k] = fg->moments[k];
+        if (eig) memcpy(eig + row * n, p->eig + (size_t)d * n, sizeof(double) * n);
+        row++;
+    }
+    rc |= dset_i64(g, "draws/index", m, idx);
+    rc |= dset_f64(g, "draws/zero_fraction", m, 0, col + 0 * m);
+    rc |= dset_i64(g, "draws/structural_zeros", m, sz);
+    rc |= dset_f64(g, "draws/lambda_min", m, 0, col + 1 * m);
+    rc |= dset_f64(g, "draws/lambda_max", m, 0, col + 2 * m);
+    rc |= dset_f64(g, "draws/mean_gap_ratio", m, 0, col + 3 * m);
+    rc |= dset_f64(g, "draws/seconds", m, 0, col + 4 * m);
+    rc |= dset_i32(g, "draws/status", m, status);
+    if (K) rc |= dset_f64(g, "draws/moments", m, K, mom);
+    if (eig) rc |= dset_f64(g, "eigenvalues", m, n, eig);
+    if (pt->stat.bins > 0) {
+        size_t B = (size_t)pt->stat.bins;
+        double *edges = malloc(sizeof(double) * (B + 1));
+        if (!edges) {
+            rc = -1;
+            goto out;
+        }
+        for (size_t k = 0; k <= B; k++) edges[k] = rmt_stats_edge(pt->stat.lo, pt->stat.hi, (int64_t)B, (int64_t)k);
+        rc |= dset_f64(g, "density/edges", B + 1, 0, edges);
+        rc |= dset_u64(g, "density/counts", B, p->counts);
+        rc |= scalar_u64(g, "density/below", p->below);
+        rc |= scalar_u64(g, "density/above", p->above);
+        free(edges);
+    }
+out:
+    free(idx);
+    free(sz);
+    free(status);
+    free(col);
+    free(mom);
+    free(eig);
+    H5Gclose(g);
+    return rc;
+}
+
+static int write_summary(hid_t f, const rmt_results *r)
+{
+    const rmt_plan *p = r->plan;
+    size_t P = p->npoints, K = 0;
+    for (size_t i = 0; i < P; i++)
+        if ((size_t)p->points[i].stat.moments > K) K = (size_t)p->points[i].stat.moments;
+    hid_t g = H5Gcreate2(f, "summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return -1;
+    int rc = 0;
+    int64_t *pi = malloc(sizeof(int64_t) * (P ? P : 1) * 3);
+    double *v = malloc(sizeof(double) * (P ? P : 1) * 5);
+    double *mom = malloc(sizeof(double) * (P ? P : 1) * (K ? K : 1) * 2);
+    const char **names = malloc(sizeof(char *) * (P ? P : 1));
+    double *sw = malloc(sizeof(double) * (P ? P : 1));
+    if (!pi || !v || !mom || !names || !sw) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < P; i++) {
+        pi[i] = (int64_t)i;
+        pi[P + i] = r->pts[i].done;
+        pi[2 * P + i] = p->points[i].ens.n;
+        names[i] = p->exp_names[p->points[i].experiment];
+        rmt_results_estimate(r, (uint32_t)i, "zero_fraction", 0, &v[i], &v[P + i]);
+        v[2 * P + i] = p->points[i].zero_mass_theory;
+        rmt_results_estimate(r, (uint32_t)i, "mean_gap_ratio", 0, &v[3 * P + i], &v[4 * P + i]);
+        for (size_t k = 0; k < K; k++) {
+            double mm = NAN, se = NAN;
+            if ((int)k < p->points[i].stat.moments) rmt_results_estimate(r, (uint32_t)i, "moment", (int)k + 1, &mm, &se);
+            mom[i * K + k] = mm;
+            mom[P * K + i * K + k] = se;
+        }
+    }
+    rc |= dset_i64(g, "point", P, pi);
+    rc |= dset_strs(g, "experiment", P, names);
+    rc |= dset_i64(g, "n", P, pi + 2 * P);
+    rc |= dset_i64(g, "draws_done", P, pi + P);
+    for (uint32_t k = 0; k < p->nswept; k++) {
+        for (size_t i = 0; i < P; i++) sw[i] = p->swept[i * p->nswept + k];
+        rc |= dset_f64(g, p->swept_paths[k], P, 0, sw);
+    }
+    rc |= dset_f64(g, "zero_mass_mean", P, 0, v);
+    rc |= dset_f64(g, "zero_mass_stderr", P, 0, v + P);
+    rc |= dset_f64(g, "zero_mass_theory", P, 0, v + 2 * P);
+    rc |= dset_f64(g, "mean_gap_ratio", P, 0, v + 3 * P);
+    rc |= dset_f64(g, "mean_gap_ratio_stderr", P, 0, v + 4 * P);
+    if (K) {
+        rc |= dset_f64(g, "moments", P, K, mom);
+        rc |= dset_f64(g, "moments_stderr", P, K, mom + P * K);
+    }
+out:
+    free(pi);
+    free(v);
+    free(mom);
+    free(names);
+    free(sw);
+    H5Gclose(g);
+    return rc;
+}
+
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_meta *meta, int complete)
+{
+    size_t len = strlen(path) + 8;
+    char *tmp = malloc(len);
+    char *dcopy = strdup(path);
+    if (!tmp || !dcopy) {
+        free(tmp);
+        free(dcopy);
+        return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    }
+    snprintf(tmp, len, "%s.tmp", path);
+    rmt_status s = RMT_OK;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* the oldest format that holds everything: readable by any HDF5 1.8+ tool */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) {
+        s = RMT_ERR(RMT_ERUNTIME, "%s: cannot create (HDF5)", tmp);
+        goto out;
+    }
+    int rc = write_root(f, r, meta, complete);
+    for (uint32_t i = 0; i < r->plan->npoints && rc == 0; i++) rc |= write_point(f, r, i);
+    if (rc == 0) rc |= write_summary(f, r);
+    if (H5Fclose(f) < 0) rc = -1;
+    if (rc != 0) {
+        unlink(tmp);
+        s = RMT_ERR(RMT_ERUNTIME, "%s: writing the HDF5 file failed (disk full?)", tmp);
+        goto out;
+    }
+    if (fsync_path(tmp, 0) != 0 || rename(tmp, path) != 0) {
+        s = RMT_ERR(RMT_ERUNTIME, "%s: cannot move into place: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    fsync_path(dirname(dcopy), 1);
+out:
+    free(tmp);
+    free(dcopy);
+    return s;
+}

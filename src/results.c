@@ -1,0 +1,93 @@
+#include "results.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
+{
+    rmt_results *r = calloc(1, sizeof *r);
+    if (!r) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    r->plan = plan;
+    r->pts = calloc(plan->npoints ? plan->npoints : 1, sizeof(rmt_point_result));
+    if (!r->pts) { free(r); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        const rmt_point *pt = &plan->points[i];
+        rmt_point_result *p = &r->pts[i];
+        p->have = calloc(pt->draws, 1);
+        p->figs = calloc(pt->draws, sizeof(rmt_draw_figs));
+        p->counts = calloc(pt->stat.bins > 0 ? (size_t)pt->stat.bins : 1, sizeof(uint64_t));
+        if (pt->stat.eigenvalues) p->eig = malloc(sizeof(double) * (size_t)pt->draws * (size_t)pt->ens.n);
+        if (!p->have || !p->figs || !p->counts || (pt->stat.eigenvalues && !p->eig)) {
+            rmt_results_destroy(r);
+            return RMT_ERR(RMT_ERUNTIME, "out of memory for the results of point %u", i);
+        }
+        r->total_draws += pt->draws;
+    }
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(r->created_utc, sizeof r->created_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    *out = r;
+    return RMT_OK;
+}
+
+void rmt_results_destroy(rmt_results *r)
+{
+    if (!r) return;
+    if (r->pts)
+        for (uint32_t i = 0; i < r->plan->npoints; i++) {
+            free(r->pts[i].have);
+            free(r->pts[i].figs);
+            free(r->pts[i].counts);
+            free(r->pts[i].eig);
+        }
+    free(r->pts);
+    free(r);
+}
+
+rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_t *counts, const double *eig)
+{
+    if (f->point >= r->plan->npoints) return RMT_ERR(RMT_ERUNTIME, "result for unknown point %u", f->point);
+    const rmt_point *pt = &r->plan->points[f->point];
+    if (f->draw >= pt->draws) return RMT_ERR(RMT_ERUNTIME, "result for unknown draw %u of point %u", f->draw, f->point);
+    rmt_point_result *p = &r->pts[f->point];
+    if (p->have[f->draw]) return RMT_OK;
+    p->have[f->draw] = 1;
+    p->figs[f->draw] = *f;
+    p->done++;
+    r->done_draws++;
+    if (f->status != 0) {
+        p->failed++;
+        r->failed_draws++;
+    } else {
+        for (int32_t k = 0; k < pt->stat.bins; k++) p->counts[k] += counts[k];
+        p->below += f->below;
+        p->above += f->above;
+    }
+    if (p->eig && eig) memcpy(p->eig + (size_t)f->draw * (size_t)pt->ens.n, eig, sizeof(double) * (size_t)pt->ens.n);
+    return RMT_OK;
+}
+
+void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *field, int k, double *mean,
+                          double *se)
+{
+    const rmt_point *pt = &r->plan->points[point];
+    const rmt_point_result *p = &r->pts[point];
+    double *x = malloc(sizeof(double) * (pt->draws ? pt->draws : 1));
+    if (!x) {
+        *mean = *se = NAN;
+        return;
+    }
+    int64_t m = 0;
+    for (uint32_t d = 0; d < pt->draws; d++) {
+        if (!p->have[d] || p->figs[d].status != 0) continue;
+        const rmt_draw_figs *f = &p->figs[d];
+        if (!strcmp(field, "zero_fraction")) x[m++] = f->zero_fraction;
+        else if (!strcmp(field, "mean_gap_ratio")) x[m++] = f->mean_gap_ratio;
+        else if (!strcmp(field, "moment") && k >= 1 && k <= RMT_MAX_MOMENTS) x[m++] = f->moments[k - 1];
+    }
+    rmt_stats_mean_stderr(x, m, 1, mean, se);
+    free(x);
+}

@@ -1,0 +1,45 @@
+/* results: the master's in-memory record of a run: every finished draw's
+ * figures by index, and integer histogram counts summed exactly. No MPI,
+ * no HDF5; farm fills it, h5out writes and reads it. */
+#ifndef RMT_RESULTS_H
+#define RMT_RESULTS_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "err.h"
+#include "stats.h"
+
+typedef struct {
+    uint32_t done;          /* finished draws (failed ones included) */
+    uint32_t failed;        /* draws whose status is not 0 */
+    uint8_t *have;          /* [draws] 1 when draw finished */
+    rmt_draw_figs *figs;    /* [draws] by draw index */
+    uint64_t *counts;       /* [bins] density counts of the finished draws */
+    uint64_t below, above;  /* density: outside the range */
+    double *eig;            /* [draws * n] spectra, when output.eigenvalues */
+} rmt_point_result;
+
+typedef struct {
+    const rmt_plan *plan;   /* borrowed; must outlive the results */
+    rmt_point_result *pts;  /* [plan->npoints] */
+    uint64_t total_draws;   /* sum of draws requested */
+    uint64_t done_draws;    /* sum of done */
+    uint64_t failed_draws;  /* sum of failed */
+    char created_utc[32];   /* when the run (first) started */
+} rmt_results;
+
+rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out);
+void rmt_results_destroy(rmt_results *r); /* accepts NULL */
+
+/* Record one draw. A draw already recorded is ignored (returns RMT_OK), so
+ * a resumed or repeated draw can never be counted twice. eig may be NULL. */
+rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_t *counts, const double *eig);
+
+/* A point's estimate of figure `field` over its successful draws, summed in
+ * draw order: field is one of "zero_fraction", "mean_gap_ratio", "moment"
+ * (with k = 1..K). */
+void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *field, int k, double *mean,
+                          double *stderr_out);
+
+#endif

@@ -1,0 +1,48 @@
+/* solve: the only user of BLAS and LAPACK (and, for process grids,
+ * BLACS/ScaLAPACK). Eigenvalues only.
+ *
+ * A solver owns its workspaces and reuses them from draw to draw; they
+ * grow on demand and are never shrunk. Not collective. */
+#ifndef RMT_SOLVE_H
+#define RMT_SOLVE_H
+
+#include <stdint.h>
+
+#include "err.h"
+
+typedef enum {
+    RMT_DRIVER_SYEVD = 0,   /* dsyevd, JOBZ = 'N' */
+    RMT_DRIVER_SYEVR = 1,   /* dsyevr, RANGE = 'A' */
+    RMT_DRIVER_SYEV = 2,    /* dsyev */
+    RMT_DRIVER_SYEVD_2STAGE = 3,
+    RMT_DRIVER_SYEV_2STAGE = 4,
+    RMT_DRIVER_COUNT
+} rmt_driver;
+
+typedef struct rmt_solver rmt_solver;
+
+/* A solver using driver (RMT_DRIVER_* or -1 for the default, which the
+ * environment variable RMT_EIG_DRIVER=syevd|syevr|syev|syevd_2stage|
+ * syev_2stage overrides). Returns NULL when out of memory. */
+rmt_solver *rmt_solve_create(int driver);
+void rmt_solve_destroy(rmt_solver *s);   /* accepts NULL */
+
+/* Name of the driver in use ("dsyevd", ...). */
+const char *rmt_solve_driver_name(const rmt_solver *s);
+
+/* Set BLAS threads per rank: RMT_BLAS_THREADS if set, else 1. Call once at start. */
+void rmt_solve_init_threads(void);
+
+/* Eigenvalues of the symmetric n x n matrix a (lower triangle used; a is
+ * destroyed) in ascending order into w[n]. *info is LAPACK's INFO: 0, or
+ * > 0 when the algorithm failed to converge (a draw failure to record).
+ * Returns RMT_ERUNTIME only for out-of-memory or n beyond LAPACK's int. */
+rmt_status rmt_solve_symmetric(rmt_solver *s, int64_t n, double *a, int64_t lda, double *w, int *info);
+
+/* Eigenvalues of Z Z^T for Z rows x cols, in ascending order into w[rows].
+ * When cols < rows only the cols x cols matrix Z^T Z is diagonalized, and
+ * rows - cols exact zeros are added; *structural gets that count. */
+rmt_status rmt_solve_gram(rmt_solver *s, int64_t rows, int64_t cols, const double *z, int64_t ldz, double *w,
+                          int64_t *structural, int *info);
+
+#endif

@@ -1,0 +1,83 @@
+#include "stats.h"
+
+#include <float.h>
+#include <math.h>
+
+double rmt_stats_edge(double lo, double hi, int64_t bins, int64_t k)
+{
+    if (k >= bins) return hi;
+    return lo + (hi - lo) * ((double)k / (double)bins);
+}
+
+int64_t rmt_stats_bin(double x, double lo, double hi, int64_t bins)
+{
+    if (x < lo) return -1;
+    if (x > hi) return bins;
+    int64_t k = (int64_t)((x - lo) / (hi - lo) * (double)bins);
+    if (k >= bins) k = bins - 1;
+    if (k < 0) k = 0;
+    /* settle rounding against the stored edges */
+    while (k > 0 && x < rmt_stats_edge(lo, hi, bins, k)) k--;
+    while (k < bins - 1 && x >= rmt_stats_edge(lo, hi, bins, k + 1)) k++;
+    return k;
+}
+
+double rmt_stats_auto_tol(int64_t n, const double *w)
+{
+    double m = 0;
+    if (n > 0) m = fmax(fabs(w[0]), fabs(w[n - 1]));
+    return (double)n * DBL_EPSILON * m;
+}
+
+void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw_figs *f, uint64_t *counts)
+{
+    f->lambda_min = n > 0 ? w[0] : NAN;
+    f->lambda_max = n > 0 ? w[n - 1] : NAN;
+    f->mean_gap_ratio = NAN;
+    double tol = cfg->zero_tol_auto ? rmt_stats_auto_tol(n, w) : cfg->zero_tol;
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (fabs(w[i]) <= tol) zeros++;
+    f->zero_fraction = n > 0 ? (double)zeros / (double)n : NAN;
+    f->below = f->above = 0;
+    if (cfg->bins > 0)
+        for (int64_t i = 0; i < n; i++) {
+            int64_t k = rmt_stats_bin(w[i], cfg->lo, cfg->hi, cfg->bins);
+            if (k < 0) f->below++;
+            else if (k >= cfg->bins) f->above++;
+            else counts[k]++;
+        }
+    for (int k = 0; k < RMT_MAX_MOMENTS; k++) f->moments[k] = 0.0;
+    int K = cfg->moments;
+    if (K > 0) {
+        double s[RMT_MAX_MOMENTS] = {0};
+        for (int64_t i = 0; i < n; i++) {
+            double p = 1.0;
+            for (int k = 0; k < K; k++) {
+                p *= w[i];
+                s[k] += p;
+            }
+        }
+        for (int k = 0; k < K; k++) f->moments[k] = s[k] / (double)n;
+    }
+}
+
+void rmt_stats_mean_stderr(const double *x, int64_t m, int64_t stride, double *mean, double *se)
+{
+    double sum = 0;
+    int64_t c = 0;
+    for (int64_t i = 0; i < m; i++) {
+        double v = x[i * stride];
+        if (isfinite(v)) {
+            sum += v;
+            c++;
+        }
+    }
+    *mean = c > 0 ? sum / (double)c : NAN;
+    double ss = 0;
+    for (int64_t i = 0; i < m; i++) {
+        double v = x[i * stride];
+        if (isfinite(v)) ss += (v - *mean) * (v - *mean);
+    }
+    *se = c > 1 ? sqrt(ss / (double)(c - 1) / (double)c) : NAN;
+}

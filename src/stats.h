@@ -1,0 +1,43 @@
+/* stats: what is measured on one spectrum, and how per-draw figures
+ * combine into a point's estimates. No MPI; pure functions. */
+#ifndef RMT_STATS_H
+#define RMT_STATS_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+/* Figures of one draw. */
+typedef struct {
+    uint32_t point, draw;     /* which draw this is */
+    int32_t status;           /* 0 ok; > 0 LAPACK INFO; -1 non-finite eigenvalues */
+    int32_t pad_;
+    int64_t structural_zeros; /* exact zeros added for a thin factor */
+    double zero_fraction;     /* fraction of eigenvalues with |lambda| <= tol */
+    double lambda_min, lambda_max;
+    double mean_gap_ratio;    /* NaN until gap ratios are measured */
+    double seconds;           /* wall time of the draw */
+    uint64_t below, above;    /* density: eigenvalues outside the range */
+    double moments[RMT_MAX_MOMENTS]; /* (1/n) tr H^k, k = 1..K */
+} rmt_draw_figs;
+
+/* Measure the ascending spectrum w[n] of one draw: fills the figures other
+ * than point/draw/seconds/status/structural_zeros, and adds its density
+ * counts into counts[cfg->bins] (which the caller zeroes per draw). */
+void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw_figs *f, uint64_t *counts);
+
+/* The histogram bin of x on [lo, hi] with bins bins: -1 below, bins above.
+ * Bins are [e_k, e_k+1), the last one closed; edges e_k = lo + k (hi - lo) / bins. */
+int64_t rmt_stats_bin(double x, double lo, double hi, int64_t bins);
+
+/* Edge k of such a histogram (exactly the value the bins are tested against). */
+double rmt_stats_edge(double lo, double hi, int64_t bins, int64_t k);
+
+/* Mean and standard error (sample sd / sqrt(m)) of the finite values among
+ * x[0..m), summed in index order. NaN when none; stderr NaN when one. */
+void rmt_stats_mean_stderr(const double *x, int64_t m, int64_t stride, double *mean, double *stderr_out);
+
+/* The zero tolerance "auto": n * eps * max|lambda|, as numerical-rank rules use. */
+double rmt_stats_auto_tol(int64_t n, const double *w);
+
+#endif
