@@ -1,0 +1,107 @@
+#!/bin/bash
+# Command-line behaviour: help, version, usage errors, refusing to overwrite,
+# --force, check, a 2-rank run of the quickstart config that h5dump and h5py
+# both read, and SIGTERM giving exit 3 with a valid checkpoint.
+# usage: cli.sh RMTMC SRCDIR
+set -u
+rmtmc=$(realpath "$1")
+src=$2
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+
+# expect CODE DESCRIPTION -- command...: exit code and, for 2, exactly one stderr line
+expect() {
+  local code=$1 what=$2; shift 3
+  "$@" > "$tmp/out" 2> "$tmp/err"
+  local rc=$?
+  if [ $rc != "$code" ]; then bad "$what: exit $rc, expected $code"; cat "$tmp/err"; return; fi
+  if [ "$code" = 2 ] && [ "$(wc -l < "$tmp/err")" != 1 ]; then bad "$what: stderr is not one line"; cat "$tmp/err"; return; fi
+  ok "$what"
+}
+
+expect 0 "--help" -- "$rmtmc" --help
+grep -q "Exit codes" "$tmp/out" && grep -q "mpiexec" "$tmp/out" || bad "--help does not explain exit codes and mpiexec"
+expect 0 "--version" -- "$rmtmc" --version
+grep -q "^rmtmc [0-9]" "$tmp/out" || bad "--version prints no version"
+expect 2 "no command" -- "$rmtmc"
+expect 2 "unknown command" -- "$rmtmc" frobnicate x.json
+expect 2 "unknown option" -- "$rmtmc" run "$src/configs/quickstart.json" --bogus
+expect 2 "missing config file" -- "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5"
+grep -q "nope.json" "$tmp/err" || bad "missing file not named"
+[ ! -e "$tmp/nope.h5" ] || bad "missing config created an output"
+expect 2 "output directory missing" -- "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/no/such/dir/x.h5"
+
+cat > "$tmp/small.json" <<'JSON'
+{"name": "small", "seed": 1, "draws": 6, "ensemble": {"type": "wigner", "n": 50},
+ "statistics": {"density": {"bins": 10}, "moments": 2}}
+JSON
+expect 0 "check prints the plan" -- "$rmtmc" check "$tmp/small.json"
+grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
+(cd "$tmp" && "$rmtmc" check small.json > /dev/null) ; [ ! -e "$tmp/small.h5" ] || bad "check wrote an output file"
+
+expect 0 "run one rank" -- "$rmtmc" run "$tmp/small.json" -o "$tmp/a.h5" --progress none
+sum=$(sha256sum "$tmp/a.h5")
+expect 2 "refuse to overwrite" -- "$rmtmc" run "$tmp/small.json" -o "$tmp/a.h5" --progress none
+grep -q -- "--force" "$tmp/err" || bad "overwrite refusal does not mention --force"
+[ "$(sha256sum "$tmp/a.h5")" = "$sum" ] || bad "refused run touched the existing file"
+sleep 1
+expect 0 "--force overwrites" -- "$rmtmc" run "$tmp/small.json" -o "$tmp/a.h5" --force --progress none
+[ "$(sha256sum "$tmp/a.h5")" != "$sum" ] || bad "--force did not rewrite the file"
+
+# the quickstart config on 2 ranks; both HDF5 readers open the result
+cfg="$src/configs/quickstart.json"
+if mpiexec -n 2 "$rmtmc" run "$cfg" -o "$tmp/q.h5" --progress log > "$tmp/qout" 2> "$tmp/qerr"; then
+  ok "quickstart config on 2 ranks"
+  grep -q "written to" "$tmp/qout" || bad "run prints no summary"
+  grep -q "draws/s" "$tmp/qerr" || bad "run prints no progress log"
+  h5dump -A "$tmp/q.h5" > /dev/null && ok "h5dump reads it" || bad "h5dump cannot read the output"
+  /usr/bin/python3 -c "
+import sys, h5py
+f = h5py.File('$tmp/q.h5', 'r')
+assert f.attrs['format'] == 'rmtmc-1' and f.attrs['complete'] == 1 and f.attrs['mpi_ranks'] == 2
+for k in ['rmtmc_version','config_json','config_sha256','seed','created_utc','finished_utc','hostname','command_line']:
+    assert k in f.attrs, k
+P = len(f['summary/point'])
+assert P == len(f['points'])
+for k in ['zero_mass_mean','zero_mass_stderr','zero_mass_theory','mean_gap_ratio','mean_gap_ratio_stderr']:
+    assert f['summary/' + k].shape == (P,), k
+assert f['summary/moments'].shape[0] == P
+g = f['points/000000']
+for k in ['params_json','n','draws_requested','draws_done','zero_mass_mean','zero_mass_stderr','zero_mass_theory']:
+    assert k in g.attrs, k
+for k in ['index','zero_fraction','structural_zeros','lambda_min','lambda_max','mean_gap_ratio','seconds','status','moments']:
+    assert 'draws/' + k in g, k
+assert g['density/counts'].dtype == 'uint64' and g['density/edges'].shape[0] == g['density/counts'].shape[0] + 1
+" && ok "h5py reads the layout of DESIGN.md" || bad "h5py: layout check failed"
+else
+  bad "quickstart config on 2 ranks"; cat "$tmp/qerr"
+fi
+
+# SIGTERM: exit 3 within seconds, and the file on disk is a valid checkpoint
+cat > "$tmp/long.json" <<'JSON'
+{"name": "long", "seed": 1, "draws": 100000, "ensemble": {"type": "wigner", "n": 200},
+ "statistics": {"moments": 2}, "output": {"checkpoint_seconds": 1}}
+JSON
+"$rmtmc" run "$tmp/long.json" -o "$tmp/long.h5" --progress none > /dev/null 2> "$tmp/lerr" &
+pid=$!
+sleep 3
+kill -TERM $pid
+start=$(date +%s)
+wait $pid
+rc=$?
+took=$(( $(date +%s) - start ))
+if [ $rc = 3 ] && [ $took -le 5 ]; then ok "SIGTERM: exit 3 in ${took}s"; else bad "SIGTERM: exit $rc after ${took}s"; cat "$tmp/lerr"; fi
+/usr/bin/python3 -c "
+import h5py
+f = h5py.File('$tmp/long.h5', 'r')
+assert f.attrs['complete'] == 0
+g = f['points/000000']
+n = g.attrs['draws_done']
+assert 0 < n < 100000 and len(g['draws/index']) == n
+" && ok "checkpoint after SIGTERM is valid and partial" || bad "checkpoint after SIGTERM"
+[ ! -e "$tmp/long.h5.tmp" ] || bad "a temporary file was left behind"
+exit $fail

@@ -1,0 +1,195 @@
+/* Unit tests of the serial modules: rng, ensemble filling, stats, config. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "ensemble.h"
+#include "rng.h"
+#include "stats.h"
+
+/* Known-answer vectors of Philox4x32-10 from Random123's kat_vectors:
+ * counter (4 words), key (2 words) -> output (4 words). rmt_rng_block maps
+ * counter = (i, j, draw, tag) and key = (seed, point). */
+static void test_philox_kat(void **state)
+{
+    (void)state;
+    static const uint32_t kat[3][10] = {
+        {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+        {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0x408f276d, 0x41c83b0e,
+         0xa20bc7c6, 0x6d5451fd},
+        {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb,
+         0x5001e420, 0x24126ea1},
+    };
+    for (int t = 0; t < 3; t++) {
+        rmt_stream s = {kat[t][4], kat[t][5], kat[t][2]};
+        uint32_t out[4];
+        rmt_rng_block(&s, kat[t][0], kat[t][1], kat[t][3], out);
+        for (int q = 0; q < 4; q++) assert_int_equal(out[q], kat[t][6 + q]);
+    }
+}
+
+/* Normals: mean 0, variance 1, fourth moment 3, each within 5 standard
+ * errors over 10^6 samples; and uniforms strictly inside (0, 1). */
+static void test_normal_moments(void **state)
+{
+    (void)state;
+    rmt_stream s = {7, 3, 11};
+    const int N = 1000000;
+    double m1 = 0, m2 = 0, m4 = 0, umin = 1, umax = 0;
+    for (int k = 0; k < N; k++) {
+        double z = rmt_rng_normal(&s, (uint32_t)k, 5, RMT_TAG_ENTRY);
+        m1 += z;
+        m2 += z * z;
+        m4 += z * z * z * z;
+        double u = rmt_rng_uniform(&s, (uint32_t)k, 5, RMT_TAG_MASK);
+        umin = fmin(umin, u);
+        umax = fmax(umax, u);
+    }
+    m1 /= N;
+    m2 /= N;
+    m4 /= N;
+    /* sd of z: 1; of z^2: sqrt(2); of z^4: sqrt(105 - 9) */
+    assert_true(fabs(m1) < 5.0 / sqrt(N));
+    assert_true(fabs(m2 - 1.0) < 5.0 * sqrt(2.0) / sqrt(N));
+    assert_true(fabs(m4 - 3.0) < 5.0 * sqrt(96.0) / sqrt(N));
+    assert_true(umin > 0.0 && umax < 1.0);
+}
+
+/* The same entry from any block gives the same number, and a Wigner matrix
+ * is symmetric whoever fills which half. */
+static void test_fill_blocks(void **state)
+{
+    (void)state;
+    rmt_ensemble e = {RMT_ENS_WIGNER, 0, 37, 0};
+    rmt_stream s = {1, 2, 3};
+    double full[37 * 37], blk[10 * 7];
+    rmt_ensemble_fill(&e, &s, 0, 37, 0, 37, full, 37);
+    for (int i = 0; i < 37; i++)
+        for (int j = 0; j < 37; j++) assert_true(full[i + 37 * j] == full[j + 37 * i]);
+    rmt_ensemble_fill(&e, &s, 20, 30, 5, 12, blk, 10);
+    for (int i = 20; i < 30; i++)
+        for (int j = 5; j < 12; j++) assert_true(blk[(i - 20) + 10 * (j - 5)] == full[i + 37 * j]);
+    /* a different draw gives a different matrix */
+    rmt_stream s2 = {1, 2, 4};
+    double other[37 * 37];
+    rmt_ensemble_fill(&e, &s2, 0, 37, 0, 37, other, 37);
+    assert_true(memcmp(full, other, sizeof full) != 0);
+}
+
+static void test_bins(void **state)
+{
+    (void)state;
+    assert_int_equal(rmt_stats_bin(-0.1, 0, 1, 10), -1);
+    assert_int_equal(rmt_stats_bin(1.1, 0, 1, 10), 10);
+    assert_int_equal(rmt_stats_bin(0.0, 0, 1, 10), 0);
+    assert_int_equal(rmt_stats_bin(1.0, 0, 1, 10), 9); /* last bin closed */
+    for (int k = 0; k < 10; k++) {
+        double e = rmt_stats_edge(0, 1, 10, k);
+        assert_int_equal(rmt_stats_bin(e, 0, 1, 10), k); /* a value on an edge opens its bin */
+        assert_int_equal(rmt_stats_bin(nextafter(e, -1), 0, 1, 10), k - 1 < 0 ? -1 : k - 1);
+    }
+    double w[4] = {-1e-15, 0.0, 2e-16, 3.0};
+    rmt_statcfg cfg = {4, 1, -1.0, 4.0, 0, 2, 0};
+    rmt_draw_figs f;
+    uint64_t counts[4] = {0};
+    rmt_stats_draw(&cfg, 4, w, &f, counts);
+    /* tol = 4 eps 3 = 2.7e-15: the three tiny values are zeros */
+    assert_true(f.zero_fraction == 0.75);
+    assert_int_equal(counts[0] + counts[1] + counts[2] + counts[3], 4);
+    assert_true(fabs(f.moments[1] - 9.0 / 4.0) < 1e-15);
+    double x[4] = {1, 2, 3, NAN}, m, se;
+    rmt_stats_mean_stderr(x, 4, 1, &m, &se);
+    assert_true(m == 2.0 && fabs(se - 1.0 / sqrt(3.0)) < 1e-15);
+}
+
+static rmt_plan *parse(const char *text)
+{
+    rmt_plan *p = NULL;
+    rmt_err_clear();
+    rmt_status s = rmt_config_parse(text, strlen(text), "t.json", &p);
+    if (s) print_error("unexpected error: %s\n", rmt_err_message());
+    assert_int_equal(s, RMT_OK);
+    return p;
+}
+
+/* Nested-loop order, the last sweep fastest; linspace/logspace values;
+ * integer fields from a range rounded; summary columns by JSON path. */
+static void test_sweeps(void **state)
+{
+    (void)state;
+    rmt_plan *p = parse("{\"name\":\"x\",\"draws\":2,\"ensemble\":{\"type\":\"wishart\","
+                        "\"n\":{\"logspace\":[2,3,3]},\"ratio\":{\"linspace\":[0.5,2,4]}}}");
+    assert_int_equal(p->npoints, 12);
+    assert_int_equal(p->nswept, 2);
+    assert_string_equal(p->swept_paths[0], "ensemble.n");
+    assert_string_equal(p->swept_paths[1], "ensemble.ratio");
+    const int64_t ns[3] = {100, 316, 1000};
+    const double rs[4] = {0.5, 1.0, 1.5, 2.0};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 4; b++) {
+            const rmt_point *pt = &p->points[a * 4 + b];
+            assert_int_equal(pt->index, a * 4 + b);
+            assert_int_equal(pt->ens.n, ns[a]);
+            assert_int_equal(pt->ens.t, (int64_t)nearbyint((double)ns[a] / rs[b]));
+            assert_true(fabs(p->swept[(a * 4 + b) * 2 + 1] - rs[b]) < 1e-15);
+            assert_true(p->swept[(a * 4 + b) * 2 + 0] == (double)ns[a]);
+            assert_true(fabs(pt->zero_mass_theory - fmax(0.0, 1.0 - (double)pt->ens.t / (double)pt->ens.n)) < 1e-15);
+        }
+    rmt_plan_destroy(p);
+}
+
+/* Experiments take top-level defaults; points are numbered across them. */
+static void test_experiments(void **state)
+{
+    (void)state;
+    rmt_plan *p = parse("{\"name\":\"x\",\"seed\":9,\"draws\":5,\"statistics\":{\"moments\":2},"
+                        "\"experiments\":[{\"name\":\"a\",\"ensemble\":{\"type\":\"wigner\",\"n\":{\"sweep\":[4,8]}}},"
+                        "{\"name\":\"b\",\"draws\":7,\"ensemble\":{\"type\":\"diagonal\",\"n\":3},"
+                        "\"statistics\":{\"density\":{\"bins\":5,\"range\":[-1,1]}}}]}");
+    assert_int_equal(p->npoints, 3);
+    assert_int_equal(p->nexp, 2);
+    assert_string_equal(p->exp_names[1], "b");
+    assert_int_equal(p->points[0].draws, 5);
+    assert_int_equal(p->points[1].ens.n, 8);
+    assert_int_equal(p->points[2].draws, 7);
+    assert_int_equal(p->points[2].experiment, 1);
+    assert_int_equal(p->points[0].stat.moments, 2);
+    assert_int_equal(p->points[2].stat.moments, 0); /* its own statistics replace the default */
+    assert_int_equal(p->points[2].stat.bins, 5);
+    assert_int_equal(p->points[2].seed, 9);
+    /* the summary column ensemble.n holds each point's value, swept or not */
+    assert_true(p->swept[2] == 3.0);
+    rmt_plan_destroy(p);
+}
+
+/* The canonical form and its hash ignore key order and whitespace. */
+static void test_canonical(void **state)
+{
+    (void)state;
+    rmt_plan *a = parse("{\"name\":\"x\",\"draws\":2,\"ensemble\":{\"type\":\"wigner\",\"n\":10}}");
+    rmt_plan *b = parse("{ \"ensemble\" : {\"n\": 10, \"type\":\"wigner\"},\n \"draws\":2, \"name\":\"x\" }");
+    rmt_plan *c = parse("{\"name\":\"x\",\"draws\":3,\"ensemble\":{\"type\":\"wigner\",\"n\":10}}");
+    assert_string_equal(a->config_json, b->config_json);
+    assert_string_equal(a->sha256, b->sha256);
+    assert_string_not_equal(a->sha256, c->sha256);
+    rmt_plan_destroy(a);
+    rmt_plan_destroy(b);
+    rmt_plan_destroy(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_normal_moments), cmocka_unit_test(test_fill_blocks),
+        cmocka_unit_test(test_bins),       cmocka_unit_test(test_sweeps),         cmocka_unit_test(test_experiments),
+        cmocka_unit_test(test_canonical),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
