@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analyze.h"
 #include "config.h"
 #include "ensemble.h"
 #include "err.h"
@@ -23,6 +24,7 @@ static const char usage[] =
     "usage: rmtmc run CONFIG.json [-o OUT.h5] [--force] [--progress auto|bar|log|none]\n"
     "                 [--mem-per-rank BYTES[K|M|G]]\n"
     "       rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]]\n"
+    "       rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n"
     "       rmtmc --version | --help\n";
 
 static const char help[] =
@@ -34,6 +36,11 @@ static const char help[] =
     "                      out draws, results do not depend on P.\n"
     "  check CONFIG.json   validate the config, expand the sweep and print the plan\n"
     "                      (parameters, n, draws, memory per rank, work); runs nothing.\n"
+    "  analyze SPECTRA     measure spectra computed elsewhere: a 2-D dataset of an HDF5 file\n"
+    "                      (--dataset, default hessian_evals; one spectrum per row) or a text\n"
+    "                      file (one spectrum per line). -c CONFIG.json chooses the statistics\n"
+    "                      (and may name an ensemble for theory); without it: density, zero\n"
+    "                      mass, moments, pool-unfolded spacings and gap ratios.\n"
     "\n"
     "Options\n"
     "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"
@@ -52,7 +59,9 @@ static const char help[] =
     "\n"
     "Environment\n"
     "  RMT_BLAS_THREADS   BLAS threads per rank (default 1: one rank per core)\n"
-    "  RMT_EIG_DRIVER     LAPACK driver: syevd (default), syevr, syev, syevd_2stage, syev_2stage\n"
+    "  RMT_EIG_DRIVER     LAPACK driver: auto (default: dsyevr below n = 2250, dsyevd_2stage\n"
+    "                     from there), syevr, syevd, syev, syevd_2stage, syev_2stage\n"
+    "  RMT_EIG_2STAGE_MIN n from which auto uses the two-stage driver (default 2250)\n"
     "\n"
     "The config schema and the output layout are described in README.md and configs/README.md.\n";
 
@@ -65,6 +74,8 @@ typedef struct {
     rmt_progress progress;
     double mem_per_rank;   /* bytes; 0 = not given */
     int ranks;             /* check --ranks */
+    const char *analyze_config; /* analyze -c */
+    const char *dataset;   /* analyze --dataset */
 } args;
 
 static int parse_size(const char *s, double *out)
@@ -92,11 +103,9 @@ static rmt_status parse_args(int argc, char **argv, args *a)
     a->progress = RMT_PROGRESS_AUTO;
     if (argc < 2) return RMT_ERR(RMT_EUSAGE, "missing command (run, check); see rmtmc --help");
     a->cmd = argv[1];
-    if (strcmp(a->cmd, "run") && strcmp(a->cmd, "check")) {
-        if (!strcmp(a->cmd, "analyze"))
-            return RMT_ERR(RMT_EUSAGE, "analyze: not available in this version (run, check)");
-        return RMT_ERR(RMT_EUSAGE, "unknown command '%s' (run, check); see rmtmc --help", a->cmd);
-    }
+    if (strcmp(a->cmd, "run") && strcmp(a->cmd, "check") && strcmp(a->cmd, "analyze"))
+        return RMT_ERR(RMT_EUSAGE, "unknown command '%s' (run, check, analyze); see rmtmc --help", a->cmd);
+    int analyze = !strcmp(a->cmd, "analyze");
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -120,6 +129,14 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             if (!val || parse_size(val, &a->mem_per_rank))
                 return RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'", val ? val : "");
             i++;
+        } else if ((!strcmp(o, "-c") || !strcmp(o, "--config")) && analyze) {
+            if (!val) return RMT_ERR(RMT_EUSAGE, "%s needs a config file", o);
+            a->analyze_config = val;
+            i++;
+        } else if (!strcmp(o, "--dataset") && analyze) {
+            if (!val) return RMT_ERR(RMT_EUSAGE, "--dataset needs a dataset name");
+            a->dataset = val;
+            i++;
         } else if (!strcmp(o, "--ranks") && !strcmp(a->cmd, "check")) {
             if (!val || atoi(val) < 1) return RMT_ERR(RMT_EUSAGE, "--ranks needs a positive integer");
             a->ranks = atoi(val);
@@ -132,7 +149,9 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             return RMT_ERR(RMT_EUSAGE, "unexpected argument '%s'; see rmtmc --help", o);
         }
     }
-    if (!a->config) return RMT_ERR(RMT_EUSAGE, "%s: missing CONFIG.json; see rmtmc --help", a->cmd);
+    if (!a->config)
+        return RMT_ERR(RMT_EUSAGE, "%s: missing %s; see rmtmc --help", a->cmd, analyze ? "SPECTRA file" : "CONFIG.json");
+    if (analyze && !a->output) return RMT_ERR(RMT_EUSAGE, "analyze: missing -o OUT.h5");
     if (a->resume)
         return RMT_ERR(RMT_EUSAGE, "--resume: not available in this version; rerun with --force to start over");
     return RMT_OK;
@@ -260,6 +279,24 @@ static int cmd_check(const args *a)
     return finish(s);
 }
 
+static int cmd_analyze(const args *a, int argc, char **argv)
+{
+    /* one process does the work: under a launcher the other ranks stand aside */
+    const char *r = getenv("OMPI_COMM_WORLD_RANK");
+    if (!r) r = getenv("PMI_RANK");
+    if (r && atoi(r) != 0) return 0;
+    rmt_h5out_quiet();
+    rmt_status s = check_output(a->output, a->force);
+    if (s) return finish(s);
+    char *cmdline = join_argv(argc, argv);
+    rmt_analyze_opts o = {a->config, a->dataset, a->analyze_config, a->output, a->force,
+                          {1, cmdline ? cmdline : "", "external"}};
+    s = rmt_analyze_run(&o);
+    if (!s) printf("analyzed %s into %s\n", a->config, a->output);
+    free(cmdline);
+    return finish(s);
+}
+
 static int cmd_run(const args *a, int argc, char **argv)
 {
     int rank = 0, size = 1;
@@ -321,9 +358,10 @@ static int cmd_run(const args *a, int argc, char **argv)
         opts.output_path = out;
         opts.meta.mpi_ranks = size;
         opts.meta.command_line = cmdline;
-        opts.meta.solver = "dsyevd";
+        char solver[128] = "dsyevr";
         rmt_solver *probe = rmt_solve_create(-1);
-        if (probe) opts.meta.solver = rmt_solve_driver_name(probe);
+        if (probe) rmt_solve_describe(probe, solver, sizeof solver);
+        opts.meta.solver = solver;
         opts.progress = a->progress;
         if (opts.progress == RMT_PROGRESS_AUTO) opts.progress = isatty(2) ? RMT_PROGRESS_BAR : RMT_PROGRESS_LOG;
         opts.checkpoint_seconds = plan->checkpoint_seconds;
@@ -363,6 +401,7 @@ int rmt_cli_main(int argc, char **argv)
         return finish(s);
     }
     if (!strcmp(a.cmd, "check")) return cmd_check(&a);
+    if (!strcmp(a.cmd, "analyze")) return cmd_analyze(&a, argc, argv);
     MPI_Init(&argc, &argv);
     int rc = cmd_run(&a, argc, argv);
     MPI_Finalize();

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ensemble.h"
+#include "theory.h"
 
 /* A parse context: the file label for messages and the first error. */
 typedef struct {
@@ -355,10 +356,15 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
         snprintf(p, sizeof p, "%s.density.range", path);
         if (!r || (cJSON_IsString(r) && !strcmp(r->valuestring, "auto"))) {
             double a, bb;
-            rmt_ensemble_support(e, &a, &bb);
-            double w = bb - a;
-            st->lo = a - 0.05 * w;
-            st->hi = bb + 0.05 * w;
+            if (e->kind == 0) {
+                /* no ensemble (analyze): the caller sets the range from the data */
+                st->lo = st->hi = NAN;
+            } else {
+                rmt_ensemble_support(e, &a, &bb);
+                double w = bb - a;
+                st->lo = a - 0.05 * w;
+                st->hi = bb + 0.05 * w;
+            }
         } else if (cJSON_IsArray(r)) {
             if (cJSON_GetArraySize(r) != 2) return bad(c, p, "expected [low, high] or \"auto\"");
             char pp[540];
@@ -393,12 +399,73 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
         RMT_TRY(get_int(c, m, p, 1, RMT_MAX_MOMENTS, &k));
         st->moments = (int32_t)k;
     }
-    static const char *const later[] = {"spacings", "gap_ratios", NULL};
-    for (const char *const *l = later; *l; l++)
-        if (cJSON_GetObjectItemCaseSensitive(j, *l)) {
-            snprintf(p, sizeof p, "%s.%s", path, *l);
-            return bad(c, p, "statistic not available in this version (density, zero_mass, moments)");
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gap_ratios");
+    if (g) {
+        snprintf(p, sizeof p, "%s.gap_ratios", path);
+        RMT_TRY(want_object(c, g, p));
+        static const char *const gk[] = {"bins", "max", NULL};
+        RMT_TRY(check_keys(c, g, p, gk));
+        int64_t bins = 40;
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(g, "bins");
+        snprintf(p, sizeof p, "%s.gap_ratios.bins", path);
+        if (b) RMT_TRY(get_int(c, b, p, 1, 10000000, &bins));
+        st->gr_bins = (int32_t)bins;
+        st->gr_max = 10.0;
+        const cJSON *mx = cJSON_GetObjectItemCaseSensitive(g, "max");
+        snprintf(p, sizeof p, "%s.gap_ratios.max", path);
+        if (mx) RMT_TRY(get_num(c, mx, p, &st->gr_max));
+        if (!(st->gr_max > 0)) return bad(c, p, "max must be > 0, found %.17g", st->gr_max);
+    }
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "spacings");
+    if (sp) {
+        snprintf(p, sizeof p, "%s.spacings", path);
+        RMT_TRY(want_object(c, sp, p));
+        static const char *const sk[] = {"unfolding", "bins", "max", "degree", "bulk", NULL};
+        RMT_TRY(check_keys(c, sp, p, sk));
+        st->sp_unfold = RMT_UNFOLD_POOL;
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(sp, "unfolding");
+        snprintf(p, sizeof p, "%s.spacings.unfolding", path);
+        if (u) {
+            if (!cJSON_IsString(u)) return bad(c, p, "expected \"pool\", \"theory\" or \"polynomial\", found %s", type_name(u));
+            if (!strcmp(u->valuestring, "pool")) st->sp_unfold = RMT_UNFOLD_POOL;
+            else if (!strcmp(u->valuestring, "theory")) st->sp_unfold = RMT_UNFOLD_THEORY;
+            else if (!strcmp(u->valuestring, "polynomial")) st->sp_unfold = RMT_UNFOLD_POLYNOMIAL;
+            else return bad(c, p, "unknown unfolding \"%s\" (pool, theory, polynomial)", u->valuestring);
+            if (st->sp_unfold == RMT_UNFOLD_THEORY && !rmt_theory_has_cdf(e))
+                return bad(c, p, "no limiting CDF is known for this ensemble; use \"pool\" or \"polynomial\"");
         }
+        int64_t v = 50;
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(sp, "bins");
+        snprintf(p, sizeof p, "%s.spacings.bins", path);
+        if (b) RMT_TRY(get_int(c, b, p, 1, 10000000, &v));
+        st->sp_bins = (int32_t)v;
+        st->sp_max = 7.0;
+        const cJSON *mx = cJSON_GetObjectItemCaseSensitive(sp, "max");
+        snprintf(p, sizeof p, "%s.spacings.max", path);
+        if (mx) RMT_TRY(get_num(c, mx, p, &st->sp_max));
+        if (!(st->sp_max > 0)) return bad(c, p, "max must be > 0, found %.17g", st->sp_max);
+        v = 9;
+        const cJSON *dg = cJSON_GetObjectItemCaseSensitive(sp, "degree");
+        snprintf(p, sizeof p, "%s.spacings.degree", path);
+        if (dg && st->sp_unfold != RMT_UNFOLD_POLYNOMIAL) return bad(c, p, "degree applies to \"polynomial\" unfolding only");
+        if (dg) RMT_TRY(get_int(c, dg, p, 1, 30, &v));
+        st->sp_degree = (int32_t)v;
+        st->sp_bulk_lo = 0.0;
+        st->sp_bulk_hi = 1.0;
+        const cJSON *bk = cJSON_GetObjectItemCaseSensitive(sp, "bulk");
+        snprintf(p, sizeof p, "%s.spacings.bulk", path);
+        if (bk) {
+            if (!cJSON_IsArray(bk) || cJSON_GetArraySize(bk) != 2)
+                return bad(c, p, "expected [a, b], fractions of the unfolded range with 0 <= a < b <= 1");
+            char pp[540];
+            snprintf(pp, sizeof pp, "%s[0]", p);
+            RMT_TRY(get_num(c, cJSON_GetArrayItem(bk, 0), pp, &st->sp_bulk_lo));
+            snprintf(pp, sizeof pp, "%s[1]", p);
+            RMT_TRY(get_num(c, cJSON_GetArrayItem(bk, 1), pp, &st->sp_bulk_hi));
+            if (!(0 <= st->sp_bulk_lo && st->sp_bulk_lo < st->sp_bulk_hi && st->sp_bulk_hi <= 1))
+                return bad(c, p, "expected 0 <= a < b <= 1, found [%.17g, %.17g]", st->sp_bulk_lo, st->sp_bulk_hi);
+        }
+    }
     return RMT_OK;
 }
 
@@ -546,8 +613,11 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
     snprintf(p, sizeof p, "%sname", prefix);
     if (name && (!name->valuestring[0] || strpbrk(name->valuestring, "/\n")))
         return bad(c, p, "name must be non-empty, without '/' or newlines");
-    if (!draws) return bad(c, prefix[0] ? prefix : "", "missing \"draws\"");
-    if (!ens) return bad(c, prefix[0] ? prefix : "", "missing \"ensemble\"");
+    /* the experiment's own path: "" (top level) or "experiments[i]", without the trailing dot */
+    char epp[256];
+    snprintf(epp, sizeof epp, "%.*s", prefix[0] ? (int)strlen(prefix) - 1 : 0, prefix);
+    if (!draws) return bad(c, epp, "missing \"draws\"");
+    if (!ens) return bad(c, epp, "missing \"ensemble\"");
     int64_t nd;
     RMT_TRY(get_int(c, draws, dpath, 1, UINT32_MAX, &nd));
     RMT_TRY(want_object(c, ens, epath));
@@ -572,6 +642,16 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
     size_t *choice = NULL;
     s = find_sweeps(c, ens, epath, &sw, &nsw);
     if (s) goto out;
+    {
+        /* refuse an oversized cartesian product before building any of it */
+        double total = (double)plan->npoints;
+        double prod = 1;
+        for (size_t k = 0; k < nsw; k++) prod *= (double)sw[k].count;
+        if (total + prod > 10000000.0) {
+            s = bad(c, epath, "the sweeps expand to %.17g points, more than 10000000", total + prod);
+            goto out;
+        }
+    }
     choice = calloc(nsw + 1, sizeof(size_t));
     if (!choice) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     for (size_t k = 0; k < nsw; k++) {
@@ -813,9 +893,8 @@ out:
     return RMT_OK;
 }
 
-rmt_status rmt_config_load(const char *path, rmt_plan **out)
+static rmt_status read_text(const char *path, char **text, size_t *length)
 {
-    *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return RMT_ERR(RMT_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
     size_t cap = 65536, len = 0;
@@ -842,9 +921,123 @@ rmt_status rmt_config_load(const char *path, rmt_plan **out)
         free(buf);
         return RMT_ERR(RMT_EUSAGE, "%s: (top level): contains a NUL byte, not a JSON text", path);
     }
+    *text = buf;
+    *length = len;
+    return RMT_OK;
+}
+
+rmt_status rmt_config_load(const char *path, rmt_plan **out)
+{
+    *out = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    RMT_TRY(read_text(path, &buf, &len));
     rmt_status s = rmt_config_parse(buf, len, path, out);
     free(buf);
     return s;
+}
+
+rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t n, uint32_t rows, double data_lo,
+                                   double data_hi, rmt_plan **out)
+{
+    *out = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    const char *label = path ? path : "(defaults)";
+    ctx c = {label};
+    cJSON *root = NULL;
+    rmt_status s = RMT_OK;
+    rmt_plan *plan = rmt_plan_create_shared(1);
+    if (!plan) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    if (path) {
+        if ((s = read_text(path, &buf, &len))) goto out;
+        root = cJSON_ParseWithLength(buf, len);
+        if (!root) {
+            s = RMT_ERR(RMT_EUSAGE, "%s: (top level): malformed JSON", path);
+            goto out;
+        }
+    } else {
+        /* what analyze measures when no config is given */
+        root = cJSON_Parse("{\"name\":\"analyze\",\"statistics\":{\"density\":{\"bins\":100},"
+                           "\"zero_mass\":{\"tolerance\":\"auto\"},\"moments\":4,"
+                           "\"spacings\":{\"unfolding\":\"pool\"},\"gap_ratios\":{}}}");
+        if (!root) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+    }
+    if ((s = want_object(&c, root, ""))) goto out;
+    static const char *const keys[] = {"name", "statistics", "ensemble", "output", NULL};
+    if ((s = check_keys(&c, root, "", keys))) goto out;
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+    if (name && !cJSON_IsString(name)) { s = bad(&c, "name", "expected a string, found %s", type_name(name)); goto out; }
+    rmt_point *pt = &plan->points[0];
+    memset(pt, 0, sizeof *pt);
+    pt->draws = rows;
+    const cJSON *ens = cJSON_GetObjectItemCaseSensitive(root, "ensemble");
+    if (ens) {
+        /* an ensemble names the theory to compare with; its n must be the spectra's */
+        if ((s = parse_ensemble(&c, ens, "ensemble", &pt->ens))) goto out;
+        if (pt->ens.n != n) {
+            s = bad(&c, "ensemble.n", "n = %lld, but the spectra have %lld eigenvalues", (long long)pt->ens.n, (long long)n);
+            goto out;
+        }
+    }
+    pt->ens.n = n;
+    if ((s = parse_statistics(&c, cJSON_GetObjectItemCaseSensitive(root, "statistics"), "statistics", &pt->ens, &pt->stat)))
+        goto out;
+    if (isnan(pt->stat.lo)) {
+        double w = data_hi > data_lo ? data_hi - data_lo : 1.0;
+        pt->stat.lo = data_lo - 0.05 * w;
+        pt->stat.hi = data_hi + 0.05 * w;
+    }
+    const cJSON *output = cJSON_GetObjectItemCaseSensitive(root, "output");
+    if (output) {
+        if ((s = want_object(&c, output, "output"))) goto out;
+        static const char *const ok[] = {"eigenvalues", NULL};
+        if ((s = check_keys(&c, output, "output", ok))) goto out;
+        const cJSON *ev = cJSON_GetObjectItemCaseSensitive(output, "eigenvalues");
+        if (ev && !cJSON_IsBool(ev)) { s = bad(&c, "output.eigenvalues", "expected true or false"); goto out; }
+        pt->stat.eigenvalues = ev && cJSON_IsTrue(ev);
+    }
+    pt->zero_mass_theory = pt->ens.kind ? rmt_ensemble_zero_mass_theory(&pt->ens) : NAN;
+    plan->name = xstrdup(name ? name->valuestring : "analyze");
+    plan->output_path = xstrdup("");
+    plan->config_path = xstrdup(label);
+    plan->nexp = 1;
+    plan->exp_names = calloc(1, sizeof(char *));
+    plan->exp_prefix = calloc(1, sizeof(char *));
+    plan->params_json = calloc(1, sizeof(char *));
+    cJSON *pj = cJSON_CreateObject();
+    if (pj) {
+        cJSON_AddStringToObject(pj, "source", source);
+        cJSON_AddNumberToObject(pj, "n", (double)n);
+        cJSON_AddNumberToObject(pj, "spectra", rows);
+        if (pt->ens.kind) cJSON_AddStringToObject(pj, "type", rmt_ens_name(pt->ens.kind));
+    }
+    sort_keys(root);
+    plan->config_json = cJSON_PrintUnformatted(root);
+    if (!plan->name || !plan->output_path || !plan->config_path || !plan->exp_names || !plan->exp_prefix ||
+        !plan->params_json || !pj || !plan->config_json) {
+        cJSON_Delete(pj);
+        s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+        goto out;
+    }
+    plan->exp_names[0] = xstrdup(plan->name);
+    plan->exp_prefix[0] = xstrdup("");
+    plan->params_json[0] = cJSON_PrintUnformatted(pj);
+    cJSON_Delete(pj);
+    if (!plan->exp_names[0] || !plan->exp_prefix[0] || !plan->params_json[0]) {
+        s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+        goto out;
+    }
+    s = sha256_hex(plan->config_json, plan->sha256);
+out:
+    cJSON_Delete(root);
+    free(buf);
+    if (s) {
+        rmt_plan_destroy(plan);
+        return s;
+    }
+    *out = plan;
+    return RMT_OK;
 }
 
 rmt_status rmt_config_check_memory(const rmt_plan *plan, double bytes_per_rank, const char *describe)
@@ -853,12 +1046,21 @@ rmt_status rmt_config_check_memory(const rmt_plan *plan, double bytes_per_rank, 
         const rmt_point *pt = &plan->points[i];
         double need = rmt_ensemble_bytes(&pt->ens);
         if (need > bytes_per_rank) {
+            /* name the field that makes the draw big: n, or for a wide wishart t (or ratio) */
+            const char *field = "n";
+            char dims[96];
+            snprintf(dims, sizeof dims, "n = %lld", (long long)pt->ens.n);
+            if (pt->ens.kind == RMT_ENS_WISHART) {
+                snprintf(dims, sizeof dims, "n = %lld, t = %lld", (long long)pt->ens.n, (long long)pt->ens.t);
+                if (pt->ens.t > pt->ens.n)
+                    field = plan->params_json && strstr(plan->params_json[i], "\"ratio\":") ? "ratio" : "t";
+            }
             char path[128];
-            snprintf(path, sizeof path, "%sensemble.n", plan->exp_prefix[pt->experiment]);
+            snprintf(path, sizeof path, "%sensemble.%s", plan->exp_prefix[pt->experiment], field);
             return RMT_ERR(RMT_EUSAGE,
-                           "%s: %s: n = %lld needs %.3g GiB per rank for one draw (point %u), more than the "
+                           "%s: %s: %s needs %.3g GiB per rank for one draw (point %u), more than the "
                            "%.3g GiB available per rank (%s)",
-                           plan->config_path, path, (long long)pt->ens.n, need / 1073741824.0, i,
+                           plan->config_path, path, dims, need / 1073741824.0, i,
                            bytes_per_rank / 1073741824.0, describe);
         }
     }

@@ -37,7 +37,22 @@ typedef struct {
     double zero_tol;       /* absolute zero tolerance when not auto */
     int32_t moments;       /* K: (1/n) tr H^k for k = 1..K; 0 = none */
     int32_t eigenvalues;   /* 1: store every spectrum */
+    int32_t gr_bins;       /* gap-ratio histogram bins on [0, gr_max]; 0 = no gap ratios */
+    double gr_max;
+    int32_t sp_unfold;     /* rmt_unfolding; 0 = no spacings */
+    int32_t sp_bins;       /* spacing histogram bins on [0, sp_max] */
+    double sp_max;
+    int32_t sp_degree;     /* polynomial unfolding: degree of the fitted CDF */
+    int32_t pad2_;
+    double sp_bulk_lo, sp_bulk_hi; /* keep spacings whose unfolded position lies in this fraction of the range */
 } rmt_statcfg;
+
+typedef enum {
+    RMT_UNFOLD_NONE = 0,
+    RMT_UNFOLD_POOL = 1,       /* against the pooled eigenvalues of the other draws */
+    RMT_UNFOLD_THEORY = 2,     /* the ensemble's limiting CDF */
+    RMT_UNFOLD_POLYNOMIAL = 3  /* a polynomial fitted to the pooled empirical CDF */
+} rmt_unfolding;
 
 /* One point of the expanded sweep: all a worker needs, no pointers, so an
  * array of them travels as bytes. */
@@ -80,6 +95,15 @@ rmt_status rmt_config_load(const char *path, rmt_plan **out);
 
 /* The same from text in memory; label names it in messages. */
 rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt_plan **out);
+
+/* A one-point plan for `rmtmc analyze`: rows spectra of n eigenvalues read
+ * from source, measured as the config at path says (its keys: name,
+ * statistics, output.eigenvalues, and optionally an ensemble naming the
+ * theory to compare with); path NULL measures density, zero mass, moments,
+ * pool-unfolded spacings and gap ratios. A density range "auto" without an
+ * ensemble is [data_lo, data_hi] widened by 5% on each side. */
+rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t n, uint32_t rows, double data_lo,
+                                   double data_hi, rmt_plan **out);
 
 /* Refuse a plan whose largest draw needs more than bytes_per_rank (exit 2
  * with the point's JSON path). describe says where the budget comes from. */

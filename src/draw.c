@@ -91,7 +91,7 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
     memset(f, 0, sizeof *f);
     f->point = pt->index;
     f->draw = draw;
-    if (pt->stat.bins > 0) memset(counts, 0, sizeof(uint64_t) * (size_t)pt->stat.bins);
+    memset(counts, 0, sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat));
     RMT_TRY(grow(&c->w, &c->w_cap, (size_t)n));
     int info = 0;
     switch (lay.form) {

@@ -43,8 +43,8 @@ static double now(void)
 /* Bytes of one result message for point pt. */
 static size_t result_bytes(const rmt_point *pt)
 {
-    return sizeof(rmt_draw_figs) + sizeof(uint64_t) * (size_t)pt->stat.bins +
-           (pt->stat.eigenvalues ? sizeof(double) * (size_t)pt->ens.n : 0);
+    return sizeof(rmt_draw_figs) + sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat) +
+           (rmt_stats_needs_spectra(&pt->stat) ? sizeof(double) * (size_t)pt->ens.n : 0);
 }
 
 /* The next draw not yet done, in (point, draw) order. */
@@ -129,7 +129,7 @@ static rmt_status worker(const rmt_plan *plan)
         int ok = buf != NULL;
         if (ok) {
             uint64_t *counts = (uint64_t *)(buf + sizeof f);
-            double *eig = pt->stat.eigenvalues ? (double *)(counts + pt->stat.bins) : NULL;
+            double *eig = rmt_stats_needs_spectra(&pt->stat) ? (double *)(counts + rmt_stats_ncounts(&pt->stat)) : NULL;
             ok = rmt_draw_run(ctx, pt, task[1], &f, counts, eig) == RMT_OK;
         }
         if (!ok) {
@@ -153,8 +153,9 @@ static rmt_status worker(const rmt_plan *plan)
 
 /* -------------------------------------------------------------- master */
 
-static rmt_status checkpoint(const rmt_results *res, const rmt_farm_opts *o, int complete)
+static rmt_status checkpoint(rmt_results *res, const rmt_farm_opts *o, int complete)
 {
+    RMT_TRY(rmt_results_finalize(res));
     return rmt_h5out_write(o->output_path, res, &o->meta, complete);
 }
 
@@ -163,7 +164,7 @@ static rmt_status compute_local(rmt_draw_ctx *ctx, const rmt_plan *plan, rmt_res
                                 uint64_t **counts, size_t *ccap, double **eig, size_t *ecap)
 {
     const rmt_point *pt = &plan->points[task[0]];
-    size_t nb = (size_t)pt->stat.bins, ne = pt->stat.eigenvalues ? (size_t)pt->ens.n : 0;
+    size_t nb = (size_t)rmt_stats_ncounts(&pt->stat), ne = rmt_stats_needs_spectra(&pt->stat) ? (size_t)pt->ens.n : 0;
     if (nb + 1 > *ccap) {
         free(*counts);
         *counts = malloc(sizeof(uint64_t) * (nb + 1));
@@ -239,8 +240,8 @@ static rmt_status master(const rmt_plan *plan, rmt_results *res, const rmt_farm_
             memcpy(&f, rbuf, sizeof f);
             const rmt_point *pt = &plan->points[f.point < plan->npoints ? f.point : 0];
             const uint64_t *cts = (const uint64_t *)(rbuf + sizeof f);
-            const double *ev = (size_t)bytes == result_bytes(pt) && pt->stat.eigenvalues
-                                   ? (const double *)(cts + pt->stat.bins)
+            const double *ev = (size_t)bytes == result_bytes(pt) && rmt_stats_needs_spectra(&pt->stat)
+                                   ? (const double *)(cts + rmt_stats_ncounts(&pt->stat))
                                    : NULL;
             if ((size_t)bytes != result_bytes(pt) && f.status == 0) {
                 s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result of %d bytes for point %u", w, bytes, f.point);

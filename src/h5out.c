@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "local.h"
+#include "theory.h"
 #include "version.h"
 
 void rmt_h5out_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
@@ -138,6 +140,74 @@ static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int c
     return rc;
 }
 
+/* A histogram on [0, max] with its theory beside it: the probability of each
+ * bin under the GOE law and under the Poisson law (multiply by the total to
+ * compare with counts), and chi-square distances to each as attributes. */
+static int write_hist(hid_t g, const char *name, const uint64_t *counts, int64_t B, double max,
+                      double (*goe)(double), double (*poi)(double))
+{
+    hid_t h = H5Gcreate2(g, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (h < 0) return -1;
+    double *edges = malloc(sizeof(double) * (size_t)(B + 1)), *tg = malloc(sizeof(double) * (size_t)B),
+           *tp = malloc(sizeof(double) * (size_t)B);
+    int rc = -1;
+    if (edges && tg && tp) {
+        for (int64_t k = 0; k <= B; k++) edges[k] = rmt_stats_edge(0, max, B, k);
+        for (int64_t k = 0; k < B; k++) {
+            tg[k] = goe(edges[k + 1]) - goe(edges[k]);
+            tp[k] = poi(edges[k + 1]) - poi(edges[k]);
+        }
+        int64_t dg = 0, dp = 0;
+        double cg = rmt_local_chi2(counts, B, max, goe, &dg), cp = rmt_local_chi2(counts, B, max, poi, &dp);
+        rc = 0;
+        rc |= dset_f64(h, "edges", (hsize_t)B + 1, 0, edges);
+        rc |= dset_u64(h, "counts", (hsize_t)B, counts);
+        rc |= dset_f64(h, "theory_goe", (hsize_t)B, 0, tg);
+        rc |= dset_f64(h, "theory_poisson", (hsize_t)B, 0, tp);
+        rc |= attr_f64(h, "chi2_per_dof_goe", cg);
+        rc |= attr_i64(h, "chi2_dof_goe", dg);
+        rc |= attr_f64(h, "chi2_per_dof_poisson", cp);
+        rc |= attr_i64(h, "chi2_dof_poisson", dp);
+    }
+    free(edges);
+    free(tg);
+    free(tp);
+    H5Gclose(h);
+    return rc;
+}
+
+static int write_spacings(hid_t g, const rmt_point *pt, const rmt_local *l)
+{
+    static const char *const names[] = {"", "pool", "theory", "polynomial"};
+    uint64_t zero = 0;
+    int rc = write_hist(g, "spacings", l->counts ? l->counts : &zero, l->counts ? pt->stat.sp_bins : 0,
+                        pt->stat.sp_max, rmt_theory_spacing_cdf_goe, rmt_theory_spacing_cdf_poisson);
+    hid_t h = H5Gopen2(g, "spacings", H5P_DEFAULT);
+    if (h < 0) return -1;
+    double nvg[RMT_NV_COUNT], nvp[RMT_NV_COUNT];
+    for (int k = 0; k < RMT_NV_COUNT; k++) {
+        nvg[k] = rmt_theory_number_variance_goe(l->nv_L[k]);
+        nvp[k] = rmt_theory_number_variance_poisson(l->nv_L[k]);
+    }
+    rc |= attr_str(h, "unfolding", names[pt->stat.sp_unfold]);
+    rc |= attr_i64(h, "count", l->count);
+    rc |= attr_i64(h, "draws_used", l->draws_used);
+    rc |= attr_f64(h, "mean", l->mean);
+    rc |= attr_f64(h, "variance", l->var);
+    rc |= attr_f64(h, "ks_goe", l->ks_goe);
+    rc |= attr_f64(h, "ks_poisson", l->ks_poisson);
+    rc |= attr_f64(h, "bulk_low", pt->stat.sp_bulk_lo);
+    rc |= attr_f64(h, "bulk_high", pt->stat.sp_bulk_hi);
+    rc |= scalar_u64(h, "below", l->below);
+    rc |= scalar_u64(h, "above", l->above);
+    rc |= dset_f64(h, "number_variance_L", RMT_NV_COUNT, 0, l->nv_L);
+    rc |= dset_f64(h, "number_variance", RMT_NV_COUNT, 0, l->nv);
+    rc |= dset_f64(h, "number_variance_goe", RMT_NV_COUNT, 0, nvg);
+    rc |= dset_f64(h, "number_variance_poisson", RMT_NV_COUNT, 0, nvp);
+    H5Gclose(h);
+    return rc;
+}
+
 static int write_point(hid_t f, const rmt_results *r, uint32_t i)
 {
     const rmt_point *pt = &r->plan->points[i];
@@ -172,8 +242,9 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i)
     int32_t *status = malloc(sizeof(int32_t) * (m ? m : 1));
     double *col = malloc(sizeof(double) * (m ? m : 1) * 6);
     double *mom = malloc(sizeof(double) * (m ? m : 1) * (K ? K : 1));
-    double *eig = p->eig ? malloc(sizeof(double) * (m ? m : 1) * n) : NULL;
-    if (!idx || !sz || !status || !col || !mom || (p->eig && !eig)) {
+    int store = p->eig && pt->stat.eigenvalues;
+    double *eig = store ? malloc(sizeof(double) * (m ? m : 1) * n) : NULL;
+    if (!idx || !sz || !status || !col || !mom || (store && !eig)) {
         rc = -1;
         goto out;
     }
@@ -217,6 +288,10 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i)
         rc |= scalar_u64(g, "density/above", p->above);
         free(edges);
     }
+    if (pt->stat.gr_bins > 0)
+        rc |= write_hist(g, "gap_ratios", p->counts + (pt->stat.bins > 0 ? pt->stat.bins : 0), pt->stat.gr_bins,
+                         pt->stat.gr_max, rmt_theory_ratio_cdf_goe, rmt_theory_ratio_cdf_poisson);
+    if (pt->stat.sp_unfold != RMT_UNFOLD_NONE) rc |= write_spacings(g, pt, &p->local);
 out:
     free(idx);
     free(sz);
@@ -336,5 +411,56 @@ rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_
 out:
     free(tmp);
     free(dcopy);
+    return s;
+}
+
+int rmt_h5in_is_hdf5(const char *path) { return H5Fis_hdf5(path) > 0; }
+
+rmt_status rmt_h5in_read_2d(const char *path, const char *name, int64_t *rows, int64_t *cols, double **data)
+{
+    *data = NULL;
+    rmt_status s = RMT_OK;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = H5I_INVALID_HID, sp = H5I_INVALID_HID,
+          t = H5I_INVALID_HID;
+    if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open as HDF5", path);
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0 || (d = H5Dopen2(f, name, H5P_DEFAULT)) < 0) {
+        s = RMT_ERR(RMT_EUSAGE, "%s: no dataset \"%s\" (use --dataset NAME)", path, name);
+        goto out;
+    }
+    sp = H5Dget_space(d);
+    t = H5Dget_type(d);
+    hsize_t dims[2] = {0, 0};
+    if (H5Sget_simple_extent_ndims(sp) != 2) {
+        s = RMT_ERR(RMT_EUSAGE, "%s: dataset \"%s\" is not 2-D (one spectrum per row)", path, name);
+        goto out;
+    }
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (H5Tget_class(t) != H5T_FLOAT && H5Tget_class(t) != H5T_INTEGER) {
+        s = RMT_ERR(RMT_EUSAGE, "%s: dataset \"%s\" is not numeric", path, name);
+        goto out;
+    }
+    if (dims[0] == 0 || dims[1] == 0) {
+        s = RMT_ERR(RMT_EUSAGE, "%s: dataset \"%s\" is empty (%llu x %llu)", path, name,
+                    (unsigned long long)dims[0], (unsigned long long)dims[1]);
+        goto out;
+    }
+    *data = malloc(sizeof(double) * dims[0] * dims[1]);
+    if (!*data) {
+        s = RMT_ERR(RMT_ERUNTIME, "out of memory reading %s", name);
+        goto out;
+    }
+    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
+        free(*data);
+        *data = NULL;
+        s = RMT_ERR(RMT_EUSAGE, "%s: cannot read dataset \"%s\" as float64", path, name);
+        goto out;
+    }
+    *rows = (int64_t)dims[0];
+    *cols = (int64_t)dims[1];
+out:
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    if (d >= 0) H5Dclose(d);
+    H5Fclose(f);
     return s;
 }

@@ -21,6 +21,15 @@ typedef struct {
  * result, 0 for a checkpoint. */
 rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_meta *meta, int complete);
 
+/* Read the 2-D floating-point dataset `name` of the HDF5 file at path into
+ * a new row-major array *data (rows x cols, caller frees). RMT_EUSAGE with a
+ * message naming the file and dataset when it is missing, not 2-D or not
+ * floating point. */
+rmt_status rmt_h5in_read_2d(const char *path, const char *name, int64_t *rows, int64_t *cols, double **data);
+
+/* 1 when path is an HDF5 file. */
+int rmt_h5in_is_hdf5(const char *path);
+
 /* Silence HDF5's own error printing (messages go through err instead). */
 void rmt_h5out_quiet(void);
 

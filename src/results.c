@@ -17,9 +17,10 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
         rmt_point_result *p = &r->pts[i];
         p->have = calloc(pt->draws, 1);
         p->figs = calloc(pt->draws, sizeof(rmt_draw_figs));
-        p->counts = calloc(pt->stat.bins > 0 ? (size_t)pt->stat.bins : 1, sizeof(uint64_t));
-        if (pt->stat.eigenvalues) p->eig = malloc(sizeof(double) * (size_t)pt->draws * (size_t)pt->ens.n);
-        if (!p->have || !p->figs || !p->counts || (pt->stat.eigenvalues && !p->eig)) {
+        p->counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
+        int spectra = rmt_stats_needs_spectra(&pt->stat);
+        if (spectra) p->eig = malloc(sizeof(double) * (size_t)pt->draws * (size_t)pt->ens.n);
+        if (!p->have || !p->figs || !p->counts || (spectra && !p->eig)) {
             rmt_results_destroy(r);
             return RMT_ERR(RMT_ERUNTIME, "out of memory for the results of point %u", i);
         }
@@ -42,6 +43,7 @@ void rmt_results_destroy(rmt_results *r)
             free(r->pts[i].figs);
             free(r->pts[i].counts);
             free(r->pts[i].eig);
+            rmt_local_free(&r->pts[i].local);
         }
     free(r->pts);
     free(r);
@@ -62,7 +64,7 @@ rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_
         p->failed++;
         r->failed_draws++;
     } else {
-        for (int32_t k = 0; k < pt->stat.bins; k++) p->counts[k] += counts[k];
+        for (int64_t k = 0; k < rmt_stats_ncounts(&pt->stat); k++) p->counts[k] += counts[k];
         p->below += f->below;
         p->above += f->above;
     }
@@ -90,4 +92,20 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
     }
     rmt_stats_mean_stderr(x, m, 1, mean, se);
     free(x);
+}
+
+rmt_status rmt_results_finalize(rmt_results *r)
+{
+    for (uint32_t i = 0; i < r->plan->npoints; i++) {
+        const rmt_point *pt = &r->plan->points[i];
+        rmt_point_result *p = &r->pts[i];
+        if (pt->stat.sp_unfold == RMT_UNFOLD_NONE) continue;
+        uint8_t *usable = malloc(pt->draws ? pt->draws : 1);
+        if (!usable) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+        for (uint32_t d = 0; d < pt->draws; d++) usable[d] = p->have[d] && p->figs[d].status == 0;
+        rmt_status s = rmt_local_spacings(pt, p->eig, usable, &p->local);
+        free(usable);
+        if (s) return s;
+    }
+    return RMT_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "local.h"
 #include "stats.h"
 
 typedef struct {
@@ -17,7 +18,8 @@ typedef struct {
     rmt_draw_figs *figs;    /* [draws] by draw index */
     uint64_t *counts;       /* [bins] density counts of the finished draws */
     uint64_t below, above;  /* density: outside the range */
-    double *eig;            /* [draws * n] spectra, when output.eigenvalues */
+    double *eig;            /* [draws * n] spectra, when stored or unfolded (rmt_stats_needs_spectra) */
+    rmt_local local;        /* spacings, from rmt_results_finalize() */
 } rmt_point_result;
 
 typedef struct {
@@ -35,6 +37,10 @@ void rmt_results_destroy(rmt_results *r); /* accepts NULL */
 /* Record one draw. A draw already recorded is ignored (returns RMT_OK), so
  * a resumed or repeated draw can never be counted twice. eig may be NULL. */
 rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_t *counts, const double *eig);
+
+/* Compute what needs all finished draws at once (spacings after unfolding)
+ * for every point that asks for it. Call before writing. */
+rmt_status rmt_results_finalize(rmt_results *r);
 
 /* A point's estimate of figure `field` over its successful draws, summed in
  * draw order: field is one of "zero_fraction", "mean_gap_ratio", "moment"

@@ -6,6 +6,7 @@
 #ifndef RMT_SOLVE_H
 #define RMT_SOLVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -21,14 +22,19 @@ typedef enum {
 
 typedef struct rmt_solver rmt_solver;
 
-/* A solver using driver (RMT_DRIVER_* or -1 for the default, which the
- * environment variable RMT_EIG_DRIVER=syevd|syevr|syev|syevd_2stage|
- * syev_2stage overrides). Returns NULL when out of memory. */
+/* A solver using driver (RMT_DRIVER_*), or with -1 the fastest measured on
+ * this kind of machine: dsyevr below n = 2250 (RMT_EIG_2STAGE_MIN changes
+ * it), dsyevd_2stage from there; one-stage throughout when
+ * RMT_BLAS_THREADS > 1. RMT_EIG_DRIVER=syevd|syevr|syev|syevd_2stage|
+ * syev_2stage|auto overrides. Returns NULL when out of memory. */
 rmt_solver *rmt_solve_create(int driver);
 void rmt_solve_destroy(rmt_solver *s);   /* accepts NULL */
 
-/* Name of the driver in use ("dsyevd", ...). */
+/* Name of the driver used last ("dsyevr", ...). */
 const char *rmt_solve_driver_name(const rmt_solver *s);
+
+/* How the driver is chosen, for the output's "solver" attribute. */
+const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len);
 
 /* Set BLAS threads per rank: RMT_BLAS_THREADS if set, else 1. Call once at start. */
 void rmt_solve_init_threads(void);
@@ -44,5 +50,10 @@ rmt_status rmt_solve_symmetric(rmt_solver *s, int64_t n, double *a, int64_t lda,
  * rows - cols exact zeros are added; *structural gets that count. */
 rmt_status rmt_solve_gram(rmt_solver *s, int64_t rows, int64_t cols, const double *z, int64_t ldz, double *w,
                           int64_t *structural, int *info);
+
+/* Least squares: x minimising ||A x - b|| for A m x k (column-major, lda =
+ * m; destroyed), b[m] (overwritten; x is b[0..k)). Returns LAPACK's INFO
+ * (> 0: A rank-deficient). */
+int rmt_solve_lstsq(int64_t m, int64_t k, double *a, double *b);
 
 #endif

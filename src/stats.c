@@ -29,16 +29,51 @@ double rmt_stats_auto_tol(int64_t n, const double *w)
     return (double)n * DBL_EPSILON * m;
 }
 
+/* Consecutive spacings of the eigenvalues beyond the zero tolerance: the
+ * histogram of r = s_{i+1} / s_i and the mean of min(r, 1/r). Ratios need no
+ * unfolding (the local density cancels), so each draw measures them alone.
+ * A zero spacing (degenerate eigenvalues) gives no ratio. */
+static void gap_ratios(const rmt_statcfg *cfg, int64_t n, const double *w, double tol, rmt_draw_figs *f,
+                       uint64_t *counts)
+{
+    double prev = NAN, sprev = NAN, sum = 0;
+    int64_t m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (fabs(w[i]) <= tol) continue;
+        if (!isnan(prev)) {
+            double s = w[i] - prev;
+            if (!isnan(sprev) && sprev > 0) {
+                double r = s / sprev;
+                if (cfg->gr_bins > 0) {
+                    int64_t k = rmt_stats_bin(r, 0.0, cfg->gr_max, cfg->gr_bins);
+                    if (k >= 0 && k < cfg->gr_bins) counts[k]++;
+                }
+                if (s > 0) {
+                    sum += r < 1 ? r : 1 / r;
+                    m++;
+                }
+            }
+            sprev = s;
+        }
+        prev = w[i];
+    }
+    f->mean_gap_ratio = m > 0 ? sum / (double)m : NAN;
+}
+
+int64_t rmt_stats_ncounts(const rmt_statcfg *cfg) { return (int64_t)cfg->bins + (int64_t)cfg->gr_bins; }
+
+int rmt_stats_needs_spectra(const rmt_statcfg *cfg) { return cfg->eigenvalues || cfg->sp_unfold != RMT_UNFOLD_NONE; }
+
 void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw_figs *f, uint64_t *counts)
 {
     f->lambda_min = n > 0 ? w[0] : NAN;
     f->lambda_max = n > 0 ? w[n - 1] : NAN;
-    f->mean_gap_ratio = NAN;
     double tol = cfg->zero_tol_auto ? rmt_stats_auto_tol(n, w) : cfg->zero_tol;
     int64_t zeros = 0;
     for (int64_t i = 0; i < n; i++)
         if (fabs(w[i]) <= tol) zeros++;
     f->zero_fraction = n > 0 ? (double)zeros / (double)n : NAN;
+    gap_ratios(cfg, n, w, tol, f, counts + (cfg->bins > 0 ? cfg->bins : 0));
     f->below = f->above = 0;
     if (cfg->bins > 0)
         for (int64_t i = 0; i < n; i++) {

@@ -96,7 +96,7 @@ static void test_bins(void **state)
         assert_int_equal(rmt_stats_bin(nextafter(e, -1), 0, 1, 10), k - 1 < 0 ? -1 : k - 1);
     }
     double w[4] = {-1e-15, 0.0, 2e-16, 3.0};
-    rmt_statcfg cfg = {4, 1, -1.0, 4.0, 0, 2, 0};
+    rmt_statcfg cfg = {.bins = 4, .zero_tol_auto = 1, .lo = -1.0, .hi = 4.0, .moments = 2};
     rmt_draw_figs f;
     uint64_t counts[4] = {0};
     rmt_stats_draw(&cfg, 4, w, &f, counts);

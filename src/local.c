@@ -1,0 +1,223 @@
+#include "local.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solve.h"
+#include "stats.h"
+#include "theory.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Number of values of sorted v[0..m) strictly below x. */
+static int64_t below(const double *v, int64_t m, double x)
+{
+    int64_t lo = 0, hi = m;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+void rmt_local_free(rmt_local *l)
+{
+    if (!l) return;
+    free(l->counts);
+    l->counts = NULL;
+}
+
+double rmt_local_chi2(const uint64_t *counts, int64_t bins, double max, double (*cdf)(double), int64_t *dof)
+{
+    double total = 0, pin = cdf(max) - cdf(0);
+    for (int64_t k = 0; k < bins; k++) total += (double)counts[k];
+    double chi2 = 0;
+    int64_t used = 0;
+    for (int64_t k = 0; k < bins && pin > 0; k++) {
+        double a = rmt_stats_edge(0, max, bins, k), b = rmt_stats_edge(0, max, bins, k + 1);
+        double e = total * (cdf(b) - cdf(a)) / pin;
+        if (e < 5) continue;
+        chi2 += ((double)counts[k] - e) * ((double)counts[k] - e) / e;
+        used++;
+    }
+    *dof = used - 1;
+    return used >= 2 ? chi2 / (double)(used - 1) : NAN;
+}
+
+static double ks(const double *s, int64_t m, double (*cdf)(double))
+{
+    double d = 0;
+    for (int64_t i = 0; i < m; i++) {
+        double f = cdf(s[i]);
+        d = fmax(d, fmax(fabs((double)(i + 1) / (double)m - f), fabs(f - (double)i / (double)m)));
+    }
+    return m > 0 ? d : NAN;
+}
+
+/* Polynomial fitted (least squares) to the empirical CDF of the sorted pool,
+ * in z = (x - mid) / half on [-1, 1]; coefficients c[0..deg]. */
+static rmt_status fit_cdf(const double *pool, int64_t P, int deg, double *mid, double *half, double *c)
+{
+    int64_t m = P < 2000 ? P : 2000; /* quantile points sampled from the pool */
+    double *a = malloc(sizeof(double) * (size_t)m * (size_t)(deg + 1)), *b = malloc(sizeof(double) * (size_t)m);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    }
+    *mid = 0.5 * (pool[0] + pool[P - 1]);
+    *half = 0.5 * (pool[P - 1] - pool[0]);
+    if (!(*half > 0)) *half = 1;
+    for (int64_t r = 0; r < m; r++) {
+        int64_t idx = (int64_t)(((double)r + 0.5) / (double)m * (double)P);
+        double z = (pool[idx] - *mid) / *half, p = 1;
+        b[r] = ((double)idx + 0.5) / (double)P;
+        for (int k = 0; k <= deg; k++) {
+            a[r + (size_t)k * (size_t)m] = p;
+            p *= z;
+        }
+    }
+    int info = rmt_solve_lstsq(m, deg + 1, a, b);
+    for (int k = 0; k <= deg; k++) c[k] = info == 0 ? b[k] : NAN;
+    free(a);
+    free(b);
+    if (info != 0) return RMT_ERR(RMT_ERUNTIME, "polynomial unfolding: least-squares fit failed (info %d)", info);
+    return RMT_OK;
+}
+
+static double poly(const double *c, int deg, double z)
+{
+    double v = 0;
+    for (int k = deg; k >= 0; k--) v = v * z + c[k];
+    return v;
+}
+
+rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint8_t *usable, rmt_local *out)
+{
+    const rmt_statcfg *cfg = &pt->stat;
+    int64_t n = pt->ens.n, draws = pt->draws, B = cfg->sp_bins;
+    uint64_t *counts = out->counts;
+    memset(out, 0, sizeof *out);
+    out->counts = counts ? counts : calloc((size_t)B, sizeof(uint64_t));
+    if (!out->counts) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    memset(out->counts, 0, sizeof(uint64_t) * (size_t)B);
+    out->mean = out->var = out->ks_goe = out->ks_poisson = out->chi2_goe = out->chi2_poisson = NAN;
+    static const double Ls[RMT_NV_COUNT] = {0.5, 1, 2, 4, 8};
+    for (int k = 0; k < RMT_NV_COUNT; k++) {
+        out->nv_L[k] = Ls[k];
+        out->nv[k] = NAN;
+    }
+
+    /* the nonzero part of every usable spectrum, kept in place order */
+    double *nz = malloc(sizeof(double) * (size_t)(draws * n + 1));
+    int64_t *start = malloc(sizeof(int64_t) * (size_t)(draws + 1));
+    double *pool = NULL, *sp = NULL, *u = NULL;
+    rmt_cdf *cdf = NULL;
+    rmt_status s = RMT_OK;
+    if (!nz || !start) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+    int64_t D = 0, P = 0;
+    for (int64_t d = 0; d < draws; d++) {
+        if (!usable[d]) continue;
+        const double *w = eig + (size_t)d * (size_t)n;
+        double tol = cfg->zero_tol_auto ? rmt_stats_auto_tol(n, w) : cfg->zero_tol;
+        start[D] = P;
+        for (int64_t i = 0; i < n; i++)
+            if (fabs(w[i]) > tol) nz[P++] = w[i];
+        D++;
+    }
+    start[D] = P;
+    out->draws_used = D;
+    if (D < 2 || P < 2) goto out; /* nothing to unfold against yet */
+    pool = malloc(sizeof(double) * (size_t)P);
+    sp = malloc(sizeof(double) * (size_t)P);
+    u = malloc(sizeof(double) * (size_t)n);
+    if (!pool || !sp || !u) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+    memcpy(pool, nz, sizeof(double) * (size_t)P);
+    qsort(pool, (size_t)P, sizeof(double), cmp_double);
+    double mid = 0, half = 1, coef[32];
+    if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && (s = fit_cdf(pool, P, cfg->sp_degree, &mid, &half, coef))) goto out;
+    if (cfg->sp_unfold == RMT_UNFOLD_THEORY && !(cdf = rmt_cdf_create(&pt->ens))) {
+        s = RMT_ERR(RMT_ERUNTIME, "no limiting CDF for theory unfolding");
+        goto out;
+    }
+    double nvs[RMT_NV_COUNT] = {0}, nvs2[RMT_NV_COUNT] = {0};
+    int64_t nvc[RMT_NV_COUNT] = {0}, m_all = 0;
+    for (int64_t d = 0; d < D; d++) {
+        const double *v = nz + start[d];
+        int64_t m = start[d + 1] - start[d];
+        double range; /* the unfolded range [0, range] of this draw */
+        for (int64_t i = 0; i < m; i++) {
+            switch (cfg->sp_unfold) {
+            case RMT_UNFOLD_POOL:
+                u[i] = (double)(below(pool, P, v[i]) - below(v, m, v[i])) / (double)(D - 1);
+                break;
+            case RMT_UNFOLD_THEORY:
+                u[i] = (double)m * rmt_cdf_eval(cdf, v[i]);
+                break;
+            default:
+                u[i] = (double)m * poly(coef, cfg->sp_degree, (v[i] - mid) / half);
+                break;
+            }
+        }
+        range = cfg->sp_unfold == RMT_UNFOLD_POOL ? (double)(P - m) / (double)(D - 1) : (double)m;
+        double lo = cfg->sp_bulk_lo * range, hi = cfg->sp_bulk_hi * range;
+        for (int64_t i = 0; i + 1 < m; i++) {
+            if (u[i] < lo || u[i + 1] > hi) continue;
+            double x = u[i + 1] - u[i];
+            sp[m_all++] = x;
+            int64_t k = rmt_stats_bin(x, 0, cfg->sp_max, B);
+            if (k < 0) out->below++;
+            else if (k >= B) out->above++;
+            else out->counts[k]++;
+        }
+        /* number variance: windows [x, x + L) stepped by L/2 through the bulk */
+        for (int k = 0; k < RMT_NV_COUNT; k++) {
+            double L = Ls[k];
+            for (double x = lo; x + L <= hi; x += L / 2) {
+                /* u is ascending for pool and theory; count directly for a fitted polynomial */
+                int64_t c = 0;
+                if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL) {
+                    for (int64_t i = 0; i < m; i++) c += u[i] >= x && u[i] < x + L;
+                } else {
+                    c = below(u, m, x + L) - below(u, m, x);
+                }
+                nvs[k] += (double)c;
+                nvs2[k] += (double)c * (double)c;
+                nvc[k]++;
+            }
+        }
+    }
+    out->count = m_all;
+    for (int k = 0; k < RMT_NV_COUNT; k++)
+        if (nvc[k] > 1) {
+            double mean = nvs[k] / (double)nvc[k];
+            out->nv[k] = nvs2[k] / (double)nvc[k] - mean * mean;
+        }
+    if (m_all > 1) {
+        double sum = 0, ss = 0;
+        for (int64_t i = 0; i < m_all; i++) sum += sp[i];
+        out->mean = sum / (double)m_all;
+        for (int64_t i = 0; i < m_all; i++) ss += (sp[i] - out->mean) * (sp[i] - out->mean);
+        out->var = ss / (double)(m_all - 1);
+        qsort(sp, (size_t)m_all, sizeof(double), cmp_double);
+        out->ks_goe = ks(sp, m_all, rmt_theory_spacing_cdf_goe);
+        out->ks_poisson = ks(sp, m_all, rmt_theory_spacing_cdf_poisson);
+        out->chi2_goe = rmt_local_chi2(out->counts, B, cfg->sp_max, rmt_theory_spacing_cdf_goe, &out->chi2_dof_goe);
+        out->chi2_poisson =
+            rmt_local_chi2(out->counts, B, cfg->sp_max, rmt_theory_spacing_cdf_poisson, &out->chi2_dof_poisson);
+    }
+out:
+    free(nz);
+    free(start);
+    free(pool);
+    free(sp);
+    free(u);
+    rmt_cdf_destroy(cdf);
+    return s;
+}

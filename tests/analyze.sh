@@ -1,0 +1,95 @@
+#!/bin/bash
+# rmtmc analyze: spectra computed elsewhere give the same statistics a run
+# gives, and bad inputs are refused with exit 2 and no output.
+# usage: analyze.sh RMTMC SRCDIR
+set -u
+rmtmc=$(realpath "$1")
+src=$2
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+
+# 1. a run that keeps its spectra, then the same spectra through analyze
+cat > "$tmp/run.json" <<'JSON'
+{"name": "x", "seed": 3, "draws": 12, "ensemble": {"type": "wigner", "n": 200},
+ "statistics": {"density": {"bins": 40, "range": [-2.5, 2.5]}, "moments": 3, "gap_ratios": {"bins": 30, "max": 6},
+                "spacings": {"unfolding": "pool", "bins": 30, "max": 4, "bulk": [0.1, 0.9]}},
+ "output": {"eigenvalues": true}}
+JSON
+cat > "$tmp/stats.json" <<'JSON'
+{"name": "x", "statistics": {"density": {"bins": 40, "range": [-2.5, 2.5]}, "moments": 3,
+ "gap_ratios": {"bins": 30, "max": 6}, "spacings": {"unfolding": "pool", "bins": 30, "max": 4, "bulk": [0.1, 0.9]}}}
+JSON
+"$rmtmc" run "$tmp/run.json" -o "$tmp/run.h5" --progress none > /dev/null || bad "run"
+$py -c "
+import h5py
+with h5py.File('$tmp/run.h5') as f, h5py.File('$tmp/spectra.h5', 'w') as g:
+    g['hessian_evals'] = f['points/000000/eigenvalues'][:]
+"
+if "$rmtmc" analyze "$tmp/spectra.h5" -c "$tmp/stats.json" -o "$tmp/an.h5" > /dev/null; then
+  $py - "$tmp/run.h5" "$tmp/an.h5" <<'PY' && ok "analyze reproduces a run's statistics from its spectra" || bad "analyze differs from run"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1])["points/000000"], h5py.File(sys.argv[2])["points/000000"]
+for d in ["density/counts", "density/edges", "gap_ratios/counts", "spacings/counts", "draws/moments",
+          "draws/zero_fraction", "draws/mean_gap_ratio", "draws/lambda_max"]:
+    assert np.array_equal(a[d][:], b[d][:]), d
+for k in ["mean_gap_ratio", "zero_mass_mean"]:
+    assert a.attrs[k] == b.attrs[k], k
+assert a["spacings"].attrs["variance"] == b["spacings"].attrs["variance"]
+PY
+else
+  bad "analyze of a run's spectra"
+fi
+
+# 2. a text file of i.i.d. levels: Poisson statistics
+$py -c "
+import numpy as np
+r = np.random.default_rng(1)
+np.savetxt('$tmp/poisson.txt', np.sort(r.standard_normal((40, 400)), axis=1))
+"
+"$rmtmc" analyze "$tmp/poisson.txt" -o "$tmp/p.h5" > /dev/null && $py -c "
+import h5py
+g = h5py.File('$tmp/p.h5')['points/000000']
+m, se = g.attrs['mean_gap_ratio'], g.attrs['mean_gap_ratio_stderr']
+assert abs(m - 0.386294) < 4 * se, (m, se)
+s = g['spacings'].attrs
+assert s['ks_poisson'] < s['ks_goe'], dict(s)
+" && ok "text spectra of i.i.d. levels look Poisson" || bad "Poisson text spectra"
+
+# 3. bad inputs: exit 2, one line, no output
+printf '1 2 3\n4 5\n' > "$tmp/ragged.txt"
+printf '1 2 nan\n' > "$tmp/nonfinite.txt"
+: > "$tmp/empty.txt"
+printf '1 2 x\n' > "$tmp/word.txt"
+$py -c "
+import h5py, numpy as np
+with h5py.File('$tmp/bad.h5', 'w') as f:
+    f['one_d'] = np.arange(5.0)
+    f['hessian_evals'] = np.array([[1.0, np.inf], [2.0, 3.0]])
+    f['empty'] = np.zeros((0, 4))
+"
+check_bad() {
+  local what=$1 want=$2; shift 2
+  rm -f "$tmp/out.h5"
+  "$rmtmc" analyze "$@" -o "$tmp/out.h5" > /dev/null 2> "$tmp/err"
+  local rc=$?
+  if [ $rc = 2 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q -- "$want" "$tmp/err" && [ ! -e "$tmp/out.h5" ]; then
+    ok "$what"
+  else
+    bad "$what (exit $rc): $(cat "$tmp/err")"
+  fi
+}
+check_bad "ragged rows" "ragged" "$tmp/ragged.txt"
+check_bad "non-finite text value" "non-finite" "$tmp/nonfinite.txt"
+check_bad "empty text file" "no spectra" "$tmp/empty.txt"
+check_bad "not a number" "not a number" "$tmp/word.txt"
+check_bad "non-finite HDF5 value" "non-finite" "$tmp/bad.h5"
+check_bad "1-D dataset" "not 2-D" "$tmp/bad.h5" --dataset one_d
+check_bad "empty dataset" "empty" "$tmp/bad.h5" --dataset empty
+check_bad "missing dataset" "no dataset" "$tmp/bad.h5" --dataset nope
+check_bad "missing file" "cannot open" "$tmp/nope.txt"
+check_bad "theory unfolding without an ensemble" "statistics.spacings.unfolding" "$tmp/poisson.txt" -c <(echo '{"statistics": {"spacings": {"unfolding": "theory"}}}')
+exit $fail

@@ -1,0 +1,192 @@
+/* Local spectral statistics: gap ratios, unfolded spacings, number
+ * variance, against GOE and Poisson theory (arXiv 2102.06740's checks). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "draw.h"
+#include "local.h"
+#include "results.h"
+#include "solve.h"
+#include "theory.h"
+
+#define NSE 4.0 /* standard errors allowed */
+
+typedef struct {
+    rmt_plan *plan;
+    rmt_results *res;
+} run;
+
+/* Run a config on one rank through config -> draw -> results -> finalize,
+ * the path `rmtmc run` takes. */
+static run run_config(const char *json)
+{
+    run r = {NULL, NULL};
+    rmt_err_clear();
+    if (rmt_config_parse(json, strlen(json), "local.json", &r.plan)) fail_msg("config: %s", rmt_err_message());
+    assert_int_equal(rmt_results_create(r.plan, &r.res), RMT_OK);
+    rmt_solve_init_threads();
+    rmt_draw_ctx *c = rmt_draw_create();
+    assert_non_null(c);
+    for (uint32_t p = 0; p < r.plan->npoints; p++) {
+        const rmt_point *pt = &r.plan->points[p];
+        uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
+        double *eig = malloc(sizeof(double) * (size_t)pt->ens.n);
+        for (uint32_t d = 0; d < pt->draws; d++) {
+            rmt_draw_figs f;
+            assert_int_equal(rmt_draw_run(c, pt, d, &f, counts, eig), RMT_OK);
+            assert_int_equal(f.status, 0);
+            assert_int_equal(rmt_results_add(r.res, &f, counts, eig), RMT_OK);
+        }
+        free(counts);
+        free(eig);
+    }
+    rmt_draw_destroy(c);
+    assert_int_equal(rmt_results_finalize(r.res), RMT_OK);
+    return r;
+}
+
+static void run_free(run *r)
+{
+    rmt_results_destroy(r->res);
+    rmt_plan_destroy(r->plan);
+}
+
+static void expect_rtilde(const run *r, uint32_t point, double theory)
+{
+    double m, se;
+    rmt_results_estimate(r->res, point, "mean_gap_ratio", 0, &m, &se);
+    printf("# point %u <r~> = %.5f +- %.5f, theory %.5f (%.2f se)\n", point, m, se, theory, (m - theory) / se);
+    assert_true(se > 0);
+    assert_true(fabs(m - theory) <= NSE * se);
+}
+
+/* GOE (wigner) at n = 1000, 60 draws (standard error ~0.001): the mean of
+ * min(r, 1/r) is 0.5307 (Atas et al. 2013, large-n value). Diagonal
+ * (i.i.d. levels): 2 ln 2 - 1 = 0.3863. Swapping the two, or measuring raw
+ * r instead of min(r, 1/r), misses by over 100 standard errors. */
+static void test_gap_ratio_means(void **state)
+{
+    (void)state;
+    run r = run_config("{\"name\":\"g\",\"seed\":5,\"draws\":60,\"experiments\":["
+                       "{\"name\":\"goe\",\"ensemble\":{\"type\":\"wigner\",\"n\":1000}},"
+                       "{\"name\":\"poisson\",\"ensemble\":{\"type\":\"diagonal\",\"n\":1000}}],"
+                       "\"statistics\":{\"gap_ratios\":{\"bins\":40,\"max\":10}}}");
+    expect_rtilde(&r, 0, RMT_RTILDE_GOE);
+    expect_rtilde(&r, 1, RMT_RTILDE_POISSON);
+    /* the ratio histograms sit closer to their own law than to the other */
+    const uint64_t *cg = r.res->pts[0].counts, *cp = r.res->pts[1].counts;
+    int64_t dof;
+    double gg = rmt_local_chi2(cg, 40, 10, rmt_theory_ratio_cdf_goe, &dof);
+    double gp = rmt_local_chi2(cg, 40, 10, rmt_theory_ratio_cdf_poisson, &dof);
+    double pg = rmt_local_chi2(cp, 40, 10, rmt_theory_ratio_cdf_goe, &dof);
+    double pp = rmt_local_chi2(cp, 40, 10, rmt_theory_ratio_cdf_poisson, &dof);
+    printf("# ratio chi2/dof: GOE data vs GOE %.2f, vs Poisson %.2f; Poisson data vs GOE %.2f, vs Poisson %.2f\n", gg,
+           gp, pg, pp);
+    assert_true(gg < gp / 10 && pp < pg / 10);
+    run_free(&r);
+}
+
+/* Pool-unfolded GOE spacings in the bulk: mean 1, and variance that of
+ * GOE's exact spacing law, 0.286 (Mehta; the Wigner surmise's 4/pi - 1 =
+ * 0.273 is smaller). Leave-one-out pool unfolding adds the pool's own
+ * counting noise, about Sigma^2(1) / (D - 1) ~ 0.45 / 79 = 0.006, so the
+ * tolerance is 0.012 (the surmise value fails it). The KS distance is
+ * smaller to the Wigner surmise than to Poisson, and the number variance
+ * at L = 4 is far below Poisson's 4. */
+static void test_pool_spacings_goe(void **state)
+{
+    (void)state;
+    run r = run_config("{\"name\":\"s\",\"seed\":6,\"draws\":80,\"ensemble\":{\"type\":\"wigner\",\"n\":500},"
+                       "\"statistics\":{\"spacings\":{\"unfolding\":\"pool\",\"bins\":50,\"max\":5,\"bulk\":[0.2,0.8]}}}");
+    const rmt_local *l = &r.res->pts[0].local;
+    printf("# pool: %lld spacings, mean %.4f, variance %.4f, KS goe %.4f poisson %.4f, Sigma2(4) %.3f (GOE %.3f)\n",
+           (long long)l->count, l->mean, l->var, l->ks_goe, l->ks_poisson, l->nv[3],
+           rmt_theory_number_variance_goe(4));
+    assert_true(l->count > 80 * 250);
+    assert_true(fabs(l->mean - 1.0) < 0.01);
+    assert_true(fabs(l->var - 0.286) < 0.012);
+    assert_true(l->ks_goe < l->ks_poisson / 5);
+    assert_true(l->nv[3] < 1.0);
+    run_free(&r);
+}
+
+/* Theory and polynomial unfolding of the same kind of data agree with the
+ * pool: mean spacing 1 in the bulk, GOE-like variance. The polynomial is
+ * fitted to a smooth CDF, so it matches theory closely. */
+static void test_theory_polynomial_spacings(void **state)
+{
+    (void)state;
+    run r = run_config("{\"name\":\"t\",\"seed\":7,\"draws\":40,\"experiments\":["
+                       "{\"name\":\"th\",\"ensemble\":{\"type\":\"wigner\",\"n\":400},"
+                       "\"statistics\":{\"spacings\":{\"unfolding\":\"theory\",\"bulk\":[0.25,0.75]}}},"
+                       "{\"name\":\"poly\",\"ensemble\":{\"type\":\"wigner\",\"n\":400},"
+                       "\"statistics\":{\"spacings\":{\"unfolding\":\"polynomial\",\"degree\":9,\"bulk\":[0.25,0.75]}}},"
+                       "{\"name\":\"mp\",\"ensemble\":{\"type\":\"wishart\",\"n\":400,\"ratio\":2},"
+                       "\"statistics\":{\"spacings\":{\"unfolding\":\"theory\",\"bulk\":[0.25,0.75]}}}]}");
+    for (uint32_t p = 0; p < 3; p++) {
+        const rmt_local *l = &r.res->pts[p].local;
+        printf("# point %u: %lld spacings, mean %.4f, variance %.4f\n", p, (long long)l->count, l->mean, l->var);
+        /* finite-n corrections to the limiting CDF are O(1/n) in the bulk */
+        assert_true(fabs(l->mean - 1.0) < 0.02);
+        assert_true(fabs(l->var - 0.286) < 0.02);
+    }
+    run_free(&r);
+}
+
+/* Pool unfolding by hand. Three spectra {0.1, 0.5, 0.9}, {0.2, 0.4, 0.95},
+ * {0.3, 0.6, 0.7}. Draw 0 against the pool of draws 1 and 2 (D - 1 = 2):
+ *   0.1: 0 below -> 0;  0.5: {0.2, 0.4, 0.3} -> 3/2;  0.9: {0.2,0.4,0.3,0.6,0.7} -> 5/2
+ * spacings 1.5, 1.0. Draw 1 against draws 0 and 2:
+ *   0.2: {0.1} -> 1/2;  0.4: {0.1, 0.3} -> 1;  0.95: all 6 -> 3;  spacings 0.5, 2.0.
+ * Draw 2 against draws 0 and 1:
+ *   0.3: {0.1, 0.2} -> 1;  0.6: {0.1, 0.5, 0.2, 0.4} -> 2;  0.7: same -> 2;  spacings 1.0, 0.0.
+ * Six spacings: 1.5, 1.0, 0.5, 2.0, 1.0, 0.0 -> bins of width 0.5 on [0, 3):
+ * [0,.5): 1 (0.0); [.5,1): 1 (0.5); [1,1.5): 2; [1.5,2): 1; [2,2.5): 1. */
+static void test_pool_by_hand(void **state)
+{
+    (void)state;
+    rmt_point pt;
+    memset(&pt, 0, sizeof pt);
+    pt.draws = 3;
+    pt.ens.kind = RMT_ENS_WIGNER;
+    pt.ens.n = 3;
+    pt.stat.zero_tol_auto = 0;
+    pt.stat.zero_tol = 0.0;
+    pt.stat.sp_unfold = RMT_UNFOLD_POOL;
+    pt.stat.sp_bins = 6;
+    pt.stat.sp_max = 3.0;
+    pt.stat.sp_bulk_lo = 0.0;
+    pt.stat.sp_bulk_hi = 1.0;
+    const double eig[9] = {0.1, 0.5, 0.9, 0.2, 0.4, 0.95, 0.3, 0.6, 0.7};
+    const uint8_t usable[3] = {1, 1, 1};
+    rmt_local l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(rmt_local_spacings(&pt, eig, usable, &l), RMT_OK);
+    const uint64_t want[6] = {1, 1, 2, 1, 1, 0};
+    for (int k = 0; k < 6; k++) assert_int_equal(l.counts[k], want[k]);
+    assert_int_equal(l.count, 6);
+    assert_true(fabs(l.mean - 1.0) < 1e-12);
+    /* variance of {1.5, 1, .5, 2, 1, 0}: sum of squared deviations 2.5, over 5 */
+    assert_true(fabs(l.var - 0.5) < 1e-12);
+    rmt_local_free(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pool_by_hand),
+        cmocka_unit_test(test_gap_ratio_means),
+        cmocka_unit_test(test_pool_spacings_goe),
+        cmocka_unit_test(test_theory_polynomial_spacings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
