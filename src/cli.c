@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,12 +20,15 @@
 #include "h5out.h"
 #include "results.h"
 #include "solve.h"
+#include "solve_grid.h"
 #include "version.h"
 
 static const char usage[] =
-    "usage: rmtmc run CONFIG.json [-o OUT.h5] [--force] [--progress auto|bar|log|none]\n"
+    "usage: rmtmc run CONFIG.json [-o OUT.h5] [--resume | --force] [--points I/K]\n"
+    "                 [--progress auto|bar|log|none]\n"
     "                 [--mem-per-rank BYTES[K|M|G]]\n"
     "       rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]]\n"
+    "       rmtmc merge OUT.h5 PART.h5... [--force]\n"
     "       rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n"
     "       rmtmc --version | --help\n";
 
@@ -36,6 +41,8 @@ static const char help[] =
     "                      out draws, results do not depend on P.\n"
     "  check CONFIG.json   validate the config, expand the sweep and print the plan\n"
     "                      (parameters, n, draws, memory per rank, work); runs nothing.\n"
+    "  merge OUT PARTS...  combine the files of `run --points I/K` (a job array) into one file,\n"
+    "                      identical to a single run's.\n"
     "  analyze SPECTRA     measure spectra computed elsewhere: a 2-D dataset of an HDF5 file\n"
     "                      (--dataset, default hessian_evals; one spectrum per row) or a text\n"
     "                      file (one spectrum per line). -c CONFIG.json chooses the statistics\n"
@@ -45,10 +52,15 @@ static const char help[] =
     "Options\n"
     "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"
     "  --force               overwrite an existing output file\n"
+    "  --resume              continue the run checkpointed in the output file (same config,\n"
+    "                        checked by config_sha256); starts it when there is no file yet;\n"
+    "                        a finished file is left alone\n"
     "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
     "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (default: Slurm's\n"
     "                        SLURM_MEM_PER_CPU / SLURM_MEM_PER_NODE, else the machine's\n"
     "                        memory divided by the ranks on it)\n"
+    "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
+    "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\n"
     "  --ranks P             (check) plan as if run on P ranks\n"
     "  --version, --help\n"
     "\n"
@@ -76,6 +88,7 @@ typedef struct {
     int ranks;             /* check --ranks */
     const char *analyze_config; /* analyze -c */
     const char *dataset;   /* analyze --dataset */
+    unsigned slice_i, slice_k; /* run --points I/K; k = 0 when not given */
 } args;
 
 static int parse_size(const char *s, double *out)
@@ -129,6 +142,14 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             if (!val || parse_size(val, &a->mem_per_rank))
                 return RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'", val ? val : "");
             i++;
+        } else if (!strcmp(o, "--points") && !strcmp(a->cmd, "run")) {
+            unsigned si = 0, sk = 0;
+            char extra;
+            if (!val || sscanf(val, "%u/%u%c", &si, &sk, &extra) != 2 || sk < 1 || si >= sk)
+                return RMT_ERR(RMT_EUSAGE, "--points needs I/K with 0 <= I < K (slice I of K), found '%s'", val ? val : "");
+            a->slice_i = si;
+            a->slice_k = sk;
+            i++;
         } else if ((!strcmp(o, "-c") || !strcmp(o, "--config")) && analyze) {
             if (!val) return RMT_ERR(RMT_EUSAGE, "%s needs a config file", o);
             a->analyze_config = val;
@@ -152,8 +173,7 @@ static rmt_status parse_args(int argc, char **argv, args *a)
     if (!a->config)
         return RMT_ERR(RMT_EUSAGE, "%s: missing %s; see rmtmc --help", a->cmd, analyze ? "SPECTRA file" : "CONFIG.json");
     if (analyze && !a->output) return RMT_ERR(RMT_EUSAGE, "analyze: missing -o OUT.h5");
-    if (a->resume)
-        return RMT_ERR(RMT_EUSAGE, "--resume: not available in this version; rerun with --force to start over");
+    if (a->resume && a->force) return RMT_ERR(RMT_EUSAGE, "--resume and --force exclude each other");
     return RMT_OK;
 }
 
@@ -193,6 +213,43 @@ static char *join_argv(int argc, char **argv)
     return s;
 }
 
+/* Hold an exclusive lock on OUT.lock for the run, so that two runs (a
+ * resumed job and a forgotten one) never write the same file. The lock
+ * dies with the process. Returns the descriptor (kept open) or -1. */
+static int lock_output(const char *path, rmt_status *s)
+{
+    size_t len = strlen(path) + 6;
+    char *lk = malloc(len);
+    if (!lk) {
+        *s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+        return -1;
+    }
+    snprintf(lk, len, "%s.lock", path);
+    int fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        *s = RMT_ERR(RMT_EUSAGE, "%s: cannot create: %s", lk, strerror(errno));
+    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        *s = RMT_ERR(RMT_EUSAGE, "%s: another rmtmc run is writing this output (lock %s held)", path, lk);
+        close(fd);
+        fd = -1;
+    }
+    free(lk);
+    return fd;
+}
+
+static void unlock_output(const char *path, int fd)
+{
+    if (fd < 0) return;
+    size_t len = strlen(path) + 6;
+    char *lk = malloc(len);
+    if (lk) {
+        snprintf(lk, len, "%s.lock", path);
+        unlink(lk);
+        free(lk);
+    }
+    close(fd);
+}
+
 /* Refuse outputs that would clobber a file or cannot be written, before any work. */
 static rmt_status check_output(const char *path, int force)
 {
@@ -219,7 +276,8 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
     printf("output   %s\n", out);
     printf("seed     %u\n", plan->seed);
     printf("ranks    %d (memory per rank %.3g GiB: %s)\n", ranks, budget / 1073741824.0, why);
-    printf("%6s  %-16s %8s %8s %6s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "mem/rank", "GFLOP", "parameters");
+    printf("%6s  %-16s %8s %8s %6s %5s %5s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "grid",
+           "block", "mem/rank", "GFLOP", "parameters");
     double total = 0;
     uint64_t draws = 0;
     for (uint32_t i = 0; i < plan->npoints; i++) {
@@ -227,9 +285,17 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
         double fl = rmt_ensemble_flops(&pt->ens) * pt->draws;
         total += fl;
         draws += pt->draws;
-        printf("%6u  %-16s %8lld %8u %6d %10.3gMiB %10.3g  %s\n", i, plan->exp_names[pt->experiment],
-               (long long)pt->ens.n, pt->draws, 1, rmt_ensemble_bytes(&pt->ens) / 1048576.0, fl / 1e9,
-               plan->params_json[i]);
+        int g = pt->ranks_per_draw, r = 1, c = 1;
+        char grid[16] = "-", block[16] = "-", rk[16] = "auto";
+        if (g > 0) snprintf(rk, sizeof rk, "%d", g);
+        if (g > 1) {
+            rmt_grid_shape_for(g, &r, &c);
+            snprintf(grid, sizeof grid, "%dx%d", r, c);
+            snprintf(block, sizeof block, "%d", RMT_GRID_NB);
+        }
+        printf("%6u  %-16s %8lld %8u %6s %5s %5s %10.3gMiB %10.3g  %s\n", i, plan->exp_names[pt->experiment],
+               (long long)pt->ens.n, pt->draws, rk, grid, block, rmt_point_bytes(&pt->ens, g > 0 ? g : 1) / 1048576.0,
+               fl / 1e9, plan->params_json[i]);
     }
     /* about 5 GFLOP/s per core for eigenvalues-only LAPACK at moderate n */
     printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s)\n", plan->npoints,
@@ -273,8 +339,8 @@ static int cmd_check(const args *a)
     char why[160];
     double budget = mem_budget(a, ranks, why, sizeof why);
     const char *out = a->output ? a->output : plan->output_path;
+    s = rmt_config_check_memory(plan, ranks, budget, why);
     print_plan(plan, out, budget, why, ranks);
-    s = rmt_config_check_memory(plan, budget, why);
     rmt_plan_destroy(plan);
     return finish(s);
 }
@@ -293,6 +359,85 @@ static int cmd_analyze(const args *a, int argc, char **argv)
                           {1, cmdline ? cmdline : "", "external"}};
     s = rmt_analyze_run(&o);
     if (!s) printf("analyzed %s into %s\n", a->config, a->output);
+    free(cmdline);
+    return finish(s);
+}
+
+/* Continue the run whose checkpoint is at out: same config (by hash), finished
+ * draws restored. A finished file is left as it is. */
+static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out, int *nothing_to_do)
+{
+    rmt_h5_state st;
+    RMT_TRY(rmt_h5in_state(out, &st));
+    free(st.config_json);
+    if (strcmp(st.sha256, plan->sha256))
+        return RMT_ERR(RMT_EUSAGE,
+                       "%s: written by a different config (config_sha256 %.12s..., %s has %.12s...); "
+                       "use another -o, or --force to start over",
+                       out, st.sha256, plan->config_path, plan->sha256);
+    if (st.complete) {
+        printf("%s is already complete: nothing to resume\n", out);
+        *nothing_to_do = 1;
+        return RMT_OK;
+    }
+    RMT_TRY(rmt_h5in_restore(out, res));
+    fprintf(stderr, "rmtmc: resuming %s: %llu of %llu draws already done\n", out,
+            (unsigned long long)res->done_draws, (unsigned long long)res->total_draws);
+    return RMT_OK;
+}
+
+/* rmtmc merge OUT.h5 PART.h5...: the parts of a job array (same config,
+ * disjoint draws) into one file, as a single run would have written it. */
+static int cmd_merge(int argc, char **argv)
+{
+    rmt_h5out_quiet();
+    const char *out = NULL;
+    int force = 0, nparts = 0;
+    const char **parts = calloc((size_t)argc, sizeof(char *));
+    if (!parts) return finish(RMT_ERR(RMT_ERUNTIME, "out of memory"));
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--force")) force = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            free(parts);
+            return finish(RMT_ERR(RMT_EUSAGE, "merge: unknown option '%s'; see rmtmc --help", argv[i]));
+        } else if (!out) out = argv[i];
+        else parts[nparts++] = argv[i];
+    }
+    rmt_status s = RMT_OK;
+    rmt_plan *plan = NULL;
+    rmt_results *res = NULL;
+    rmt_h5_state st = {0, "", NULL};
+    char *cmdline = join_argv(argc, argv);
+    if (!out || nparts == 0) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
+    if (!s) s = check_output(out, force);
+    for (int i = 0; !s && i < nparts; i++) {
+        for (int j = 0; j < i; j++)
+            if (!strcmp(parts[i], parts[j])) s = RMT_ERR(RMT_EUSAGE, "merge: %s is given twice", parts[i]);
+        if (!s && !strcmp(parts[i], out)) s = RMT_ERR(RMT_EUSAGE, "merge: %s is both a part and the output", out);
+        if (!s) s = rmt_h5in_state(parts[i], &st);
+        if (!s && !plan) {
+            /* the parts carry their config: rebuild the plan from the first */
+            s = rmt_config_parse(st.config_json, strlen(st.config_json), parts[i], &plan);
+            if (!s) s = rmt_results_create(plan, &res);
+        }
+        if (!s && strcmp(st.sha256, plan->sha256))
+            s = RMT_ERR(RMT_EUSAGE, "merge: %s was written by a different config than %s", parts[i], parts[0]);
+        if (!s) s = rmt_h5in_restore(parts[i], res);
+        free(st.config_json);
+        st.config_json = NULL;
+    }
+    if (!s) {
+        rmt_h5_meta meta = {0, cmdline ? cmdline : "", "merged"};
+        s = rmt_results_finalize(res);
+        if (!s) s = rmt_h5out_write(out, res, &meta, res->done_draws == res->total_draws);
+        if (!s)
+            printf("merged %d part%s into %s: %llu of %llu draws%s\n", nparts, nparts == 1 ? "" : "s", out,
+                   (unsigned long long)res->done_draws, (unsigned long long)res->total_draws,
+                   res->done_draws == res->total_draws ? " (complete)" : " (incomplete: parts are missing or unfinished)");
+    }
+    rmt_results_destroy(res);
+    rmt_plan_destroy(plan);
+    free(parts);
     free(cmdline);
     return finish(s);
 }
@@ -316,23 +461,36 @@ static int cmd_run(const args *a, int argc, char **argv)
     char *cmdline = NULL;
     const char *out = NULL;
     rmt_status s = RMT_OK;
+    int nothing_to_do = 0, lockfd = -1;
     if (rank == 0) {
         s = rmt_config_load(a->config, &plan);
         if (!s) {
             out = a->output ? a->output : plan->output_path;
             char why[160];
             double budget = mem_budget(a, on_node, why, sizeof why);
-            s = rmt_config_check_memory(plan, budget, why);
+            s = rmt_config_check_memory(plan, size, budget, why);
         }
-        if (!s) s = check_output(out, a->force);
+        struct stat sb;
+        int resuming = a->resume && !s && stat(out, &sb) == 0;
+        if (!s) s = check_output(out, a->force || resuming);
+        if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, &res);
+        if (!s && a->slice_k > 0) {
+            if (a->slice_k > plan->npoints)
+                s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u points", a->slice_i, a->slice_k, plan->npoints);
+            else
+                rmt_results_set_slice(res, a->slice_i, a->slice_k);
+        }
+        if (!s && resuming) s = resume(plan, res, out, &nothing_to_do);
+        else if (!s && a->resume) fprintf(stderr, "rmtmc: no checkpoint at %s: starting the run\n", out);
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
     }
     /* every rank learns whether to go on before any collective work */
-    int code = (int)s;
+    int code = nothing_to_do ? -1 : (int)s;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (code != 0) {
-        int rc = rank == 0 ? finish(s) : code;
+        if (rank == 0) unlock_output(out, lockfd);
+        int rc = code < 0 ? 0 : rank == 0 ? finish(s) : code;
         rmt_results_destroy(res);
         rmt_plan_destroy(plan);
         return rc;
@@ -365,6 +523,8 @@ static int cmd_run(const args *a, int argc, char **argv)
         opts.progress = a->progress;
         if (opts.progress == RMT_PROGRESS_AUTO) opts.progress = isatty(2) ? RMT_PROGRESS_BAR : RMT_PROGRESS_LOG;
         opts.checkpoint_seconds = plan->checkpoint_seconds;
+        opts.checkpoint_draws = plan->checkpoint_draws;
+        opts.max_failures = plan->max_failures;
         s = rmt_farm_run(plan, res, &opts);
         rmt_solve_destroy(probe);
         if (!s) print_summary(res, out);
@@ -372,6 +532,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         s = rmt_farm_run(plan, NULL, NULL);
     }
     int rc = rank == 0 ? finish(s) : (int)s;
+    if (rank == 0) unlock_output(out, lockfd);
     rmt_results_destroy(res);
     rmt_plan_destroy(plan);
     free(cmdline);
@@ -390,6 +551,7 @@ int rmt_cli_main(int argc, char **argv)
         printf("rmtmc %s\n", RMT_VERSION);
         return 0;
     }
+    if (argc >= 2 && !strcmp(argv[1], "merge")) return cmd_merge(argc, argv);
     args a;
     rmt_status s = parse_args(argc, argv, &a);
     if (s) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ensemble.h"
+#include "solve_grid.h"
 #include "theory.h"
 
 /* A parse context: the file label for messages and the first error. */
@@ -279,55 +280,297 @@ static int substitute(cJSON *j, const sweep *sw, const size_t *choice, size_t *n
 
 /* ------------------------------------------------------------- sections */
 
+/* "t" or "ratio" (= n/t) of a wishart matrix with n rows, in object j at path. */
+static rmt_status parse_wishart_t(const ctx *c, const cJSON *j, const char *path, int64_t n, int64_t *out)
+{
+    char p[640];
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "ratio");
+    if (t && r) return bad(c, path, "give \"t\" or \"ratio\", not both");
+    if (!t && !r) return bad(c, path, "missing \"t\" or \"ratio\" (= n/t)");
+    if (t) {
+        snprintf(p, sizeof p, "%s.t", path);
+        return get_int(c, t, p, 1, RMT_MAX_N, out);
+    }
+    double q = 0;
+    snprintf(p, sizeof p, "%s.ratio", path);
+    RMT_TRY(get_num(c, r, p, &q));
+    if (!(q > 0)) return bad(c, p, "ratio must be > 0, found %.17g", q);
+    double tt = nearbyint((double)n / q);
+    if (tt < 1) return bad(c, p, "ratio %.17g gives t = n/ratio < 1 for n = %lld", q, (long long)n);
+    if (tt > (double)RMT_MAX_N) return bad(c, p, "ratio %.17g gives t beyond %lld", q, RMT_MAX_N);
+    *out = (int64_t)tt;
+    return RMT_OK;
+}
+
+/* "percolation": {"p": P} or {"mean_degree": c} (P = c/n) of object j into f. */
+static rmt_status parse_percolation(const ctx *c, const cJSON *j, const char *path, int64_t n, rmt_factor *f)
+{
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(j, "percolation");
+    if (!pc) return RMT_OK;
+    char p[640], q[680];
+    snprintf(p, sizeof p, "%s.percolation", path);
+    RMT_TRY(want_object(c, pc, p));
+    static const char *const keys[] = {"p", "mean_degree", NULL};
+    RMT_TRY(check_keys(c, pc, p, keys));
+    const cJSON *kp = cJSON_GetObjectItemCaseSensitive(pc, "p");
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(pc, "mean_degree");
+    if (kp && md) return bad(c, p, "give \"p\" or \"mean_degree\", not both");
+    if (!kp && !md) return bad(c, p, "missing \"p\" (keep probability) or \"mean_degree\" (P = mean_degree/n)");
+    double v;
+    if (kp) {
+        snprintf(q, sizeof q, "%s.p", p);
+        RMT_TRY(get_num(c, kp, q, &v));
+        if (!(v > 0 && v <= 1)) return bad(c, q, "p must be in (0, 1], found %.17g", v);
+        f->keep = v;
+        return RMT_OK;
+    }
+    snprintf(q, sizeof q, "%s.mean_degree", p);
+    RMT_TRY(get_num(c, md, q, &v));
+    if (!(v > 0 && v <= (double)n))
+        return bad(c, q, "mean_degree must be in (0, n] = (0, %lld], found %.17g", (long long)n, v);
+    f->keep = v / (double)n;
+    f->sparse = 1;
+    f->mean_degree = v;
+    return RMT_OK;
+}
+
+/* "spikes": [theta1, ...] of object j into f; psd: a wishart matrix, whose
+ * spikes must keep it positive semi-definite. */
+static rmt_status parse_spikes(const ctx *c, const cJSON *j, const char *path, int64_t n, int psd, rmt_factor *f)
+{
+    const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "spikes");
+    if (!sp) return RMT_OK;
+    char p[640], q[680];
+    snprintf(p, sizeof p, "%s.spikes", path);
+    if (!cJSON_IsArray(sp)) return bad(c, p, "expected an array of numbers [theta1, ...], found %s", type_name(sp));
+    int len = cJSON_GetArraySize(sp);
+    if (len > RMT_MAX_SPIKES) return bad(c, p, "%d spikes, more than %d", len, RMT_MAX_SPIKES);
+    if (len > n) return bad(c, p, "%d spikes need n >= %d (spike i is added at e_i)", len, len);
+    int i = 0;
+    for (const cJSON *v = sp->child; v; v = v->next, i++) {
+        snprintf(q, sizeof q, "%s[%d]", p, i);
+        RMT_TRY(get_num(c, v, q, &f->spikes[i]));
+        if (psd && f->spikes[i] < 0)
+            return bad(c, q, "a wishart spike must be >= 0 (W stays positive semi-definite), found %.17g", f->spikes[i]);
+    }
+    f->nspikes = len;
+    return RMT_OK;
+}
+
+static rmt_status get_type(const ctx *c, const cJSON *j, const char *path, const char *kinds, const char **out)
+{
+    char p[640];
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+    snprintf(p, sizeof p, "%s.type", path);
+    if (!type) return bad(c, path, "missing \"type\" (%s)", kinds);
+    if (!cJSON_IsString(type)) return bad(c, p, "expected a string, found %s", type_name(type));
+    *out = type->valuestring;
+    return RMT_OK;
+}
+
+/* One factor of a product: gaussian rows x cols, wigner n, wishart n, t/ratio.
+ * prev is the output dimension of the factor before (0 for the first): a
+ * later factor may leave its input dimension ("cols", or "n") out to take
+ * it, so that one sweep of a dimension moves the whole chain. */
+static rmt_status parse_factor(const ctx *c, const cJSON *j, const char *path, int64_t prev, rmt_factor *f)
+{
+    char p[640];
+    const char *type = NULL;
+    RMT_TRY(want_object(c, j, path));
+    RMT_TRY(get_type(c, j, path, "gaussian, wigner or wishart", &type));
+    memset(f, 0, sizeof *f);
+    static const char *const k_gauss[] = {"type", "rows", "cols", "percolation", NULL};
+    static const char *const k_wigner[] = {"type", "n", "percolation", "spikes", NULL};
+    static const char *const k_wishart[] = {"type", "n", "t", "ratio", "percolation", "spikes", NULL};
+    if (!strcmp(type, "gaussian")) {
+        f->kind = RMT_FAC_GAUSSIAN;
+        RMT_TRY(check_keys(c, j, path, k_gauss));
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "rows"), *cl = cJSON_GetObjectItemCaseSensitive(j, "cols");
+        if (!r) return bad(c, path, "a gaussian factor needs \"rows\"");
+        if (!cl && !prev) return bad(c, path, "the first factor needs \"cols\" (later ones default to the rows before)");
+        snprintf(p, sizeof p, "%s.rows", path);
+        RMT_TRY(get_int(c, r, p, 1, RMT_MAX_N, &f->rows));
+        snprintf(p, sizeof p, "%s.cols", path);
+        f->cols = prev;
+        if (cl) RMT_TRY(get_int(c, cl, p, 1, RMT_MAX_N, &f->cols));
+        /* P = c/rows: each column (an input coordinate) keeps c entries on average */
+        return parse_percolation(c, j, path, f->rows, f);
+    }
+    if (!strcmp(type, "wigner")) {
+        f->kind = RMT_FAC_WIGNER;
+        RMT_TRY(check_keys(c, j, path, k_wigner));
+    } else if (!strcmp(type, "wishart")) {
+        f->kind = RMT_FAC_WISHART;
+        RMT_TRY(check_keys(c, j, path, k_wishart));
+    } else {
+        snprintf(p, sizeof p, "%s.type", path);
+        return bad(c, p, "unknown factor type \"%s\" (gaussian, wigner, wishart)", type);
+    }
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "n");
+    if (!n && !prev) return bad(c, path, "missing \"n\" (the factor is n x n; later factors default to the rows before)");
+    snprintf(p, sizeof p, "%s.n", path);
+    f->rows = prev;
+    if (n) RMT_TRY(get_int(c, n, p, 1, RMT_MAX_N, &f->rows));
+    f->cols = f->rows;
+    if (f->kind == RMT_FAC_WISHART) RMT_TRY(parse_wishart_t(c, j, path, f->rows, &f->t));
+    RMT_TRY(parse_percolation(c, j, path, f->rows, f));
+    return parse_spikes(c, j, path, f->rows, f->kind == RMT_FAC_WISHART, f);
+}
+
+static rmt_status parse_product(const ctx *c, const cJSON *j, const char *path, rmt_ensemble *e)
+{
+    char p[512], q[540];
+    static const char *const keys[] = {"type", "factors", "form", NULL};
+    RMT_TRY(check_keys(c, j, path, keys));
+    const cJSON *fs = cJSON_GetObjectItemCaseSensitive(j, "factors");
+    snprintf(p, sizeof p, "%s.factors", path);
+    if (!fs) return bad(c, path, "missing \"factors\" (a list F1, F2, ...; P = Fk ... F1)");
+    if (!cJSON_IsArray(fs)) return bad(c, p, "expected an array of factors, found %s", type_name(fs));
+    int k = cJSON_GetArraySize(fs);
+    if (k < 1 || k > RMT_MAX_FACTORS) return bad(c, p, "%d factors: give 1 to %d", k, RMT_MAX_FACTORS);
+    int i = 0;
+    for (const cJSON *f = fs->child; f; f = f->next, i++) {
+        snprintf(q, sizeof q, "%s[%d]", p, i);
+        RMT_TRY(parse_factor(c, f, q, i > 0 ? e->factors[i - 1].rows : 0, &e->factors[i]));
+        if (i > 0 && e->factors[i].cols != e->factors[i - 1].rows) {
+            /* P = Fk ... F1: F(i+1) takes what F(i) gives */
+            snprintf(q, sizeof q, "%s[%d].%s", p, i, e->factors[i].kind == RMT_FAC_GAUSSIAN ? "cols" : "n");
+            return bad(c, q, "%lld does not chain: factors[%d] has %lld rows (P = Fk ... F1 needs the input "
+                       "dimension of each factor to be the output dimension of the one before)",
+                       (long long)e->factors[i].cols, i - 1, (long long)e->factors[i - 1].rows);
+        }
+    }
+    e->nfactors = k;
+    e->n = e->factors[0].cols;
+    const cJSON *form = cJSON_GetObjectItemCaseSensitive(j, "form");
+    snprintf(p, sizeof p, "%s.form", path);
+    if (!form) return bad(c, path, "missing \"form\" (gram, similar or symmetric-part)");
+    if (!cJSON_IsString(form)) return bad(c, p, "expected a string, found %s", type_name(form));
+    if (!strcmp(form->valuestring, "gram")) {
+        e->form = RMT_PROD_GRAM;
+    } else if (!strcmp(form->valuestring, "similar")) {
+        e->form = RMT_PROD_SIMILAR;
+        /* eig(S W) is real for W >= 0 and S symmetric (it is eig(W^1/2 S W^1/2));
+         * three or more factors, or a non-symmetric (gaussian) one, give
+         * complex eigenvalues in general, even when all are Wishart */
+        if (k > 2)
+            return bad(c, p, "\"similar\" takes 1 or 2 factors, found %d: a product of 3 or more, even of "
+                       "Wishart matrices, has complex eigenvalues (use gram or symmetric-part)", k);
+        for (i = 0; i < k; i++)
+            if (e->factors[i].kind == RMT_FAC_GAUSSIAN)
+                return bad(c, p, "\"similar\" needs symmetric factors, but factors[%d] is gaussian: its "
+                           "eigenvalues are complex (use gram or symmetric-part)", i);
+        if (k == 2 && e->factors[0].kind != RMT_FAC_WISHART && e->factors[1].kind != RMT_FAC_WISHART)
+            return bad(c, p, "\"similar\": factors[0] and factors[1] are both indefinite (wigner), so their "
+                       "product has complex eigenvalues; one factor must be wishart");
+    } else if (!strcmp(form->valuestring, "symmetric-part")) {
+        e->form = RMT_PROD_SYMPART;
+        if (e->factors[k - 1].rows != e->n)
+            return bad(c, p, "\"symmetric-part\" needs a square P, but P = Fk ... F1 is %lld x %lld",
+                       (long long)e->factors[k - 1].rows, (long long)e->n);
+    } else {
+        return bad(c, p, "unknown form \"%s\" (gram, similar, symmetric-part)", form->valuestring);
+    }
+    return RMT_OK;
+}
+
+static rmt_status parse_gp_hessian(const ctx *c, const cJSON *j, const char *path, rmt_ensemble *e)
+{
+    char p[512], q[540];
+    static const char *const keys[] = {"type", "n", "kp", "kpp", "k0", "degeneracy", "outliers", NULL};
+    RMT_TRY(check_keys(c, j, path, keys));
+    const char *need[] = {"n", "kp", "kpp"};
+    for (int i = 0; i < 3; i++)
+        if (!cJSON_GetObjectItemCaseSensitive(j, need[i])) return bad(c, path, "missing \"%s\" (gp-hessian needs n, kp, kpp)", need[i]);
+    snprintf(p, sizeof p, "%s.n", path);
+    RMT_TRY(get_int(c, cJSON_GetObjectItemCaseSensitive(j, "n"), p, 1, RMT_MAX_N, &e->gp_n));
+    snprintf(p, sizeof p, "%s.kp", path);
+    RMT_TRY(get_num(c, cJSON_GetObjectItemCaseSensitive(j, "kp"), p, &e->kp));
+    snprintf(p, sizeof p, "%s.kpp", path);
+    RMT_TRY(get_num(c, cJSON_GetObjectItemCaseSensitive(j, "kpp"), p, &e->kpp));
+    if (!(e->kpp > 0)) return bad(c, p, "kpp (the off-diagonal variance) must be > 0, found %.17g", e->kpp);
+    const cJSON *k0 = cJSON_GetObjectItemCaseSensitive(j, "k0");
+    if (k0) {
+        snprintf(p, sizeof p, "%s.k0", path);
+        RMT_TRY(get_num(c, k0, p, &e->k0));
+        if (!(e->k0 >= 1)) return bad(c, p, "k0 must be >= 1 (shared variance kp^2 (1 - 1/k0) >= 0), found %.17g", e->k0);
+    }
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "degeneracy");
+    if (d) {
+        snprintf(p, sizeof p, "%s.degeneracy", path);
+        RMT_TRY(get_int(c, d, p, 0, RMT_MAX_N, &e->degeneracy));
+    }
+    e->n = e->gp_n + e->degeneracy;
+    if (e->n > RMT_MAX_N) return bad(c, path, "n + degeneracy = %lld is beyond %lld", (long long)e->n, RMT_MAX_N);
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(j, "outliers");
+    if (o) {
+        snprintf(p, sizeof p, "%s.outliers", path);
+        RMT_TRY(want_object(c, o, p));
+        static const char *const ok[] = {"count", "scale", NULL};
+        RMT_TRY(check_keys(c, o, p, ok));
+        const cJSON *cnt = cJSON_GetObjectItemCaseSensitive(o, "count"), *sc = cJSON_GetObjectItemCaseSensitive(o, "scale");
+        if (!cnt || !sc) return bad(c, p, "outliers need \"count\" and \"scale\"");
+        snprintf(q, sizeof q, "%s.count", p);
+        RMT_TRY(get_int(c, cnt, q, 0, e->gp_n, &e->outliers));
+        snprintf(q, sizeof q, "%s.scale", p);
+        RMT_TRY(get_num(c, sc, q, &e->outlier_scale));
+        if (e->outlier_scale < 0) return bad(c, q, "scale must be >= 0, found %.17g", e->outlier_scale);
+    }
+    return RMT_OK;
+}
+
 static rmt_status parse_ensemble(const ctx *c, const cJSON *j, const char *path, rmt_ensemble *e)
 {
     RMT_TRY(want_object(c, j, path));
     char p[512];
-    const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");
+    const char *type = NULL;
+    RMT_TRY(get_type(c, j, path, "wigner, wishart, diagonal, product or gp-hessian", &type));
     snprintf(p, sizeof p, "%s.type", path);
-    if (!type) return bad(c, path, "missing \"type\" (wigner, wishart or diagonal)");
-    if (!cJSON_IsString(type)) return bad(c, p, "expected a string, found %s", type_name(type));
     memset(e, 0, sizeof *e);
-    static const char *const k_wigner[] = {"type", "n", NULL};
-    static const char *const k_wishart[] = {"type", "n", "t", "ratio", NULL};
-    if (!strcmp(type->valuestring, "wigner")) {
+    static const char *const k_diag[] = {"type", "n", NULL};
+    static const char *const k_wigner[] = {"type", "n", "percolation", "spikes", NULL};
+    static const char *const k_wishart[] = {"type", "n", "t", "ratio", "percolation", "spikes", NULL};
+    if (!strcmp(type, "wigner")) {
         e->kind = RMT_ENS_WIGNER;
         RMT_TRY(check_keys(c, j, path, k_wigner));
-    } else if (!strcmp(type->valuestring, "diagonal")) {
+    } else if (!strcmp(type, "diagonal")) {
         e->kind = RMT_ENS_DIAGONAL;
-        RMT_TRY(check_keys(c, j, path, k_wigner));
-    } else if (!strcmp(type->valuestring, "wishart")) {
+        RMT_TRY(check_keys(c, j, path, k_diag));
+    } else if (!strcmp(type, "wishart")) {
         e->kind = RMT_ENS_WISHART;
         RMT_TRY(check_keys(c, j, path, k_wishart));
-    } else if (!strcmp(type->valuestring, "product") || !strcmp(type->valuestring, "gp-hessian")) {
-        return bad(c, p, "ensemble \"%s\" is not available in this version (wigner, wishart, diagonal)",
-                   type->valuestring);
+    } else if (!strcmp(type, "product")) {
+        e->kind = RMT_ENS_PRODUCT;
+        return parse_product(c, j, path, e);
+    } else if (!strcmp(type, "gp-hessian")) {
+        e->kind = RMT_ENS_GP_HESSIAN;
+        return parse_gp_hessian(c, j, path, e);
     } else {
-        return bad(c, p, "unknown ensemble \"%s\" (wigner, wishart, diagonal)", type->valuestring);
+        return bad(c, p, "unknown ensemble \"%s\" (wigner, wishart, diagonal, product, gp-hessian)", type);
     }
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "n");
     snprintf(p, sizeof p, "%s.n", path);
     if (!n) return bad(c, path, "missing \"n\" (matrix dimension)");
     RMT_TRY(get_int(c, n, p, 1, RMT_MAX_N, &e->n));
-    if (e->kind == RMT_ENS_WISHART) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t");
-        const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "ratio");
-        if (t && r) return bad(c, path, "give \"t\" or \"ratio\", not both");
-        if (!t && !r) return bad(c, path, "missing \"t\" or \"ratio\" (= n/t)");
-        if (t) {
-            snprintf(p, sizeof p, "%s.t", path);
-            RMT_TRY(get_int(c, t, p, 1, RMT_MAX_N, &e->t));
-        } else {
-            double q;
-            snprintf(p, sizeof p, "%s.ratio", path);
-            RMT_TRY(get_num(c, r, p, &q));
-            if (!(q > 0)) return bad(c, p, "ratio must be > 0, found %.17g", q);
-            double tt = nearbyint((double)e->n / q);
-            if (tt < 1) return bad(c, p, "ratio %.17g gives t = n/ratio < 1 for n = %lld", q, (long long)e->n);
-            if (tt > (double)RMT_MAX_N) return bad(c, p, "ratio %.17g gives t beyond %lld", q, RMT_MAX_N);
-            e->t = (int64_t)tt;
-        }
+    if (e->kind == RMT_ENS_WISHART) RMT_TRY(parse_wishart_t(c, j, path, e->n, &e->t));
+    if (e->kind == RMT_ENS_DIAGONAL) return RMT_OK;
+    RMT_TRY(parse_percolation(c, j, path, e->n, &e->mod));
+    return parse_spikes(c, j, path, e->n, e->kind == RMT_ENS_WISHART, &e->mod);
+}
+
+/* ranks_per_draw: an integer >= 1, or "auto" (0 here; cli resolves it from
+ * n, the ranks and the memory). */
+static rmt_status parse_rpd(const ctx *c, const cJSON *j, const char *path, int32_t *out)
+{
+    if (cJSON_IsString(j)) {
+        if (strcmp(j->valuestring, "auto")) return bad(c, path, "expected an integer >= 1 or \"auto\", found \"%s\"", j->valuestring);
+        *out = 0;
+        return RMT_OK;
     }
+    int64_t r;
+    RMT_TRY(get_int(c, j, path, 1, 1 << 20, &r));
+    *out = (int32_t)r;
     return RMT_OK;
 }
 
@@ -621,6 +864,15 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
     int64_t nd;
     RMT_TRY(get_int(c, draws, dpath, 1, UINT32_MAX, &nd));
     RMT_TRY(want_object(c, ens, epath));
+    const cJSON *rpd = cJSON_GetObjectItemCaseSensitive(exp, "ranks_per_draw");
+    char rpath[256];
+    snprintf(rpath, sizeof rpath, "%sranks_per_draw", prefix);
+    if (!rpd && top) {
+        rpd = cJSON_GetObjectItemCaseSensitive(top, "ranks_per_draw");
+        snprintf(rpath, sizeof rpath, "ranks_per_draw");
+    }
+    int32_t rpd_value = 1;
+    if (rpd) RMT_TRY(parse_rpd(c, rpd, rpath, &rpd_value));
 
     char *nm = xstrdup(name ? name->valuestring : plan->name);
     char *pf = xstrdup(prefix);
@@ -672,8 +924,16 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         pt.experiment = expi;
         pt.seed = plan->seed;
         pt.draws = (uint32_t)nd;
+        pt.ranks_per_draw = rpd_value;
         s = parse_ensemble(c, dup, epath, &pt.ens);
         if (!s) s = parse_statistics(c, stats, spath, &pt.ens, &pt.stat);
+        /* a diagonal needs no grid; products run on one rank per draw */
+        if (!s && (pt.ens.kind == RMT_ENS_DIAGONAL || pt.ens.kind == RMT_ENS_PRODUCT)) {
+            if (pt.ranks_per_draw > 1)
+                s = bad(c, rpath, "%d ranks per draw: %s draws run on one rank in this version", pt.ranks_per_draw,
+                        rmt_ens_name(pt.ens.kind));
+            pt.ranks_per_draw = 1;
+        }
         if (s) {
             cJSON_Delete(dup);
             if (nsw) {
@@ -691,10 +951,21 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
             }
             goto out;
         }
-        pt.zero_mass_theory = rmt_ensemble_zero_mass_theory(&pt.ens);
+        rmt_ensemble_theory(&pt.ens, &pt.zero_mass_theory, &pt.lambda_max_theory, pt.moments_theory);
         /* record the resolved t of a ratio so params_json says what was run */
         if (pt.ens.kind == RMT_ENS_WISHART && !cJSON_GetObjectItemCaseSensitive(dup, "t"))
             cJSON_AddNumberToObject(dup, "t", (double)pt.ens.t);
+        if (pt.ens.kind == RMT_ENS_PRODUCT) {
+            const cJSON *fs = cJSON_GetObjectItemCaseSensitive(dup, "factors");
+            int fi = 0;
+            for (cJSON *fo = fs ? fs->child : NULL; fo; fo = fo->next, fi++) {
+                const rmt_factor *rf = &pt.ens.factors[fi];
+                const char *in = rf->kind == RMT_FAC_GAUSSIAN ? "cols" : "n";
+                if (!cJSON_GetObjectItemCaseSensitive(fo, in)) cJSON_AddNumberToObject(fo, in, (double)rf->cols);
+                if (rf->kind == RMT_FAC_WISHART && !cJSON_GetObjectItemCaseSensitive(fo, "t"))
+                    cJSON_AddNumberToObject(fo, "t", (double)rf->t);
+            }
+        }
         sort_keys(dup);
         char *params = cJSON_PrintUnformatted(dup);
         cJSON_Delete(dup);
@@ -787,7 +1058,7 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
 
     if ((s = want_object(&c, root, ""))) goto out;
     static const char *const top_keys[] = {"name", "seed", "draws", "ensemble", "statistics", "output",
-                                           "experiments", "ranks_per_draw", NULL};
+                                           "experiments", "ranks_per_draw", "max_failures", NULL};
     if ((s = check_keys(&c, root, "", top_keys))) goto out;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (!name) { s = bad(&c, "", "missing \"name\""); goto out; }
@@ -803,25 +1074,19 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
     plan->seed = (uint32_t)sd;
 
     const cJSON *rpd = cJSON_GetObjectItemCaseSensitive(root, "ranks_per_draw");
-    if (rpd) {
-        int64_t r;
-        if (cJSON_IsString(rpd) && !strcmp(rpd->valuestring, "auto")) {
-            /* auto resolves to one rank per draw until process grids exist */
-        } else if ((s = get_int(&c, rpd, "ranks_per_draw", 1, 1000000, &r))) {
-            goto out;
-        } else if (r != 1) {
-            s = bad(&c, "ranks_per_draw", "%lld: ScaLAPACK groups are not available in this version (use 1 or \"auto\")",
-                    (long long)r);
-            goto out;
-        }
-    }
+    int32_t rpd_value;
+    if (rpd && (s = parse_rpd(&c, rpd, "ranks_per_draw", &rpd_value))) goto out;
+
+    plan->max_failures = -1;
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(root, "max_failures");
+    if (mf && (s = get_int(&c, mf, "max_failures", 0, INT64_C(1) << 53, &plan->max_failures))) goto out;
 
     const cJSON *output = cJSON_GetObjectItemCaseSensitive(root, "output");
     plan->checkpoint_seconds = 60.0;
     int store_eig = 0;
     if (output) {
         if ((s = want_object(&c, output, "output"))) goto out;
-        static const char *const ok[] = {"path", "eigenvalues", "checkpoint_seconds", NULL};
+        static const char *const ok[] = {"path", "eigenvalues", "checkpoint_seconds", "checkpoint_draws", NULL};
         if ((s = check_keys(&c, output, "output", ok))) goto out;
         const cJSON *op = cJSON_GetObjectItemCaseSensitive(output, "path");
         if (op) {
@@ -841,6 +1106,8 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
             if ((s = get_num(&c, cs, "output.checkpoint_seconds", &plan->checkpoint_seconds))) goto out;
             if (plan->checkpoint_seconds < 0) { s = bad(&c, "output.checkpoint_seconds", "must be >= 0"); goto out; }
         }
+        const cJSON *cd = cJSON_GetObjectItemCaseSensitive(output, "checkpoint_draws");
+        if (cd && (s = get_int(&c, cd, "output.checkpoint_draws", 0, INT64_C(1) << 53, &plan->checkpoint_draws))) goto out;
     }
     if (!plan->output_path) {
         size_t n = strlen(plan->name) + 4;
@@ -859,7 +1126,7 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
             snprintf(prefix, sizeof prefix, "experiments[%u].", i);
             snprintf(ppath, sizeof ppath, "experiments[%u]", i);
             if ((s = want_object(&c, e, ppath))) goto out;
-            static const char *const ek[] = {"name", "draws", "ensemble", "statistics", NULL};
+            static const char *const ek[] = {"name", "draws", "ensemble", "statistics", "ranks_per_draw", NULL};
             if ((s = check_keys(&c, e, ppath, ek))) goto out;
             const cJSON *en = cJSON_GetObjectItemCaseSensitive(e, "name");
             for (const cJSON *f = exps->child; en && cJSON_IsString(en) && f != e; f = f->next) {
@@ -971,6 +1238,7 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
     rmt_point *pt = &plan->points[0];
     memset(pt, 0, sizeof *pt);
     pt->draws = rows;
+    pt->ranks_per_draw = 1;
     const cJSON *ens = cJSON_GetObjectItemCaseSensitive(root, "ensemble");
     if (ens) {
         /* an ensemble names the theory to compare with; its n must be the spectra's */
@@ -997,7 +1265,12 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
         if (ev && !cJSON_IsBool(ev)) { s = bad(&c, "output.eigenvalues", "expected true or false"); goto out; }
         pt->stat.eigenvalues = ev && cJSON_IsTrue(ev);
     }
-    pt->zero_mass_theory = pt->ens.kind ? rmt_ensemble_zero_mass_theory(&pt->ens) : NAN;
+    if (pt->ens.kind) {
+        rmt_ensemble_theory(&pt->ens, &pt->zero_mass_theory, &pt->lambda_max_theory, pt->moments_theory);
+    } else {
+        pt->zero_mass_theory = pt->lambda_max_theory = NAN;
+        for (int k = 0; k < RMT_MAX_MOMENTS; k++) pt->moments_theory[k] = NAN;
+    }
     plan->name = xstrdup(name ? name->valuestring : "analyze");
     plan->output_path = xstrdup("");
     plan->config_path = xstrdup(label);
@@ -1040,11 +1313,45 @@ out:
     return RMT_OK;
 }
 
-rmt_status rmt_config_check_memory(const rmt_plan *plan, double bytes_per_rank, const char *describe)
+/* Bytes one rank needs for a draw of e on a group of g ranks. */
+double rmt_point_bytes(const rmt_ensemble *e, int g)
+{
+    if (g <= 1) return rmt_ensemble_bytes(e);
+    rmt_layout lay;
+    rmt_ensemble_layout(e, &lay);
+    if (lay.form == RMT_FORM_GRAM) {
+        /* the factor's share, the smaller Gram matrix on the grid, the spectrum */
+        double m = (double)(lay.rows < lay.cols ? lay.rows : lay.cols);
+        return 8.0 * (double)lay.rows * (double)lay.cols / g * 1.1 + rmt_grid_bytes((int64_t)m, g) + 8.0 * (double)e->n;
+    }
+    return rmt_grid_bytes(lay.rows, g) + 8.0 * (double)e->n;
+}
+
+/* "auto": one rank per draw when a draw fits in one rank's memory and n is
+ * moderate (one rank per draw is the most efficient use of ranks when there
+ * are draws enough for all); else the smallest group that fits, and for
+ * large n with fewer draws than ranks, a group big enough to use them all. */
+#define AUTO_GRID_N 8000
+
+rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_rank, const char *describe)
 {
     for (uint32_t i = 0; i < plan->npoints; i++) {
-        const rmt_point *pt = &plan->points[i];
-        double need = rmt_ensemble_bytes(&pt->ens);
+        rmt_point *pt = &plan->points[i];
+        char rpath[128];
+        snprintf(rpath, sizeof rpath, "%sranks_per_draw", plan->exp_prefix[pt->experiment]);
+        if (pt->ranks_per_draw > ranks)
+            return RMT_ERR(RMT_EUSAGE, "%s: %s: %d ranks per draw, but the run has %d rank%s (point %u)",
+                           plan->config_path, rpath, pt->ranks_per_draw, ranks, ranks == 1 ? "" : "s", i);
+        if (pt->ranks_per_draw == 0) {
+            int g = 1;
+            while (g < ranks && rmt_point_bytes(&pt->ens, g) > bytes_per_rank) g++;
+            if (pt->ens.n >= AUTO_GRID_N && pt->draws < (uint32_t)ranks) {
+                int use_all = (int)((ranks + pt->draws - 1) / pt->draws);
+                if (use_all > g) g = use_all;
+            }
+            pt->ranks_per_draw = g;
+        }
+        double need = rmt_point_bytes(&pt->ens, pt->ranks_per_draw);
         if (need > bytes_per_rank) {
             /* name the field that makes the draw big: n, or for a wide wishart t (or ratio) */
             const char *field = "n";
@@ -1055,13 +1362,19 @@ rmt_status rmt_config_check_memory(const rmt_plan *plan, double bytes_per_rank, 
                 if (pt->ens.t > pt->ens.n)
                     field = plan->params_json && strstr(plan->params_json[i], "\"ratio\":") ? "ratio" : "t";
             }
+            if (pt->ens.kind == RMT_ENS_PRODUCT) {
+                /* the chain's dimensions together make the draw big */
+                field = "factors";
+                snprintf(dims, sizeof dims, "N0 = %lld with %d factors", (long long)pt->ens.n, (int)pt->ens.nfactors);
+            }
             char path[128];
             snprintf(path, sizeof path, "%sensemble.%s", plan->exp_prefix[pt->experiment], field);
             return RMT_ERR(RMT_EUSAGE,
-                           "%s: %s: %s needs %.3g GiB per rank for one draw (point %u), more than the "
-                           "%.3g GiB available per rank (%s)",
-                           plan->config_path, path, dims, need / 1073741824.0, i,
-                           bytes_per_rank / 1073741824.0, describe);
+                           "%s: %s: %s needs %.3g GiB per rank for one draw on %d rank%s (point %u), more than the "
+                           "%.3g GiB available per rank (%s)%s",
+                           plan->config_path, path, dims, need / 1073741824.0, pt->ranks_per_draw,
+                           pt->ranks_per_draw == 1 ? "" : "s", i, bytes_per_rank / 1073741824.0, describe,
+                           pt->ranks_per_draw < ranks ? "; a larger ranks_per_draw would share it" : "");
         }
     }
     return RMT_OK;

@@ -15,18 +15,63 @@
 #define RMT_MAX_MOMENTS 16
 #define RMT_MAX_N 1000000000LL  /* far beyond any memory; the memory check is the real bound */
 
+#define RMT_MAX_FACTORS 8   /* factors of a product */
+#define RMT_MAX_SPIKES 8    /* entries of a "spikes" list */
+
 typedef enum {
     RMT_ENS_WIGNER = 1,
     RMT_ENS_WISHART = 2,
-    RMT_ENS_DIAGONAL = 3
+    RMT_ENS_DIAGONAL = 3,
+    RMT_ENS_PRODUCT = 4,
+    RMT_ENS_GP_HESSIAN = 5
 } rmt_ens_kind;
 
-/* One ensemble with every sweep resolved. */
+/* Factor types of a product. */
+typedef enum {
+    RMT_FAC_GAUSSIAN = 1,  /* rows x cols, entries N(0, 1/rows) */
+    RMT_FAC_WIGNER = 2,    /* n x n, as the wigner ensemble */
+    RMT_FAC_WISHART = 3    /* n x n, W = Z Z^T / t as the wishart ensemble */
+} rmt_factor_kind;
+
+/* Which symmetric spectrum of a product P = Fk ... F1 is taken. */
+typedef enum {
+    RMT_PROD_GRAM = 1,     /* P^T P */
+    RMT_PROD_SIMILAR = 2,  /* P itself, through a symmetric matrix similar to it */
+    RMT_PROD_SYMPART = 3   /* (P + P^T) / 2 */
+} rmt_product_form;
+
+/* One matrix with its modifiers: a factor of a product, or the matrix of a
+ * wigner/wishart ensemble. A zeroed struct has no modifiers. */
+typedef struct {
+    int32_t kind;      /* rmt_factor_kind */
+    int32_t nspikes;   /* entries used in spikes */
+    int64_t rows;      /* the factor maps R^cols to R^rows (n x n for wigner and wishart) */
+    int64_t cols;
+    int64_t t;         /* wishart: columns of Z, resolved from "ratio" */
+    double keep;       /* percolation: probability P in (0, 1] that an entry is kept; 0 = no percolation */
+    int32_t sparse;    /* 1 when keep came from "mean_degree" (P = c / n): the sparse regime */
+    int32_t pad_;
+    double mean_degree;            /* c when sparse */
+    double spikes[RMT_MAX_SPIKES]; /* theta_i: adds theta_i e_i e_i^T, i = 0..nspikes-1 */
+} rmt_factor;
+
+/* One ensemble with every sweep resolved. A zeroed tail (everything after
+ * t) is the plain ensemble: no percolation, no spikes. */
 typedef struct {
     int32_t kind;   /* rmt_ens_kind */
-    int32_t pad_;
-    int64_t n;      /* matrix dimension */
+    int32_t form;   /* product: rmt_product_form */
+    int64_t n;      /* matrix dimension: eigenvalues per draw (product: N0; gp-hessian: n + degeneracy) */
     int64_t t;      /* wishart: columns of Z, resolved from "ratio" = n/t when given */
+    rmt_factor mod; /* wigner/wishart: percolation and spikes (kind, rows, cols, t mirror the ensemble) */
+    int32_t nfactors;                     /* product: factors used */
+    int32_t pad_;
+    rmt_factor factors[RMT_MAX_FACTORS];  /* product: F1 .. Fk, P = Fk ... F1 */
+    int64_t gp_n;         /* gp-hessian: n, the non-degenerate block */
+    int64_t degeneracy;   /* gp-hessian: d zero rows and columns */
+    int64_t outliers;     /* gp-hessian: m diagonal outliers */
+    double outlier_scale; /* gp-hessian: s, outliers add (1 + z^2) s */
+    double kp, kpp;       /* gp-hessian: k' and k'' */
+    double k0;            /* gp-hessian: 0 = unconditioned; else shared variance kp^2 (1 - 1/k0) */
 } rmt_ensemble;
 
 /* What to measure at a point. */
@@ -61,9 +106,13 @@ typedef struct {
     uint32_t experiment;   /* index into rmt_plan.exp_names */
     uint32_t seed;         /* config "seed" */
     uint32_t draws;        /* draws requested */
+    int32_t ranks_per_draw; /* ranks sharing one draw on a ScaLAPACK grid; 0 = "auto" until cli resolves it */
+    int32_t pad_rpd_;
     rmt_ensemble ens;
     rmt_statcfg stat;
     double zero_mass_theory; /* NaN when unknown */
+    double lambda_max_theory; /* limit of the largest eigenvalue (edge or BBP outlier); NaN when unknown */
+    double moments_theory[RMT_MAX_MOMENTS]; /* (1/n) tr H^k, k = 1..16, in theory; NaN when unknown */
 } rmt_point;
 
 typedef struct {
@@ -86,6 +135,8 @@ typedef struct {
     char **swept_paths;         /* [nswept] e.g. "ensemble.ratio" */
     double *swept;              /* [npoints * nswept], NaN where a point has no such sweep */
     double checkpoint_seconds;  /* output.checkpoint_seconds; 0 = only at the end */
+    int64_t checkpoint_draws;   /* output.checkpoint_draws; 0 = not by count */
+    int64_t max_failures;       /* stop once more draws than this failed; -1 = never */
 } rmt_plan;
 
 /* Parse and validate the config file at path. On success *out owns a new
@@ -105,9 +156,14 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
 rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t n, uint32_t rows, double data_lo,
                                    double data_hi, rmt_plan **out);
 
-/* Refuse a plan whose largest draw needs more than bytes_per_rank (exit 2
- * with the point's JSON path). describe says where the budget comes from. */
-rmt_status rmt_config_check_memory(const rmt_plan *plan, double bytes_per_rank, const char *describe);
+/* Resolve ranks_per_draw "auto" for a run on `ranks` ranks with
+ * bytes_per_rank of memory each, and refuse (exit 2, with the point's JSON
+ * path) a point whose draw cannot fit or whose group is larger than the
+ * run. describe says where the budget comes from. */
+rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_rank, const char *describe);
+
+/* Bytes one rank needs for one draw of e on a group of g ranks. */
+double rmt_point_bytes(const rmt_ensemble *e, int g);
 
 /* A plan holding only npoints/points, as workers build it. */
 rmt_plan *rmt_plan_create_shared(uint32_t npoints);

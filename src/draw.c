@@ -7,6 +7,7 @@
 
 #include "ensemble.h"
 #include "solve.h"
+#include "solve_grid.h"
 
 struct rmt_draw_ctx {
     rmt_solver *solver;
@@ -79,6 +80,56 @@ int rmt_draw_injected_failure(uint32_t point, uint32_t draw)
     return 0;
 }
 
+/* Fill every factor of a product into one buffer, side by side, and let
+ * solve combine them. */
+static rmt_status run_product(rmt_draw_ctx *c, const rmt_ensemble *e, const rmt_stream *st, int64_t *structural,
+                              int *info)
+{
+    rmt_solve_factor sf[RMT_MAX_FACTORS];
+    size_t off[RMT_MAX_FACTORS], total = 0;
+    for (int k = 0; k < e->nfactors; k++) {
+        int gram = 0;
+        rmt_ensemble_factor_shape(e, k, &sf[k].rows, &sf[k].cols, &gram);
+        sf[k].gram = gram;
+        sf[k].symmetric = e->factors[k].kind == RMT_FAC_WIGNER;
+        sf[k].lda = sf[k].rows;
+        off[k] = total;
+        total += (size_t)sf[k].rows * (size_t)sf[k].cols;
+    }
+    RMT_TRY(grow(&c->a, &c->a_cap, total));
+    for (int k = 0; k < e->nfactors; k++) {
+        rmt_ensemble_fill_factor(e, k, st, 0, sf[k].rows, 0, sf[k].cols, c->a + off[k], sf[k].lda);
+        sf[k].a = c->a + off[k];
+    }
+    return rmt_solve_product(c->solver, e->form, e->nfactors, sf, c->w, structural, info);
+}
+
+/* From the spectrum w[n] of a draw to its figures: a solver failure or a
+ * non-finite eigenvalue makes a failed draw that contributes nothing to
+ * any histogram or mean. */
+static void finish_draw(const rmt_point *pt, uint32_t draw, const double *w, int64_t n, int info, rmt_draw_figs *f,
+                        uint64_t *counts, double *eig)
+{
+    f->status = info;
+    if (rmt_draw_injected_failure(pt->index, draw)) f->status = 99;
+    if (f->status == 0)
+        for (int64_t i = 0; i < n; i++)
+            if (!isfinite(w[i])) {
+                f->status = -1;
+                break;
+            }
+    if (f->status == 0) {
+        rmt_stats_draw(&pt->stat, n, w, f, counts);
+    } else {
+        f->zero_fraction = f->lambda_min = f->lambda_max = f->mean_gap_ratio = NAN;
+        for (int k = 0; k < RMT_MAX_MOMENTS; k++) f->moments[k] = NAN;
+    }
+    if (eig) {
+        if (f->status == 0) memcpy(eig, w, sizeof(double) * (size_t)n);
+        else for (int64_t i = 0; i < n; i++) eig[i] = NAN;
+    }
+}
+
 rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f, uint64_t *counts,
                         double *eig)
 {
@@ -104,31 +155,75 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
         rmt_ensemble_fill(e, &st, 0, lay.rows, 0, lay.cols, c->a, lay.rows);
         RMT_TRY(rmt_solve_gram(c->solver, lay.rows, lay.cols, c->a, lay.rows, c->w, &f->structural_zeros, &info));
         break;
-    default:
-        RMT_TRY(grow(&c->a, &c->a_cap, (size_t)n * (size_t)n));
-        rmt_ensemble_fill(e, &st, 0, n, 0, n, c->a, n);
-        RMT_TRY(rmt_solve_symmetric(c->solver, n, c->a, n, c->w, &info));
+    case RMT_FORM_PRODUCT:
+        RMT_TRY(run_product(c, e, &st, &f->structural_zeros, &info));
+        break;
+    default: {
+        /* rows x rows, then the exact zeros of degenerate rows (gp-hessian) */
+        int64_t m = lay.rows;
+        RMT_TRY(grow(&c->a, &c->a_cap, (size_t)m * (size_t)m));
+        rmt_ensemble_fill(e, &st, 0, m, 0, m, c->a, m);
+        RMT_TRY(rmt_solve_symmetric(c->solver, m, c->a, m, c->w + lay.zeros, &info));
+        if (lay.zeros > 0) rmt_solve_add_zeros(c->w, lay.zeros, m);
+        f->structural_zeros = lay.zeros;
         break;
     }
-    f->status = info;
-    if (rmt_draw_injected_failure(pt->index, draw)) f->status = 99;
-    if (f->status == 0)
-        for (int64_t i = 0; i < n; i++)
-            if (!isfinite(c->w[i])) {
-                f->status = -1;
-                break;
-            }
-    if (f->status == 0) {
-        rmt_stats_draw(&pt->stat, n, c->w, f, counts);
-    } else {
-        /* a failed draw contributes nothing to any histogram or mean */
-        f->zero_fraction = f->lambda_min = f->lambda_max = f->mean_gap_ratio = NAN;
-        for (int k = 0; k < RMT_MAX_MOMENTS; k++) f->moments[k] = NAN;
     }
-    if (eig) {
-        if (f->status == 0) memcpy(eig, c->w, sizeof(double) * (size_t)n);
-        else for (int64_t i = 0; i < n; i++) eig[i] = NAN;
+    finish_draw(pt, draw, c->w, n, info, f, counts, eig);
+    f->seconds = now() - t0;
+    return RMT_OK;
+}
+
+/* Fill this rank's block-cyclic part of the rows x cols matrix (or factor)
+ * tile by tile: each tile of the distribution is a contiguous block of
+ * global indices, so the ensemble fills it like any other block. */
+static void fill_local(const rmt_ensemble *e, const rmt_stream *st, const rmt_grid *g, int64_t rows, int64_t cols,
+                       double *a, int64_t lld)
+{
+    int64_t lr = rmt_grid_local(g, rows, 0), lc = rmt_grid_local(g, cols, 1);
+    for (int64_t jl = 0; jl < lc; jl += RMT_GRID_NB) {
+        int64_t j0 = rmt_grid_global(g, jl, 1), w = lc - jl < RMT_GRID_NB ? lc - jl : RMT_GRID_NB;
+        for (int64_t il = 0; il < lr; il += RMT_GRID_NB) {
+            int64_t i0 = rmt_grid_global(g, il, 0), h = lr - il < RMT_GRID_NB ? lr - il : RMT_GRID_NB;
+            rmt_ensemble_fill(e, st, i0, i0 + h, j0, j0 + w, a + il + (size_t)jl * (size_t)lld, lld);
+        }
     }
+}
+
+rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f,
+                             uint64_t *counts, double *eig)
+{
+    double t0 = now();
+    const rmt_ensemble *e = &pt->ens;
+    rmt_stream st = {pt->seed, pt->index, draw};
+    rmt_layout lay;
+    rmt_ensemble_layout(e, &lay);
+    int64_t n = e->n;
+    memset(f, 0, sizeof *f);
+    f->point = pt->index;
+    f->draw = draw;
+    memset(counts, 0, sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat));
+    RMT_TRY(grow(&c->w, &c->w_cap, (size_t)n));
+    int info = 0;
+    int64_t lr = rmt_grid_local(g, lay.rows, 0), lc = rmt_grid_local(g, lay.cols, 1), lld = lr > 1 ? lr : 1;
+    /* a rank may own no rows or columns: keep a valid (non-NULL) buffer */
+    RMT_TRY(grow(&c->a, &c->a_cap, (size_t)lld * (size_t)(lc > 1 ? lc : 1)));
+    switch (lay.form) {
+    case RMT_FORM_GRAM:
+        fill_local(e, &st, g, lay.rows, lay.cols, c->a, lld);
+        RMT_TRY(rmt_grid_gram(g, lay.rows, lay.cols, c->a, lld, c->w, &f->structural_zeros, &info));
+        break;
+    case RMT_FORM_SYMMETRIC:
+        fill_local(e, &st, g, lay.rows, lay.rows, c->a, lld);
+        RMT_TRY(rmt_grid_symmetric(g, lay.rows, c->a, lld, c->w + lay.zeros, &info));
+        if (lay.zeros > 0) rmt_solve_add_zeros(c->w, lay.zeros, lay.rows);
+        f->structural_zeros = lay.zeros;
+        break;
+    default:
+        /* config refuses ranks_per_draw > 1 for these; a diagonal never needs a grid */
+        return RMT_ERR(RMT_ERUNTIME, "ensemble %s cannot run on a process grid (bug)", rmt_ens_name(e->kind));
+    }
+    finish_draw(pt, draw, c->w, n, info, f, counts, eig);
     f->seconds = now() - t0;
     return RMT_OK;
 }

@@ -20,6 +20,14 @@ void rmt_draw_destroy(rmt_draw_ctx *c); /* accepts NULL */
 rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f, uint64_t *counts,
                         double *eig);
 
+/* The same draw on a process grid: every rank of the grid's group calls it
+ * (collective on the group), fills only its block-cyclic part of the
+ * matrix, and gets the whole spectrum; the figures are the same on every
+ * rank. For symmetric and Gram forms (others stay on one rank). */
+struct rmt_grid;
+rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, struct rmt_grid *g, const rmt_point *pt, uint32_t draw,
+                             rmt_draw_figs *f, uint64_t *counts, double *eig);
+
 /* Name of the eigenvalue driver the context uses. */
 const char *rmt_draw_driver(const rmt_draw_ctx *c);
 

@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "draw.h"
+#include "ensemble.h"
+#include "solve_grid.h"
 
 enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 
@@ -47,27 +50,56 @@ static size_t result_bytes(const rmt_point *pt)
            (rmt_stats_needs_spectra(&pt->stat) ? sizeof(double) * (size_t)pt->ens.n : 0);
 }
 
-/* The next draw not yet done, in (point, draw) order. */
-typedef struct {
-    uint32_t p, d;
-} cursor;
+/* ------------------------------------------------------------- phases */
 
-static int next_task(const rmt_plan *plan, const rmt_results *res, cursor *c, uint32_t task[2])
+/* The ranks of a phase: every point of a phase has the same ranks_per_draw
+ * g; the world is cut into groups of g consecutive ranks (group k: ranks
+ * kg .. kg + g - 1, its leader kg); ranks beyond the last whole group sit
+ * the phase out, so every group has the same grid shape and results do not
+ * depend on the number of ranks. Rank 0 leads group 0 and is the master. */
+typedef struct {
+    int g;             /* ranks per draw */
+    int groups;        /* whole groups in the world */
+    MPI_Comm comm;     /* this rank's group (MPI_COMM_NULL when sitting out or g = 1) */
+    rmt_grid *grid;    /* BLACS grid of the group (g > 1) */
+} phase;
+
+/* Collective on MPI_COMM_WORLD. */
+static rmt_status phase_begin(phase *ph, int g, int rank, int size)
 {
-    while (c->p < plan->npoints) {
-        const rmt_point *pt = &plan->points[c->p];
-        while (c->d < pt->draws) {
-            uint32_t d = c->d++;
-            if (!res->pts[c->p].have[d]) {
-                task[0] = c->p;
-                task[1] = d;
-                return 1;
-            }
-        }
-        c->p++;
-        c->d = 0;
+    memset(ph, 0, sizeof *ph);
+    ph->g = g;
+    ph->groups = size / g;
+    ph->comm = MPI_COMM_NULL;
+    if (g == 1) return RMT_OK;
+    int color = rank < ph->groups * g ? rank / g : MPI_UNDEFINED;
+    MPI_Comm_split(MPI_COMM_WORLD, color, rank, &ph->comm);
+    if (ph->comm != MPI_COMM_NULL) {
+        ph->grid = rmt_grid_create(ph->comm);
+        if (!ph->grid) return RMT_ERR(RMT_ERUNTIME, "cannot create a %d-rank process grid", g);
     }
-    return 0;
+    return RMT_OK;
+}
+
+static void phase_end(phase *ph)
+{
+    rmt_grid_destroy(ph->grid);
+    if (ph->comm != MPI_COMM_NULL) MPI_Comm_free(&ph->comm);
+}
+
+/* One draw, on one rank (g = 1) or collectively on the group's grid. */
+static rmt_status run_draw(rmt_draw_ctx *ctx, const phase *ph, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f,
+                           uint64_t *counts, double *eig)
+{
+    if (ph->grid) return rmt_draw_run_grid(ctx, ph->grid, pt, draw, f, counts, eig);
+    return rmt_draw_run(ctx, pt, draw, f, counts, eig);
+}
+
+/* Tell the group what to do next: (point, draw, 1) or stop (x, x, 0).
+ * Collective on the group; the leader's values win. */
+static void group_bcast(const phase *ph, uint32_t msg[3])
+{
+    if (ph->comm != MPI_COMM_NULL) MPI_Bcast(msg, 3, MPI_UINT32_T, 0, ph->comm);
 }
 
 /* ------------------------------------------------------------ progress */
@@ -104,19 +136,40 @@ static void progress_show(progress *pg, const rmt_results *res, int final)
     fflush(stderr);
 }
 
-/* -------------------------------------------------------------- worker */
+/* ------------------------------------------------------------- workers */
 
-static rmt_status worker(const rmt_plan *plan)
+/* A group member other than the leader: follows the leader's broadcasts
+ * until told to stop. Collective on the group. */
+static rmt_status member(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ctx)
 {
-    rmt_draw_ctx *ctx = rmt_draw_create();
+    for (;;) {
+        uint32_t msg[3];
+        group_bcast(ph, msg);
+        if (!msg[2]) return RMT_OK;
+        const rmt_point *pt = &plan->points[msg[0]];
+        rmt_draw_figs f;
+        uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
+        if (!counts) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+        rmt_status s = run_draw(ctx, ph, pt, msg[1], &f, counts, NULL);
+        free(counts);
+        RMT_TRY(s);
+    }
+}
+
+/* A group leader other than the master: takes draws from the master, runs
+ * them with its group, sends back the figures. */
+static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ctx)
+{
     size_t cap = 0;
     char *buf = NULL;
-    rmt_status s = RMT_OK;
-    if (!ctx) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     for (;;) {
-        uint32_t task[2];
+        uint32_t task[2], msg[3];
         MPI_Status st;
         MPI_Recv(task, 2, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+        msg[0] = task[0];
+        msg[1] = task[1];
+        msg[2] = st.MPI_TAG != TAG_STOP;
+        group_bcast(ph, msg);
         if (st.MPI_TAG == TAG_STOP) break;
         const rmt_point *pt = &plan->points[task[0]];
         size_t need = result_bytes(pt);
@@ -130,11 +183,11 @@ static rmt_status worker(const rmt_plan *plan)
         if (ok) {
             uint64_t *counts = (uint64_t *)(buf + sizeof f);
             double *eig = rmt_stats_needs_spectra(&pt->stat) ? (double *)(counts + rmt_stats_ncounts(&pt->stat)) : NULL;
-            ok = rmt_draw_run(ctx, pt, task[1], &f, counts, eig) == RMT_OK;
+            ok = run_draw(ctx, ph, pt, task[1], &f, counts, eig) == RMT_OK;
         }
         if (!ok) {
             /* a resource failure on this rank: report the draw as failed (status -2) */
-            fprintf(stderr, "rmtmc: rank draw %u/%u: %s\n", task[0], task[1], rmt_err_message());
+            fprintf(stderr, "rmtmc: draw %u of point %u: %s\n", task[1], task[0], rmt_err_message());
             rmt_err_clear();
             memset(&f, 0, sizeof f);
             f.point = task[0];
@@ -147,11 +200,19 @@ static rmt_status worker(const rmt_plan *plan)
         MPI_Send(buf, (int)need, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
     }
     free(buf);
-    rmt_draw_destroy(ctx);
-    return s;
+    return RMT_OK;
 }
 
 /* -------------------------------------------------------------- master */
+
+typedef struct {
+    const rmt_plan *plan;
+    rmt_results *res;
+    const rmt_farm_opts *o;
+    progress pg;
+    double last_ckpt;
+    uint64_t last_ckpt_draws;
+} master_state;
 
 static rmt_status checkpoint(rmt_results *res, const rmt_farm_opts *o, int complete)
 {
@@ -159,61 +220,85 @@ static rmt_status checkpoint(rmt_results *res, const rmt_farm_opts *o, int compl
     return rmt_h5out_write(o->output_path, res, &o->meta, complete);
 }
 
-/* Compute one draw on the master and record it. */
-static rmt_status compute_local(rmt_draw_ctx *ctx, const rmt_plan *plan, rmt_results *res, const uint32_t task[2],
-                                uint64_t **counts, size_t *ccap, double **eig, size_t *ecap)
+/* The next draw not yet done among the points of this phase, in (point,
+ * draw) order. */
+typedef struct {
+    uint32_t p, d;
+} cursor;
+
+static int next_task(const rmt_plan *plan, const rmt_results *res, int g, cursor *c, uint32_t task[2])
 {
-    const rmt_point *pt = &plan->points[task[0]];
-    size_t nb = (size_t)rmt_stats_ncounts(&pt->stat), ne = rmt_stats_needs_spectra(&pt->stat) ? (size_t)pt->ens.n : 0;
-    if (nb + 1 > *ccap) {
-        free(*counts);
-        *counts = malloc(sizeof(uint64_t) * (nb + 1));
-        *ccap = *counts ? nb + 1 : 0;
+    while (c->p < res->p_end) {
+        const rmt_point *pt = &plan->points[c->p];
+        if (pt->ranks_per_draw == g)
+            while (c->d < pt->draws) {
+                uint32_t d = c->d++;
+                if (!res->pts[c->p].have[d]) {
+                    task[0] = c->p;
+                    task[1] = d;
+                    return 1;
+                }
+            }
+        c->p++;
+        c->d = 0;
     }
-    if (ne > *ecap) {
-        free(*eig);
-        *eig = malloc(sizeof(double) * ne);
-        *ecap = *eig ? ne : 0;
-    }
-    if (!*counts || (ne && !*eig)) return RMT_ERR(RMT_ERUNTIME, "out of memory");
-    rmt_draw_figs f;
-    RMT_TRY(rmt_draw_run(ctx, pt, task[1], &f, *counts, ne ? *eig : NULL));
-    return rmt_results_add(res, &f, *counts, ne ? *eig : NULL);
+    return 0;
 }
 
-static rmt_status master(const rmt_plan *plan, rmt_results *res, const rmt_farm_opts *o, int size)
+/* Compute one draw on the master (with its group) and record it. */
+static rmt_status compute_local(master_state *m, const phase *ph, rmt_draw_ctx *ctx, const uint32_t task[2])
 {
+    const rmt_point *pt = &m->plan->points[task[0]];
+    size_t nb = (size_t)rmt_stats_ncounts(&pt->stat), ne = rmt_stats_needs_spectra(&pt->stat) ? (size_t)pt->ens.n : 0;
+    uint64_t *counts = calloc(nb + 1, sizeof(uint64_t));
+    double *eig = ne ? malloc(sizeof(double) * ne) : NULL;
     rmt_status s = RMT_OK;
-    int computes = size <= MASTER_COMPUTES_MAX_RANKS;
+    if (!counts || (ne && !eig)) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+    uint32_t msg[3] = {task[0], task[1], 1};
+    if (!s) group_bcast(ph, msg);
+    rmt_draw_figs f;
+    if (!s) s = run_draw(ctx, ph, pt, task[1], &f, counts, eig);
+    if (!s) s = rmt_results_add(m->res, &f, counts, eig);
+    free(counts);
+    free(eig);
+    return s;
+}
+
+/* Hand out the draws of one phase and collect them. */
+static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *ctx, int size)
+{
+    const rmt_plan *plan = m->plan;
+    rmt_results *res = m->res;
+    const rmt_farm_opts *o = m->o;
+    rmt_status s = RMT_OK;
+    int computes = size <= MASTER_COMPUTES_MAX_RANKS || ph->groups == 1;
     int depth = computes ? 3 : 2;
-    rmt_draw_ctx *ctx = computes ? rmt_draw_create() : NULL;
-    int *outstanding = calloc((size_t)size, sizeof(int));
-    char *stopped = calloc((size_t)size, 1);
-    size_t rcap = 0, ccap = 0, ecap = 0;
+    int ng = ph->groups;
+    int *outstanding = calloc((size_t)ng + 1, sizeof(int));
+    char *stopped = calloc((size_t)ng + 1, 1);
+    size_t rcap = 0;
     char *rbuf = NULL;
-    uint64_t *counts = NULL;
-    double *eig = NULL;
-    cursor cur = {0, 0};
-    uint32_t task[2];
+    cursor cur = {res->p_begin, 0};
+    uint32_t task[2] = {0, 0};
     long in_flight = 0;
     int more = 1;
-    progress pg = {o->progress, now(), now(), res->done_draws};
-    double last_ckpt = now();
-    if ((computes && !ctx) || !outstanding || !stopped) {
+    if (!outstanding || !stopped) {
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
-    for (int w = 1; w < size; w++) {
+    /* leaders are ranks k g, k = 1 .. groups - 1 */
+    for (int k = 1; k < ng; k++) {
+        int w = k * ph->g;
         for (int q = 0; q < depth && more; q++) {
-            more = next_task(plan, res, &cur, task);
+            more = next_task(plan, res, ph->g, &cur, task);
             if (!more) break;
             MPI_Send(task, 2, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
-            outstanding[w]++;
+            outstanding[k]++;
             in_flight++;
         }
         if (!more) {
             MPI_Send(task, 2, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
-            stopped[w] = 1;
+            stopped[k] = 1;
         }
     }
     for (;;) {
@@ -234,11 +319,15 @@ static rmt_status master(const rmt_plan *plan, rmt_results *res, const rmt_farm_
                     goto out;
                 }
             }
-            int w = st.MPI_SOURCE;
+            int w = st.MPI_SOURCE, k = w / ph->g;
             MPI_Recv(rbuf, bytes, MPI_BYTE, w, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             rmt_draw_figs f;
             memcpy(&f, rbuf, sizeof f);
-            const rmt_point *pt = &plan->points[f.point < plan->npoints ? f.point : 0];
+            if (f.point >= plan->npoints) {
+                s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result for unknown point %u", w, f.point);
+                goto out;
+            }
+            const rmt_point *pt = &plan->points[f.point];
             const uint64_t *cts = (const uint64_t *)(rbuf + sizeof f);
             const double *ev = (size_t)bytes == result_bytes(pt) && rmt_stats_needs_spectra(&pt->stat)
                                    ? (const double *)(cts + rmt_stats_ncounts(&pt->stat))
@@ -248,34 +337,46 @@ static rmt_status master(const rmt_plan *plan, rmt_results *res, const rmt_farm_
                 goto out;
             }
             if ((s = rmt_results_add(res, &f, cts, ev))) goto out;
-            outstanding[w]--;
+            outstanding[k]--;
             in_flight--;
             handled = 1;
-            if (!stop_signal && more && (more = next_task(plan, res, &cur, task))) {
+            if (!stop_signal && more && (more = next_task(plan, res, ph->g, &cur, task))) {
                 MPI_Send(task, 2, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
-                outstanding[w]++;
+                outstanding[k]++;
                 in_flight++;
-            } else if (!stopped[w] && !stop_signal) {
+            } else if (!stopped[k] && !stop_signal) {
                 MPI_Send(task, 2, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
-                stopped[w] = 1;
+                stopped[k] = 1;
             }
         }
         if (stop_signal) break;
-        progress_show(&pg, res, 0);
-        if (o->checkpoint_seconds > 0 && now() - last_ckpt >= o->checkpoint_seconds) {
+        if (o->max_failures >= 0 && (int64_t)res->failed_draws > o->max_failures) {
             if ((s = checkpoint(res, o, 0))) goto out;
-            last_ckpt = now();
+            s = RMT_ERR(RMT_ERUNTIME, "%llu draws failed, more than max_failures = %lld; stopped (see draws/status in %s)",
+                        (unsigned long long)res->failed_draws, (long long)o->max_failures, o->output_path);
+            goto out;
+        }
+        progress_show(&m->pg, res, 0);
+        if ((o->checkpoint_seconds > 0 && now() - m->last_ckpt >= o->checkpoint_seconds) ||
+            (o->checkpoint_draws > 0 && (int64_t)(res->done_draws - m->last_ckpt_draws) >= o->checkpoint_draws)) {
+            if ((s = checkpoint(res, o, 0))) goto out;
+            m->last_ckpt = now();
+            m->last_ckpt_draws = res->done_draws;
         }
         if (handled) continue;
-        if (computes && more && (more = next_task(plan, res, &cur, task))) {
-            if ((s = compute_local(ctx, plan, res, task, &counts, &ccap, &eig, &ecap))) goto out;
+        cursor peek = cur;
+        uint32_t ptask[2];
+        if (more && !next_task(plan, res, ph->g, &peek, ptask)) more = 0;
+        if (computes && more) {
+            cur = peek;
+            if ((s = compute_local(m, ph, ctx, ptask))) goto out;
             continue;
         }
         if (!more) {
-            for (int w = 1; w < size; w++)
-                if (!stopped[w]) {
-                    MPI_Send(task, 2, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
-                    stopped[w] = 1;
+            for (int k = 1; k < ng; k++)
+                if (!stopped[k]) {
+                    MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
+                    stopped[k] = 1;
                 }
             if (in_flight == 0) break;
         }
@@ -291,16 +392,31 @@ static rmt_status master(const rmt_plan *plan, rmt_results *res, const rmt_farm_
                     o->output_path);
         goto out;
     }
-    progress_show(&pg, res, 1);
-    s = checkpoint(res, o, res->done_draws == res->total_draws);
+    /* the master's own group goes on to the next phase */
+    uint32_t msg[3] = {0, 0, 0};
+    group_bcast(ph, msg);
 out:
-    rmt_draw_destroy(ctx);
     free(outstanding);
     free(stopped);
     free(rbuf);
-    free(counts);
-    free(eig);
     return s;
+}
+
+/* ----------------------------------------------------------------- run */
+
+/* Each rank's peak resident memory, gathered to the master (bytes). */
+static void gather_rss(rmt_results *res, int rank, int size)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    int64_t mine = (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
+    int64_t *all = rank == 0 ? calloc((size_t)size, sizeof(int64_t)) : NULL;
+    MPI_Gather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
+    if (rank == 0 && all) {
+        free(res->peak_rss);
+        res->peak_rss = all;
+        res->nranks = size;
+    }
 }
 
 rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_opts *opts)
@@ -308,13 +424,68 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
-    if (rank != 0) return worker(plan);
-    rmt_status s = master(plan, res, opts, size);
-    if (s != RMT_OK && size > 1) {
-        /* workers may be deep in a draw: end the job now; what is on disk is the checkpoint */
-        fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
-        fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, (int)s);
+    /* the phases: the distinct ranks_per_draw of the points, ascending (the
+     * master broadcasts its slice of the points, which decides them) */
+    uint32_t range[2] = {res ? res->p_begin : 0, res ? res->p_end : 0};
+    MPI_Bcast(range, 2, MPI_UINT32_T, 0, MPI_COMM_WORLD);
+    rmt_draw_ctx *ctx = rmt_draw_create();
+    if (!ctx) {
+        fprintf(stderr, "rmtmc: out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    return s;
+    master_state m;
+    memset(&m, 0, sizeof m);
+    if (rank == 0) {
+        m.plan = plan;
+        m.res = res;
+        m.o = opts;
+        m.pg = (progress){opts->progress, now(), now(), res->done_draws};
+        m.last_ckpt = now();
+        m.last_ckpt_draws = res->done_draws;
+    }
+    rmt_status s = RMT_OK;
+    int g = 0;
+    for (;;) {
+        /* next group size above g present in the slice */
+        int next = 0;
+        for (uint32_t p = range[0]; p < range[1]; p++) {
+            int q = plan->points[p].ranks_per_draw;
+            if (q > g && (next == 0 || q < next)) next = q;
+        }
+        if (next == 0) break;
+        g = next;
+        phase ph;
+        s = phase_begin(&ph, g, rank, size);
+        if (!s) {
+            if (rank == 0) s = master_phase(&m, &ph, ctx, size);
+            else if (ph.groups * g <= rank) s = RMT_OK; /* sits this phase out */
+            else if (rank % g == 0) s = leader(plan, &ph, ctx);
+            else s = member(plan, &ph, ctx);
+        }
+        if (s != RMT_OK && size > 1) {
+            /* others may be deep in a draw: end the job now; what is on disk is the checkpoint */
+            fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
+            fflush(stderr);
+            MPI_Abort(MPI_COMM_WORLD, (int)s);
+        }
+        /* wait for the phase to end everywhere without spinning: ranks that
+         * sat out (or finished early) must not take cores from those working */
+        MPI_Request req;
+        MPI_Ibarrier(MPI_COMM_WORLD, &req);
+        for (int done = 0; !done;) {
+            MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+            if (!done) {
+                struct timespec ts = {0, 500000};
+                nanosleep(&ts, NULL);
+            }
+        }
+        phase_end(&ph);
+        if (s) break;
+    }
+    rmt_draw_destroy(ctx);
+    if (s) return s;
+    gather_rss(res, rank, size);
+    if (rank != 0) return RMT_OK;
+    progress_show(&m.pg, res, 1);
+    return checkpoint(res, opts, res->done_draws == res->total_draws);
 }

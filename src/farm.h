@@ -22,6 +22,8 @@ typedef struct {
     rmt_h5_meta meta;          /* master: file metadata */
     rmt_progress progress;     /* master: how to report progress on stderr */
     double checkpoint_seconds; /* master: 0 = only at the end */
+    int64_t checkpoint_draws;  /* master: also every this many draws; 0 = not by count */
+    int64_t max_failures;      /* master: stop once more draws failed; -1 = never */
 } rmt_farm_opts;
 
 /* Run every draw of plan not yet in res. Collective on MPI_COMM_WORLD:

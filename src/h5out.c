@@ -51,6 +51,18 @@ static int attr_num(hid_t obj, const char *name, hid_t type, const void *value)
 static int attr_f64(hid_t o, const char *n, double v) { return attr_num(o, n, H5T_NATIVE_DOUBLE, &v); }
 static int attr_i64(hid_t o, const char *n, int64_t v) { return attr_num(o, n, H5T_NATIVE_INT64, &v); }
 
+/* A float64 attribute holding the array x[len]. */
+static int attr_f64_array(hid_t obj, const char *name, const double *x, hsize_t len)
+{
+    hid_t sp = H5Screate_simple(1, &len, NULL);
+    if (sp < 0) return -1;
+    hid_t a = H5Acreate2(obj, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Awrite(a, H5T_NATIVE_DOUBLE, x) >= 0) ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    return rc;
+}
+
 /* A dataset of rank 1 or 2 (dims[1] == 0 means rank 1). Stored little-endian
  * so files compare equal across machines. */
 static int dset(hid_t loc, const char *name, hid_t memtype, hid_t filetype, hsize_t d0, hsize_t d1, const void *data)
@@ -132,11 +144,27 @@ static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int c
     rc |= attr_i64(f, "mpi_ranks", m->mpi_ranks);
     rc |= attr_str(f, "hostname", host);
     if (job) rc |= attr_str(f, "slurm_job_id", job);
+    const char *task = getenv("SLURM_ARRAY_TASK_ID"), *nodes = getenv("SLURM_JOB_NODELIST");
+    if (task) rc |= attr_str(f, "slurm_array_task_id", task);
+    if (nodes) rc |= attr_str(f, "slurm_job_nodelist", nodes);
+    if (r->slice_k > 1) {
+        char sl[64];
+        snprintf(sl, sizeof sl, "%u/%u", r->slice_i, r->slice_k);
+        rc |= attr_str(f, "points_slice", sl);
+    }
     rc |= attr_str(f, "command_line", m->command_line ? m->command_line : "");
     rc |= attr_str(f, "solver", m->solver ? m->solver : "");
     rc |= attr_i64(f, "draws_requested", (int64_t)r->total_draws);
     rc |= attr_i64(f, "draws_done", (int64_t)r->done_draws);
     rc |= attr_i64(f, "failed_draws", (int64_t)r->failed_draws);
+    if (r->peak_rss && r->nranks > 0) {
+        hsize_t nr = (hsize_t)r->nranks;
+        hid_t sp = H5Screate_simple(1, &nr, NULL);
+        hid_t a = H5Acreate2(f, "peak_rss_bytes", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+        rc |= (a >= 0 && H5Awrite(a, H5T_NATIVE_INT64, r->peak_rss) >= 0) ? 0 : -1;
+        if (a >= 0) H5Aclose(a);
+        H5Sclose(sp);
+    }
     return rc;
 }
 
@@ -208,7 +236,7 @@ static int write_spacings(hid_t g, const rmt_point *pt, const rmt_local *l)
     return rc;
 }
 
-static int write_point(hid_t f, const rmt_results *r, uint32_t i)
+static int write_point(hid_t f, const rmt_results *r, uint32_t i, int complete)
 {
     const rmt_point *pt = &r->plan->points[i];
     const rmt_point_result *p = &r->pts[i];
@@ -232,6 +260,15 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i)
     rc |= attr_f64(g, "zero_mass_mean", zm);
     rc |= attr_f64(g, "zero_mass_stderr", zse);
     rc |= attr_f64(g, "zero_mass_theory", pt->zero_mass_theory);
+    {
+        /* the largest eigenvalue against its limit (spectral edge or BBP outlier) */
+        double lm, lse;
+        rmt_results_estimate(r, i, "lambda_max", 0, &lm, &lse);
+        rc |= attr_f64(g, "lambda_max_mean", lm);
+        rc |= attr_f64(g, "lambda_max_stderr", lse);
+        rc |= attr_f64(g, "lambda_max_theory", pt->lambda_max_theory);
+        if (pt->stat.moments > 0) rc |= attr_f64_array(g, "moments_theory", pt->moments_theory, (hsize_t)pt->stat.moments);
+    }
     rc |= attr_f64(g, "mean_gap_ratio", gr);
     rc |= attr_f64(g, "mean_gap_ratio_stderr", grse);
 
@@ -242,7 +279,9 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i)
     int32_t *status = malloc(sizeof(int32_t) * (m ? m : 1));
     double *col = malloc(sizeof(double) * (m ? m : 1) * 6);
     double *mom = malloc(sizeof(double) * (m ? m : 1) * (K ? K : 1));
-    int store = p->eig && pt->stat.eigenvalues;
+    /* spectra go into checkpoints and job-array parts too when spacings need
+     * them: resuming and merging unfold against all draws */
+    int store = p->eig && (pt->stat.eigenvalues || !complete || r->slice_k > 1);
     double *eig = store ? malloc(sizeof(double) * (m ? m : 1) * n) : NULL;
     if (!idx || !sz || !status || !col || !mom || (store && !eig)) {
         rc = -1;
@@ -314,12 +353,19 @@ static int write_summary(hid_t f, const rmt_results *r)
     int rc = 0;
     int64_t *pi = malloc(sizeof(int64_t) * (P ? P : 1) * 3);
     double *v = malloc(sizeof(double) * (P ? P : 1) * 5);
-    double *mom = malloc(sizeof(double) * (P ? P : 1) * (K ? K : 1) * 2);
+    double *mom = malloc(sizeof(double) * (P ? P : 1) * (K ? K : 1) * 3);
+    double *lmx = malloc(sizeof(double) * (P ? P : 1) * 3);
     const char **names = malloc(sizeof(char *) * (P ? P : 1));
     double *sw = malloc(sizeof(double) * (P ? P : 1));
-    if (!pi || !v || !mom || !names || !sw) {
+    if (!pi || !v || !mom || !names || !sw || !lmx) {
         rc = -1;
         goto out;
+    }
+    for (size_t i = 0; i < P; i++) {
+        rmt_results_estimate(r, (uint32_t)i, "lambda_max", 0, &lmx[i], &lmx[P + i]);
+        lmx[2 * P + i] = p->points[i].lambda_max_theory;
+        for (size_t k = 0; k < K; k++)
+            mom[2 * P * K + i * K + k] = (int)k < p->points[i].stat.moments ? p->points[i].moments_theory[k] : NAN;
     }
     for (size_t i = 0; i < P; i++) {
         pi[i] = (int64_t)i;
@@ -352,11 +398,16 @@ static int write_summary(hid_t f, const rmt_results *r)
     if (K) {
         rc |= dset_f64(g, "moments", P, K, mom);
         rc |= dset_f64(g, "moments_stderr", P, K, mom + P * K);
+        rc |= dset_f64(g, "moments_theory", P, K, mom + 2 * P * K);
     }
+    rc |= dset_f64(g, "lambda_max_mean", P, 0, lmx);
+    rc |= dset_f64(g, "lambda_max_stderr", P, 0, lmx + P);
+    rc |= dset_f64(g, "lambda_max_theory", P, 0, lmx + 2 * P);
 out:
     free(pi);
     free(v);
     free(mom);
+    free(lmx);
     free(names);
     free(sw);
     H5Gclose(g);
@@ -394,7 +445,7 @@ rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_
         goto out;
     }
     int rc = write_root(f, r, meta, complete);
-    for (uint32_t i = 0; i < r->plan->npoints && rc == 0; i++) rc |= write_point(f, r, i);
+    for (uint32_t i = 0; i < r->plan->npoints && rc == 0; i++) rc |= write_point(f, r, i, complete);
     if (rc == 0) rc |= write_summary(f, r);
     if (H5Fclose(f) < 0) rc = -1;
     if (rc != 0) {
@@ -463,4 +514,186 @@ out:
     if (d >= 0) H5Dclose(d);
     H5Fclose(f);
     return s;
+}
+
+static int read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char *v = NULL;
+    int rc = (a >= 0 && H5Aread(a, t, &v) >= 0 && v) ? 0 : -1;
+    if (!rc) snprintf(buf, len, "%s", v);
+    if (v) H5free_memory(v);
+    H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+static int read_attr_i64(hid_t obj, const char *name, int64_t *v)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    int rc = (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0) ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}
+
+rmt_status rmt_h5in_state(const char *path, rmt_h5_state *st)
+{
+    memset(st, 0, sizeof *st);
+    if (H5Fis_hdf5(path) <= 0) return RMT_ERR(RMT_EUSAGE, "%s: not an HDF5 file", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open", path);
+    char fmt[32] = "";
+    int64_t complete = 0;
+    int rc = read_attr_str(f, "format", fmt, sizeof fmt);
+    if (H5Aexists(f, "config_json") > 0) {
+        hid_t a = H5Aopen(f, "config_json", H5P_DEFAULT);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        char *v = NULL;
+        if (a >= 0 && H5Aread(a, t, &v) >= 0 && v) st->config_json = strdup(v);
+        if (v) H5free_memory(v);
+        H5Tclose(t);
+        if (a >= 0) H5Aclose(a);
+    }
+    rc |= read_attr_str(f, "config_sha256", st->sha256, sizeof st->sha256);
+    rc |= read_attr_i64(f, "complete", &complete);
+    H5Fclose(f);
+    if (rc || strcmp(fmt, "rmtmc-1") || !st->config_json) {
+        free(st->config_json);
+        st->config_json = NULL;
+        return RMT_ERR(RMT_EUSAGE, "%s: not an rmtmc output file (format rmtmc-1)", path);
+    }
+    st->complete = (int)complete;
+    return RMT_OK;
+}
+
+/* Read dataset name of g (1-D, m elements, or m x k) as memtype into buf;
+ * -1 when missing or of another size. */
+static int read_rows(hid_t g, const char *name, hid_t memtype, hsize_t m, hsize_t k, void *buf)
+{
+    if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    int nd = H5Sget_simple_extent_ndims(sp);
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    int rc = -1;
+    if (nd == (k ? 2 : 1) && dims[0] == m && (!k || dims[1] == k))
+        rc = (m == 0 || H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) ? 0 : -1;
+    H5Sclose(sp);
+    H5Dclose(d);
+    return rc;
+}
+
+static int read_scalar_u64(hid_t g, const char *name, uint64_t *v)
+{
+    if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    int rc = H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 ? 0 : -1;
+    H5Dclose(d);
+    return rc;
+}
+
+static int restore_point(hid_t f, rmt_results *r, uint32_t i)
+{
+    const rmt_point *pt = &r->plan->points[i];
+    rmt_point_result *p = &r->pts[i];
+    char name[32];
+    snprintf(name, sizeof name, "points/%06u", i);
+    if (H5Lexists(f, "points", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0) return -1;
+    hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
+    if (g < 0) return -1;
+    int64_t done = 0;
+    int rc = read_attr_i64(g, "draws_done", &done);
+    size_t m = (size_t)done, K = (size_t)pt->stat.moments, n = (size_t)pt->ens.n;
+    if (rc || done < 0 || done > pt->draws) {
+        H5Gclose(g);
+        return -1;
+    }
+    int64_t *idx = malloc(sizeof(int64_t) * (m + 1)), *sz = malloc(sizeof(int64_t) * (m + 1));
+    int32_t *status = malloc(sizeof(int32_t) * (m + 1));
+    double *col = malloc(sizeof(double) * (m + 1) * 5), *mom = malloc(sizeof(double) * (m + 1) * (K + 1));
+    double *eig = p->eig ? malloc(sizeof(double) * (m + 1) * n) : NULL;
+    if (!idx || !sz || !status || !col || !mom || (p->eig && !eig)) rc = -1;
+    if (!rc) {
+        rc |= read_rows(g, "draws/index", H5T_NATIVE_INT64, m, 0, idx);
+        rc |= read_rows(g, "draws/structural_zeros", H5T_NATIVE_INT64, m, 0, sz);
+        rc |= read_rows(g, "draws/status", H5T_NATIVE_INT32, m, 0, status);
+        rc |= read_rows(g, "draws/zero_fraction", H5T_NATIVE_DOUBLE, m, 0, col);
+        rc |= read_rows(g, "draws/lambda_min", H5T_NATIVE_DOUBLE, m, 0, col + m);
+        rc |= read_rows(g, "draws/lambda_max", H5T_NATIVE_DOUBLE, m, 0, col + 2 * m);
+        rc |= read_rows(g, "draws/mean_gap_ratio", H5T_NATIVE_DOUBLE, m, 0, col + 3 * m);
+        rc |= read_rows(g, "draws/seconds", H5T_NATIVE_DOUBLE, m, 0, col + 4 * m);
+        if (K) rc |= read_rows(g, "draws/moments", H5T_NATIVE_DOUBLE, m, K, mom);
+        if (eig) rc |= read_rows(g, "eigenvalues", H5T_NATIVE_DOUBLE, m, n, eig);
+    }
+    /* counts add up, so parts of a job array merge by restoring each in turn */
+    size_t nc = (size_t)rmt_stats_ncounts(&pt->stat);
+    uint64_t *cts = calloc(nc + 1, sizeof(uint64_t)), below = 0, above = 0;
+    if (!cts) rc = -1;
+    if (!rc && m > 0 && pt->stat.bins > 0) {
+        rc |= read_rows(g, "density/counts", H5T_NATIVE_UINT64, (hsize_t)pt->stat.bins, 0, cts);
+        rc |= read_scalar_u64(g, "density/below", &below);
+        rc |= read_scalar_u64(g, "density/above", &above);
+    }
+    if (!rc && m > 0 && pt->stat.gr_bins > 0)
+        rc |= read_rows(g, "gap_ratios/counts", H5T_NATIVE_UINT64, (hsize_t)pt->stat.gr_bins, 0,
+                        cts + (pt->stat.bins > 0 ? pt->stat.bins : 0));
+    if (!rc) {
+        for (size_t k = 0; k < nc; k++) p->counts[k] += cts[k];
+        p->below += below;
+        p->above += above;
+    }
+    free(cts);
+    for (size_t row = 0; !rc && row < m; row++) {
+        if (idx[row] < 0 || idx[row] >= pt->draws || p->have[idx[row]]) {
+            rc = -1;
+            break;
+        }
+        rmt_draw_figs fg;
+        memset(&fg, 0, sizeof fg);
+        fg.point = i;
+        fg.draw = (uint32_t)idx[row];
+        fg.status = status[row];
+        fg.structural_zeros = sz[row];
+        fg.zero_fraction = col[row];
+        fg.lambda_min = col[m + row];
+        fg.lambda_max = col[2 * m + row];
+        fg.mean_gap_ratio = col[3 * m + row];
+        fg.seconds = col[4 * m + row];
+        for (size_t k = 0; k < K; k++) fg.moments[k] = mom[row * K + k];
+        rmt_results_restore_draw(r, &fg, eig ? eig + row * n : NULL);
+    }
+    free(idx);
+    free(sz);
+    free(status);
+    free(col);
+    free(mom);
+    free(eig);
+    H5Gclose(g);
+    return rc;
+}
+
+rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open", path);
+    read_attr_str(f, "created_utc", r->created_utc, sizeof r->created_utc);
+    int rc = 0;
+    uint32_t bad = 0;
+    for (uint32_t i = 0; i < r->plan->npoints && !rc; i++) {
+        rc = restore_point(f, r, i);
+        bad = i;
+    }
+    H5Fclose(f);
+    if (rc) return RMT_ERR(RMT_EUSAGE, "%s: point %u cannot be restored (damaged, overlapping another part, or not written for this config)", path, bad);
+    return RMT_OK;
 }

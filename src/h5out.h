@@ -18,8 +18,27 @@ typedef struct {
 } rmt_h5_meta;
 
 /* Write everything in r to path atomically; complete = 1 for the final
- * result, 0 for a checkpoint. */
+ * result, 0 for a checkpoint. A checkpoint of a point that unfolds
+ * spacings holds its spectra (/points/N/eigenvalues) even when the config
+ * does not ask to store them: resuming needs them; so does the file of a
+ * slice of the points (--points), for merging. */
 rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_meta *meta, int complete);
+
+/* State of an existing output file. */
+typedef struct {
+    int complete;          /* attribute complete */
+    char sha256[65];       /* attribute config_sha256 */
+    char *config_json;     /* attribute config_json (owned; free it) */
+} rmt_h5_state;
+
+/* Read the root attributes of an rmtmc file: RMT_EUSAGE when path is not an
+ * rmtmc-1 file. */
+rmt_status rmt_h5in_state(const char *path, rmt_h5_state *st);
+
+/* Restore into r (fresh, from the same plan) every finished draw and the
+ * counts of the file at path, written for the same config (the caller has
+ * compared config_sha256). */
+rmt_status rmt_h5in_restore(const char *path, rmt_results *r);
 
 /* Read the 2-D floating-point dataset `name` of the HDF5 file at path into
  * a new row-major array *data (rows x cols, caller frees). RMT_EUSAGE with a

@@ -10,6 +10,10 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
     rmt_results *r = calloc(1, sizeof *r);
     if (!r) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     r->plan = plan;
+    r->p_begin = 0;
+    r->p_end = plan->npoints;
+    r->slice_i = 0;
+    r->slice_k = 1;
     r->pts = calloc(plan->npoints ? plan->npoints : 1, sizeof(rmt_point_result));
     if (!r->pts) { free(r); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
     for (uint32_t i = 0; i < plan->npoints; i++) {
@@ -34,6 +38,17 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
     return RMT_OK;
 }
 
+void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k)
+{
+    uint64_t P = r->plan->npoints;
+    r->slice_i = i;
+    r->slice_k = k;
+    r->p_begin = (uint32_t)(P * i / k);
+    r->p_end = (uint32_t)(P * (i + 1) / k);
+    r->total_draws = 0;
+    for (uint32_t p = r->p_begin; p < r->p_end; p++) r->total_draws += r->plan->points[p].draws;
+}
+
 void rmt_results_destroy(rmt_results *r)
 {
     if (!r) return;
@@ -46,6 +61,7 @@ void rmt_results_destroy(rmt_results *r)
             rmt_local_free(&r->pts[i].local);
         }
     free(r->pts);
+    free(r->peak_rss);
     free(r);
 }
 
@@ -72,6 +88,22 @@ rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_
     return RMT_OK;
 }
 
+void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const double *eig)
+{
+    const rmt_point *pt = &r->plan->points[f->point];
+    rmt_point_result *p = &r->pts[f->point];
+    if (p->have[f->draw]) return;
+    p->have[f->draw] = 1;
+    p->figs[f->draw] = *f;
+    p->done++;
+    r->done_draws++;
+    if (f->status != 0) {
+        p->failed++;
+        r->failed_draws++;
+    }
+    if (p->eig && eig) memcpy(p->eig + (size_t)f->draw * (size_t)pt->ens.n, eig, sizeof(double) * (size_t)pt->ens.n);
+}
+
 void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *field, int k, double *mean,
                           double *se)
 {
@@ -88,6 +120,7 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
         const rmt_draw_figs *f = &p->figs[d];
         if (!strcmp(field, "zero_fraction")) x[m++] = f->zero_fraction;
         else if (!strcmp(field, "mean_gap_ratio")) x[m++] = f->mean_gap_ratio;
+        else if (!strcmp(field, "lambda_max")) x[m++] = f->lambda_max;
         else if (!strcmp(field, "moment") && k >= 1 && k <= RMT_MAX_MOMENTS) x[m++] = f->moments[k - 1];
     }
     rmt_stats_mean_stderr(x, m, 1, mean, se);

@@ -25,25 +25,37 @@ typedef struct {
 typedef struct {
     const rmt_plan *plan;   /* borrowed; must outlive the results */
     rmt_point_result *pts;  /* [plan->npoints] */
-    uint64_t total_draws;   /* sum of draws requested */
+    uint32_t p_begin, p_end; /* the points this run computes: [p_begin, p_end) */
+    uint32_t slice_i, slice_k; /* --points I/K (0/1 for the whole sweep) */
+    uint64_t total_draws;   /* sum of draws requested in [p_begin, p_end) */
     uint64_t done_draws;    /* sum of done */
     uint64_t failed_draws;  /* sum of failed */
     char created_utc[32];   /* when the run (first) started */
+    int64_t *peak_rss;      /* [nranks] peak resident bytes of each rank, gathered at the end; NULL before */
+    int nranks;
 } rmt_results;
 
 rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out);
+
+/* Restrict the run to slice i of k of the points (contiguous, in point
+ * order: points [i P / k, (i + 1) P / k)), for job arrays. */
+void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k);
 void rmt_results_destroy(rmt_results *r); /* accepts NULL */
 
 /* Record one draw. A draw already recorded is ignored (returns RMT_OK), so
  * a resumed or repeated draw can never be counted twice. eig may be NULL. */
 rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_t *counts, const double *eig);
 
+/* Restore a draw read back from a checkpoint: like rmt_results_add but the
+ * histogram counts are restored separately (as the file's totals). */
+void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const double *eig);
+
 /* Compute what needs all finished draws at once (spacings after unfolding)
  * for every point that asks for it. Call before writing. */
 rmt_status rmt_results_finalize(rmt_results *r);
 
 /* A point's estimate of figure `field` over its successful draws, summed in
- * draw order: field is one of "zero_fraction", "mean_gap_ratio", "moment"
+ * draw order: field is one of "zero_fraction", "mean_gap_ratio", "lambda_max", "moment"
  * (with k = 1..K). */
 void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *field, int k, double *mean,
                           double *stderr_out);

@@ -22,7 +22,8 @@ enum {
     RMT_TAG_ENTRY = 0,     /* Gaussian value of a matrix entry */
     RMT_TAG_MASK = 1,      /* percolation keep/drop uniform */
     RMT_TAG_SHARED = 2,    /* a draw-wide variable (i, j give its number) */
-    RMT_TAG_FACTOR0 = 16   /* + factor number, for products */
+    RMT_TAG_FACTOR0 = 16,  /* + factor number, for products */
+    RMT_TAG_FACTOR_MASK0 = 32 /* + factor number: a product factor's percolation uniforms */
 };
 
 /* The raw Philox4x32-10 block for one counter. */

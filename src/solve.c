@@ -1,5 +1,7 @@
 #include "solve.h"
 
+#include "config.h"
+
 #include <cblas.h>
 #include <lapacke.h>
 #include <limits.h>
@@ -222,4 +224,262 @@ rmt_status rmt_solve_gram(rmt_solver *s, int64_t rows, int64_t cols, const doubl
     if (zeros > 0 && m > 0 && w[zeros] < 0.0) qsort(w, (size_t)rows, sizeof(double), cmp_double);
     *structural = zeros;
     return RMT_OK;
+}
+
+/* ------------------------------------------------------------- products */
+
+/* An elementary map of a product's chain: a stored matrix or its transpose. */
+typedef struct {
+    const double *a;
+    lapack_int lda;
+    lapack_int rows, cols; /* of the map (after transposition) */
+    int trans;             /* 1: the map is a^T */
+} emap;
+
+void rmt_solve_add_zeros(double *w, int64_t zeros, int64_t m)
+{
+    int64_t neg = 0;
+    while (neg < m && w[zeros + neg] < 0.0) neg++;
+    if (zeros > 0 && neg > 0) memmove(w, w + zeros, sizeof(double) * (size_t)neg);
+    for (int64_t i = neg; i < neg + zeros; i++) w[i] = 0.0;
+}
+
+/* Apply maps[i0..i1) in order to x (maps[i0].cols x nc, leading dimension
+ * ldx), or, when x is NULL, to the identity (nc = maps[i0].cols). The
+ * result (maps[i1-1].rows x nc, leading dimension its rows) is left in
+ * buf[0] or buf[1]; returns it (x itself when the range is empty). */
+static const double *apply_chain(const emap *m, int i0, int i1, const double *x, lapack_int ldx, lapack_int nc,
+                                 double *buf[2])
+{
+    int cur = 0;
+    const double *in = x;
+    lapack_int ld = ldx;
+    for (int i = i0; i < i1; i++) {
+        double *out = buf[cur];
+        if (!in) {
+            for (lapack_int j = 0; j < nc; j++)
+                for (lapack_int r = 0; r < m[i].rows; r++)
+                    out[r + (size_t)j * (size_t)m[i].rows] =
+                        m[i].trans ? m[i].a[j + (size_t)r * (size_t)m[i].lda] : m[i].a[r + (size_t)j * (size_t)m[i].lda];
+        } else {
+            cblas_dgemm(CblasColMajor, m[i].trans ? CblasTrans : CblasNoTrans, CblasNoTrans, m[i].rows, nc, m[i].cols,
+                        1.0, m[i].a, m[i].lda, in, ld, 0.0, out, m[i].rows);
+        }
+        in = out;
+        ld = m[i].rows;
+        cur ^= 1;
+    }
+    return in;
+}
+
+/* L (r x r, lower triangular, leading dimension r) of the LQ factorisation
+ * A = L Q of a (r x c, r <= c, leading dimension lda; destroyed). */
+static rmt_status lq_factor(lapack_int r, lapack_int c, double *a, lapack_int lda, double *l)
+{
+    double *tau = malloc(sizeof(double) * (size_t)(r > 0 ? r : 1));
+    if (!tau) return RMT_ERR(RMT_ERUNTIME, "out of memory for an LQ factorisation");
+    lapack_int info = LAPACKE_dgelqf(LAPACK_COL_MAJOR, r, c, a, lda, tau);
+    free(tau);
+    if (info < 0) return RMT_ERR(RMT_ERUNTIME, "dgelqf: argument %d had an illegal value (bug)", (int)-info);
+    if (info > 0) return RMT_ERR(RMT_ERUNTIME, "dgelqf failed (info %d)", (int)info);
+    for (lapack_int j = 0; j < r; j++)
+        for (lapack_int i = 0; i < r; i++) l[i + (size_t)j * (size_t)r] = i >= j ? a[i + (size_t)j * (size_t)lda] : 0.0;
+    return RMT_OK;
+}
+
+/* Eigenvalues of X^T X for X (r x c, leading dimension ldx) into
+ * w[0 .. c): through the smaller of X^T X and X X^T, with c - r exact
+ * zeros when r < c. g holds min(r, c)^2 doubles. */
+static rmt_status gram_of(rmt_solver *s, lapack_int r, lapack_int c, const double *x, lapack_int ldx, double *g,
+                          double *w, int64_t *zeros, int *info)
+{
+    lapack_int m = r < c ? r : c;
+    if (r < c)
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, m, c, 1.0, x, ldx, 0.0, g, m);
+    else
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, m, r, 1.0, x, ldx, 0.0, g, m);
+    *zeros = (int64_t)c - m;
+    RMT_TRY(rmt_solve_symmetric(s, m, g, m, w + *zeros, info));
+    rmt_solve_add_zeros(w, *zeros, m);
+    return RMT_OK;
+}
+
+static rmt_status product_gram(rmt_solver *s, const emap *m, int nm, double *buf[2], double *l, double *g, double *w,
+                               int64_t *structural, int *info)
+{
+    lapack_int n0 = m[0].cols;
+    int ri = 0;
+    for (int i = 1; i < nm; i++)
+        if (m[i].rows < m[ri].rows) ri = i;
+    lapack_int r = m[ri].rows;
+    if (r >= n0) {
+        const double *p = apply_chain(m, 0, nm, NULL, 0, n0, buf);
+        return gram_of(s, m[nm - 1].rows, n0, p, m[nm - 1].rows, g, w, structural, info);
+    }
+    /* P = B A through the thin dimension r: A = L Q, and P^T P = Q^T (B L)^T (B L) Q */
+    double *a = (double *)apply_chain(m, 0, ri + 1, NULL, 0, n0, buf);
+    RMT_TRY(lq_factor(r, n0, a, r, l));
+    const double *x = apply_chain(m, ri + 1, nm, l, r, r, buf);
+    int64_t inner = 0;
+    RMT_TRY(gram_of(s, m[nm - 1].rows, r, x, m[nm - 1].rows, g, w + (n0 - r), &inner, info));
+    *structural = (int64_t)(n0 - r) + inner;
+    rmt_solve_add_zeros(w, n0 - r, r);
+    return RMT_OK;
+}
+
+static rmt_status product_similar(rmt_solver *s, int nf, const rmt_solve_factor *f, double *buf[2], double *l,
+                                  double *g, double *w, int64_t *structural, int *info)
+{
+    lapack_int n = 0, tw = 0, lda = 0;
+    if (nf == 1) {
+        RMT_TRY(to_lapack_int(f[0].rows, &n));
+        if (f[0].gram) return rmt_solve_gram(s, f[0].rows, f[0].cols, f[0].a, f[0].lda, w, structural, info);
+        for (lapack_int j = 0; j < n; j++) memcpy(g + (size_t)j * (size_t)n, f[0].a + (size_t)j * (size_t)f[0].lda, sizeof(double) * (size_t)n);
+        *structural = 0;
+        return rmt_solve_symmetric(s, n, g, n, w, info);
+    }
+    /* P = F2 F1 with W = Y Y^T one of them and S the other: eig(S W) = eig(Y^T S Y) + zeros */
+    int iw = f[0].gram ? 0 : 1;
+    const rmt_solve_factor *W = &f[iw], *S = &f[1 - iw];
+    RMT_TRY(to_lapack_int(W->rows, &n));
+    RMT_TRY(to_lapack_int(W->cols, &tw));
+    RMT_TRY(to_lapack_int(W->lda, &lda));
+    const double *y = W->a;
+    lapack_int ldy = lda, mp = tw;
+    if (tw > n) {
+        /* a wide Y = L Q: Y Y^T = L L^T, and eig(S L L^T) = eig(L^T S L) */
+        for (lapack_int j = 0; j < tw; j++) memcpy(buf[0] + (size_t)j * (size_t)n, y + (size_t)j * (size_t)lda, sizeof(double) * (size_t)n);
+        RMT_TRY(lq_factor(n, tw, buf[0], n, l));
+        y = l;
+        ldy = n;
+        mp = n;
+    }
+    lapack_int lds = 0, ts = 0;
+    RMT_TRY(to_lapack_int(S->lda, &lds));
+    RMT_TRY(to_lapack_int(S->cols, &ts));
+    int64_t inner = 0;
+    if (S->gram) {
+        /* S = V V^T: Y^T V V^T Y = C^T C with C = V^T Y (ts x mp) */
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, ts, mp, n, 1.0, S->a, lds, y, ldy, 0.0, buf[1], ts);
+        RMT_TRY(gram_of(s, ts, mp, buf[1], ts, g, w + (n - mp), &inner, info));
+    } else {
+        /* Y^T H Y, symmetric */
+        cblas_dsymm(CblasColMajor, CblasLeft, CblasLower, n, mp, 1.0, S->a, lds, y, ldy, 0.0, buf[1], n);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, mp, mp, n, 1.0, y, ldy, buf[1], n, 0.0, g, mp);
+        RMT_TRY(rmt_solve_symmetric(s, mp, g, mp, w + (n - mp), info));
+    }
+    *structural = (int64_t)(n - mp) + inner;
+    rmt_solve_add_zeros(w, n - mp, mp);
+    return RMT_OK;
+}
+
+/* Doubles of scratch rmt_solve_product needs: nb in each of the two chain
+ * buffers, nl for L, ng for the matrix diagonalized (which mirror the
+ * paths of product_gram and product_similar). */
+static void product_scratch(int form, int nf, const rmt_solve_factor *f, size_t *nb, size_t *nl, size_t *ng)
+{
+    int64_t rows[2 * RMT_MAX_FACTORS] = {0};
+    int nm = 0;
+    for (int i = 0; i < nf; i++) {
+        if (f[i].gram) rows[nm++] = f[i].cols;
+        rows[nm++] = f[i].rows;
+    }
+    const size_t n0 = (size_t)(f[0].gram ? f[0].rows : f[0].cols);
+    size_t big = 0;
+    for (int i = 0; i < nm; i++) big = (size_t)rows[i] > big ? (size_t)rows[i] : big;
+    *nb = big * n0;
+    *nl = 1;
+    *ng = n0 * n0;
+    if (form == RMT_PROD_GRAM) {
+        int ri = 0;
+        for (int i = 1; i < nm; i++)
+            if (rows[i] < rows[ri]) ri = i;
+        size_t r = (size_t)rows[ri];
+        if (r < n0) {
+            /* before the thin dimension the chain is d x N0, after it d x r */
+            *nb = 0;
+            for (int i = 0; i < nm; i++) {
+                size_t sz = (size_t)rows[i] * (i <= ri ? n0 : r);
+                if (sz > *nb) *nb = sz;
+            }
+            *nl = *ng = r * r;
+        }
+    } else if (form == RMT_PROD_SIMILAR && nf == 2) {
+        const rmt_solve_factor *W = &f[f[0].gram ? 0 : 1], *S = &f[f[0].gram ? 1 : 0];
+        size_t n = (size_t)W->rows, tw = (size_t)W->cols, mp = tw < n ? tw : n;
+        size_t ts = S->gram ? (size_t)S->cols : n;
+        *nb = ts * mp > (tw > n ? n * tw : 0) ? ts * mp : n * tw;
+        *nl = tw > n ? n * n : 1;
+        *ng = mp * mp;
+    } else if (form == RMT_PROD_SIMILAR) {
+        *nb = 1;
+    }
+}
+
+double rmt_solve_product_bytes(int form, int nf, const rmt_solve_factor *f)
+{
+    size_t nb, nl, ng;
+    if (nf < 1 || nf > RMT_MAX_FACTORS) return 0.0;
+    product_scratch(form, nf, f, &nb, &nl, &ng);
+    /* plus the eigensolver's workspace, O(size) for eigenvalues only */
+    return 8.0 * (2.0 * (double)nb + (double)nl + 2.0 * (double)ng);
+}
+
+rmt_status rmt_solve_product(rmt_solver *s, int form, int nf, const rmt_solve_factor *f, double *w,
+                             int64_t *structural, int *info)
+{
+    emap m[2 * RMT_MAX_FACTORS];
+    int nm = 0;
+    *structural = 0;
+    *info = 0;
+    if (nf < 1 || nf > RMT_MAX_FACTORS) return RMT_ERR(RMT_ERUNTIME, "product of %d factors (bug)", nf);
+    for (int i = 0; i < nf; i++) {
+        lapack_int r = 0, c = 0, ld = 0;
+        RMT_TRY(to_lapack_int(f[i].rows, &r));
+        RMT_TRY(to_lapack_int(f[i].cols, &c));
+        RMT_TRY(to_lapack_int(f[i].lda, &ld));
+        if (f[i].gram) {
+            /* Y Y^T acts as Y^T, then Y */
+            m[nm++] = (emap){f[i].a, ld, c, r, 1};
+            m[nm++] = (emap){f[i].a, ld, r, c, 0};
+        } else {
+            m[nm++] = (emap){f[i].a, ld, r, c, 0};
+        }
+    }
+    lapack_int n0 = m[0].cols;
+    size_t nb, nl, ng;
+    product_scratch(form, nf, f, &nb, &nl, &ng);
+    double *buf[2] = {malloc(sizeof(double) * (nb ? nb : 1)), malloc(sizeof(double) * (nb ? nb : 1))};
+    double *l = malloc(sizeof(double) * (nl ? nl : 1));
+    double *g = malloc(sizeof(double) * (ng ? ng : 1));
+    rmt_status st = RMT_OK;
+    if (!buf[0] || !buf[1] || !l || !g) {
+        st = RMT_ERR(RMT_ERUNTIME, "out of memory for a product of %d factors (N0 = %d)", nf, (int)n0);
+        goto out;
+    }
+    switch (form) {
+    case RMT_PROD_GRAM:
+        st = product_gram(s, m, nm, buf, l, g, w, structural, info);
+        break;
+    case RMT_PROD_SIMILAR:
+        st = product_similar(s, nf, f, buf, l, g, w, structural, info);
+        break;
+    case RMT_PROD_SYMPART: {
+        const double *p = apply_chain(m, 0, nm, NULL, 0, n0, buf);
+        for (lapack_int j = 0; j < n0; j++)
+            for (lapack_int i = j; i < n0; i++)
+                g[i + (size_t)j * (size_t)n0] = 0.5 * (p[i + (size_t)j * (size_t)n0] + p[j + (size_t)i * (size_t)n0]);
+        st = rmt_solve_symmetric(s, n0, g, n0, w, info);
+        break;
+    }
+    default:
+        st = RMT_ERR(RMT_ERUNTIME, "unknown product form %d (bug)", form);
+        break;
+    }
+out:
+    free(buf[0]);
+    free(buf[1]);
+    free(l);
+    free(g);
+    return st;
 }

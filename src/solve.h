@@ -56,4 +56,40 @@ rmt_status rmt_solve_gram(rmt_solver *s, int64_t rows, int64_t cols, const doubl
  * (> 0: A rank-deficient). */
 int rmt_solve_lstsq(int64_t m, int64_t k, double *a, double *b);
 
+/* ------------------------------------------------------------- products */
+
+/* One factor of a product P = Fk ... F1 as the solver sees it: a stored
+ * column-major matrix a (rows x cols), which is the factor itself, or (gram)
+ * a Wishart factor's Y, the factor being Y Y^T (rows x rows). */
+typedef struct {
+    const double *a;
+    int64_t lda;
+    int64_t rows, cols;   /* of the stored matrix */
+    int32_t gram;         /* 1: the factor is a a^T */
+    int32_t symmetric;    /* 1: a is symmetric (a wigner factor) */
+} rmt_solve_factor;
+
+/* Eigenvalues (ascending, into w[N0], N0 = input dimension of F1) of a
+ * product's symmetric spectrum; form is rmt_product_form (config.h):
+ *  - gram: P^T P. When the chain passes through a dimension r < N0 (a thin
+ *    factor, or a Wishart factor's t), P = B A with A r x N0: A = L Q (LQ
+ *    factorisation) and the nonzero eigenvalues are those of the r x r
+ *    matrix (B L)^T (B L); N0 - r exact zeros are added.
+ *  - similar (1 factor, or 2 with one of them Y Y^T): the eigenvalues of
+ *    S Y Y^T are those of Y^T S Y (or of L^T S L with Y = L Q when Y is
+ *    wide), plus exact zeros.
+ *  - symmetric-part: (P + P^T)/2 of the full square P.
+ * *structural gets the number of exact zeros added. The factors' storage
+ * is not modified. Not collective. */
+rmt_status rmt_solve_product(rmt_solver *s, int form, int nf, const rmt_solve_factor *f, double *w,
+                             int64_t *structural, int *info);
+
+/* Bytes of scratch rmt_solve_product allocates for these factors (only
+ * their dimensions and gram flags are read). */
+double rmt_solve_product_bytes(int form, int nf, const rmt_solve_factor *f);
+
+/* w[zeros .. zeros + m) holds m ascending eigenvalues: move them so that
+ * w[0 .. zeros + m) is ascending with `zeros` exact zeros among them. */
+void rmt_solve_add_zeros(double *w, int64_t zeros, int64_t m);
+
 #endif

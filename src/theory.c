@@ -14,6 +14,9 @@ struct rmt_cdf {
 
 int rmt_theory_has_cdf(const rmt_ensemble *e)
 {
+    /* sparse percolation (mean_degree) changes the limit law; dense
+     * percolation and finite-rank spikes leave the bulk's law alone */
+    if ((e->kind == RMT_ENS_WIGNER || e->kind == RMT_ENS_WISHART) && e->mod.sparse) return 0;
     return e->kind == RMT_ENS_WIGNER || e->kind == RMT_ENS_WISHART || e->kind == RMT_ENS_DIAGONAL;
 }
 

@@ -18,7 +18,24 @@ cat > "$tmp/c.json" <<'JSON'
     {"name": "wis", "draws": 17, "ensemble": {"type": "wishart", "n": 90, "ratio": {"sweep": [0.5, 3]}},
      "statistics": {"density": {"bins": 30, "range": [0, 6]}, "moments": 3, "zero_mass": {"tolerance": 1e-9}}},
     {"name": "diag", "draws": 9, "ensemble": {"type": "diagonal", "n": {"linspace": [10, 50, 3]}},
-     "statistics": {"density": {"bins": 20}}}
+     "statistics": {"density": {"bins": 20}}},
+    {"name": "perc", "draws": 13, "ensemble": {"type": "wigner", "n": 80,
+       "percolation": {"mean_degree": {"sweep": [1, 4]}}, "spikes": [2.5]},
+     "statistics": {"density": {"bins": 40}, "moments": 4}},
+    {"name": "wis-spiked", "draws": 11, "ensemble": {"type": "wishart", "n": 70, "ratio": 2,
+       "percolation": {"p": 0.4}, "spikes": [5, 1]},
+     "statistics": {"density": {"bins": 30}, "moments": 2}},
+    {"name": "prod", "draws": 10, "ensemble": {"type": "product", "form": "gram", "factors": [
+       {"type": "gaussian", "rows": {"sweep": [30, 90]}, "cols": 60, "percolation": {"p": 0.5}},
+       {"type": "wishart", "ratio": 2},
+       {"type": "wigner", "percolation": {"mean_degree": 3}}]},
+     "statistics": {"density": {"bins": 30}, "moments": 3}},
+    {"name": "prod-sim", "draws": 7, "ensemble": {"type": "product", "form": "similar", "factors": [
+       {"type": "wishart", "n": 50, "t": 80}, {"type": "wigner", "n": 50, "spikes": [3]}]},
+     "statistics": {"density": {"bins": 30}, "moments": 4}},
+    {"name": "gp", "draws": 8, "ensemble": {"type": "gp-hessian", "n": 60, "kp": 1, "kpp": 0.05, "k0": 3,
+       "degeneracy": 10, "outliers": {"count": 3, "scale": 2}},
+     "statistics": {"density": {"bins": 30}, "moments": 3}}
   ],
   "output": {"eigenvalues": true}
 }

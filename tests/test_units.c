@@ -67,7 +67,7 @@ static void test_normal_moments(void **state)
 static void test_fill_blocks(void **state)
 {
     (void)state;
-    rmt_ensemble e = {RMT_ENS_WIGNER, 0, 37, 0};
+    rmt_ensemble e = {.kind = RMT_ENS_WIGNER, .n = 37};
     rmt_stream s = {1, 2, 3};
     double full[37 * 37], blk[10 * 7];
     rmt_ensemble_fill(&e, &s, 0, 37, 0, 37, full, 37);

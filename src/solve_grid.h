@@ -1,0 +1,58 @@
+/* solve (process grids): eigenvalues of a matrix distributed block-cyclically
+ * over a BLACS grid of the ranks of one group, through ScaLAPACK. Part of
+ * the solve module: the only user of BLACS and ScaLAPACK.
+ *
+ * A grid is created once per group (and per phase of a run), never per
+ * draw; its workspaces grow with n and are reused. */
+#ifndef RMT_SOLVE_GRID_H
+#define RMT_SOLVE_GRID_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define RMT_GRID_NB 64 /* block size of the block-cyclic distribution */
+
+typedef struct rmt_grid rmt_grid;
+
+/* The grid shape for p ranks: nprow x npcol, as square as p allows, with
+ * nprow <= npcol (1x1, 1x2, 1x3, 2x2, 2x3, ...). Not collective. */
+void rmt_grid_shape_for(int p, int *nprow, int *npcol);
+
+/* A grid over all ranks of comm. Collective on comm. NULL on failure. */
+rmt_grid *rmt_grid_create(MPI_Comm comm);
+
+/* Release the grid and its BLACS context. Collective on the grid's comm;
+ * accepts NULL. */
+void rmt_grid_destroy(rmt_grid *g);
+
+/* This rank's place: grid shape and coordinates. */
+void rmt_grid_info(const rmt_grid *g, int *nprow, int *npcol, int *myrow, int *mycol);
+
+/* Rows (or columns) of a global dimension n this rank holds: NUMROC. */
+int64_t rmt_grid_local(const rmt_grid *g, int64_t n, int is_col);
+
+/* Global index of local row (is_col = 0) or column (1) index l. */
+int64_t rmt_grid_global(const rmt_grid *g, int64_t l, int is_col);
+
+/* Bytes one rank needs for one draw of an n x n symmetric eigenproblem on
+ * p ranks (local matrix, eigenvalues, ScaLAPACK workspace estimate). */
+double rmt_grid_bytes(int64_t n, int p);
+
+/* Eigenvalues (ascending, on every rank of the grid) of the symmetric n x n
+ * matrix whose local part a (lld rows, from rmt_grid_local) this rank holds;
+ * a is destroyed. *info: 0 or > 0 (a draw failure). Collective on the grid. */
+rmt_status rmt_grid_symmetric(rmt_grid *g, int64_t n, double *a, int64_t lld, double *w, int *info);
+
+/* Eigenvalues of Z Z^T for Z rows x cols held block-cyclically (local part z,
+ * lld rows): forms the smaller Gram matrix with PDSYRK, diagonalizes it and
+ * adds rows - min(rows, cols) exact zeros (*structural). w[rows] on every
+ * rank. Collective on the grid. */
+rmt_status rmt_grid_gram(rmt_grid *g, int64_t rows, int64_t cols, const double *z, int64_t lld, double *w,
+                         int64_t *structural, int *info);
+
+/* Name of the ScaLAPACK driver: "pdsyev", or "pdsyevr" with RMT_GRID_DRIVER=pdsyevr. */
+const char *rmt_grid_driver(const rmt_grid *g);
+
+#endif

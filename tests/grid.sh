@@ -1,0 +1,114 @@
+#!/bin/bash
+# ScaLAPACK process grids inside the farm: the same config with
+# ranks_per_draw 1, 2, 3, 4 (grids 1x1, 1x2, 1x3, 2x2) agrees to 1e-10
+# relative to the spectral norm, histograms identical but for eigenvalues
+# within that tolerance of a bin edge; a grid run is bit-identical whatever
+# the number of ranks; mixed groups in one run; a draw at n = 6000 on two
+# ranks stays under 0.75 x 8 n^2 bytes of peak memory per rank.
+# usage: grid.sh RMTMC SRCDIR [--no-memory]
+set -u
+rmtmc=$(realpath "$1")
+src=$2
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+cfg() {
+  cat <<JSON
+{"name": "grid", "seed": 4, "draws": 5, "ranks_per_draw": $1,
+ "experiments": [
+   {"name": "wig", "ensemble": {"type": "wigner", "n": 333}, "statistics": {"density": {"bins": 64}, "moments": 4}},
+   {"name": "wis", "ensemble": {"type": "wishart", "n": 210, "ratio": {"sweep": [0.5, 2.5]}},
+    "statistics": {"density": {"bins": 64}, "moments": 3}}],
+ "output": {"eigenvalues": true}}
+JSON
+}
+for g in 1 2 3 4; do
+  cfg $g > "$tmp/g$g.json"
+  mpiexec -n 4 "$rmtmc" run "$tmp/g$g.json" -o "$tmp/g$g.h5" --progress none > /dev/null 2> "$tmp/log" || { bad "run with ranks_per_draw $g"; cat "$tmp/log"; }
+done
+$py - "$tmp" <<'PY' || fail=1
+import sys, h5py, numpy as np
+tmp = sys.argv[1]
+ref = h5py.File(tmp + "/g1.h5")
+ok = True
+for g, shape in [(2, "1x2"), (3, "1x3"), (4, "2x2")]:
+    f = h5py.File("%s/g%d.h5" % (tmp, g))
+    for p in ref["points"]:
+        a, b = ref["points"][p], f["points"][p]
+        ea, eb = a["eigenvalues"][:], b["eigenvalues"][:]
+        norm = np.abs(ea).max()
+        err = np.abs(ea - eb).max() / norm
+        if not err < 1e-10:
+            print("FAIL: grid %s point %s: eigenvalues differ by %.2e of the spectral norm" % (shape, p, err)); ok = False
+        # histograms: the file's counts are exactly those of its own eigenvalues...
+        edges = a["density/edges"][:]
+        cb = b["density/counts"][:].astype(np.int64)
+        own = np.histogram(np.clip(eb[(eb >= edges[0]) & (eb <= edges[-1])], edges[0], edges[-1]), bins=edges)[0]
+        if not np.array_equal(own, cb):
+            print("FAIL: grid %s point %s: counts are not those of the eigenvalues" % (shape, p)); ok = False
+        # ...and differ from one rank's only by eigenvalues within 1e-10 |H| of an edge
+        near = sum(np.any(np.abs(ea[d][:, None] - edges[None, :]) <= 1e-10 * norm, axis=1).sum() for d in range(len(ea)))
+        diff = np.abs(a["density/counts"][:].astype(np.int64) - cb).sum()
+        if diff > 2 * near:
+            print("FAIL: grid %s point %s: %d counts differ, only %d eigenvalues near an edge" % (shape, p, diff, near)); ok = False
+        for d in ["draws/structural_zeros", "draws/zero_fraction"]:
+            if not np.array_equal(a[d][:], b[d][:]):
+                print("FAIL: grid %s point %s: %s differs" % (shape, p, d)); ok = False
+    print("ok: ranks_per_draw %d (grid %s) agrees with one rank per draw" % (g, shape))
+sys.exit(0 if ok else 1)
+PY
+
+# the same grid run is bit-identical on 2, 3 (one rank sits out) and 4 ranks
+for p in 2 3; do
+  mpiexec -n $p "$rmtmc" run "$tmp/g2.json" -o "$tmp/g2p$p.h5" --progress none > /dev/null 2>&1 || bad "ranks_per_draw 2 on $p ranks"
+  $py "$src/tests/h5same.py" "$tmp/g2.h5" "$tmp/g2p$p.h5" && ok "ranks_per_draw 2: 4 ranks and $p ranks identical" || bad "ranks_per_draw 2 on $p ranks differs"
+done
+
+# more ranks per draw than the run has: exit 2
+mpiexec -n 2 "$rmtmc" run "$tmp/g3.json" -o "$tmp/x.h5" > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "ranks_per_draw: 3 ranks per draw, but the run has 2" "$tmp/err" && ok "3 ranks per draw on 2 ranks: exit 2" || { bad "group larger than the run"; cat "$tmp/err"; }
+
+# mixed groups in one run: small points on one rank each, large points on two
+cat > "$tmp/mixed.json" <<'JSON'
+{"name": "mixed", "seed": 9, "draws": 6,
+ "experiments": [
+   {"name": "small", "ranks_per_draw": 1, "ensemble": {"type": "wigner", "n": {"sweep": [100, 150]}},
+    "statistics": {"moments": 2}},
+   {"name": "large", "ranks_per_draw": 2, "ensemble": {"type": "wishart", "n": 300, "ratio": 2},
+    "statistics": {"moments": 2}}],
+ "output": {"eigenvalues": true}}
+JSON
+sed 's/"ranks_per_draw": 2/"ranks_per_draw": 1/' "$tmp/mixed.json" > "$tmp/mixed1.json"
+"$rmtmc" check "$tmp/mixed.json" --ranks 3 > "$tmp/plan" && grep -q " 1x2 " "$tmp/plan" && grep -q " 64 " "$tmp/plan" \
+  && ok "check shows the group size, grid and block" || { bad "check does not show the grid"; cat "$tmp/plan"; }
+mpiexec -n 3 "$rmtmc" run "$tmp/mixed.json" -o "$tmp/mixed.h5" --progress none > /dev/null 2>&1 || bad "mixed run"
+"$rmtmc" run "$tmp/mixed1.json" -o "$tmp/mixed1.h5" --progress none > /dev/null 2>&1 || bad "mixed reference"
+$py - "$tmp/mixed.h5" "$tmp/mixed1.h5" <<'PY' && ok "mixed groups of 1 and 2 in one run agree with one rank per draw" || bad "mixed groups"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
+for p in ["000000", "000001", "000002"]:
+    ea, eb = a["points"][p]["eigenvalues"][:], b["points"][p]["eigenvalues"][:]
+    assert ea.shape == eb.shape and np.abs(ea - eb).max() <= 1e-10 * np.abs(eb).max(), p
+    assert a["points"][p].attrs["draws_done"] == 6
+assert (a["points/000002/draws/structural_zeros"][:] == 150).all()
+PY
+
+if [ "${3:-}" != --no-memory ]; then
+  # peak resident memory of a draw at n = 6000 on a group of 2 ranks
+  echo '{"name": "mem", "seed": 1, "draws": 1, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 6000}, "statistics": {"moments": 2}}' > "$tmp/mem.json"
+  mpiexec -n 2 "$rmtmc" run "$tmp/mem.json" -o "$tmp/mem.h5" --progress none > /dev/null 2>&1 || bad "n = 6000 on 2 ranks"
+  $py -c "
+import h5py
+f = h5py.File('$tmp/mem.h5')
+rss, limit = f.attrs['peak_rss_bytes'], 0.75 * 8 * 6000**2
+print('peak resident bytes per rank: %s, limit %d (0.75 x 8 n^2), whole matrix %d' % (list(rss), limit, 8 * 6000**2))
+assert (rss < limit).all()
+m2 = f['summary/moments'][0, 1]
+assert abs(m2 - (1 + 1 / 6000)) < 0.01, m2
+" && ok "n = 6000 on 2 ranks: every rank under 0.75 x 8 n^2 bytes" || bad "memory per rank at n = 6000"
+fi
+exit $fail

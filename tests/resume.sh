@@ -1,0 +1,151 @@
+#!/bin/bash
+# Runs that survive: kill -9 at several moments (checkpoints every draw, so
+# some kills land inside a checkpoint write) then --resume; SIGTERM under
+# mpiexec; resuming a finished file or with another config; injected solver
+# failures and max_failures. Every resumed file must equal an uninterrupted
+# run's in every dataset and count. usage: resume.sh RMTMC SRCDIR
+set -u
+rmtmc=$(realpath "$1")
+src=$2
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+
+cat > "$tmp/c.json" <<'JSON'
+{"name": "survive", "seed": 31, "draws": 60,
+ "experiments": [
+   {"name": "goe", "ensemble": {"type": "wigner", "n": 260},
+    "statistics": {"density": {"bins": 30}, "moments": 4, "gap_ratios": {"bins": 20, "max": 5},
+                   "spacings": {"unfolding": "pool", "bins": 20, "max": 4}}},
+   {"name": "mp", "ensemble": {"type": "wishart", "n": 200, "ratio": {"sweep": [0.5, 2]}},
+    "statistics": {"density": {"bins": 30}, "moments": 3}}],
+ "output": {"checkpoint_draws": 1, "checkpoint_seconds": 0}}
+JSON
+"$rmtmc" run "$tmp/c.json" -o "$tmp/ref.h5" --progress none > /dev/null 2>&1 || bad "reference run"
+
+# start a 2-rank run in its own process group; print the group's pid
+start() { setsid mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$1" --progress none $2 > /dev/null 2>> "$tmp/log" & echo $!; }
+
+# kill -9 the whole job at several moments, resuming in between, then finish
+for delays in "0.8 1.7" "1.3" "2.4 0.6 0.9"; do
+  out="$tmp/k.h5"
+  rm -f "$out" "$out.tmp"
+  first=1 partial=0
+  for d in $delays; do
+    if [ $first = 1 ]; then pid=$(start "$out" ""); else pid=$(start "$out" --resume); fi
+    first=0
+    sleep "$d"
+    # the whole job at once: mpiexec and its ranks (which Open MPI puts in
+    # process groups of their own)
+    kill -9 -- -"$pid" $(pgrep -P "$pid") 2> /dev/null
+    wait "$pid" 2> /dev/null
+    for i in $(seq 50); do pgrep -P "$pid" > /dev/null || break; sleep 0.1; done
+    if [ -e "$out" ]; then
+      c=$($py -c "import h5py; f = h5py.File('$out'); print(int(f.attrs['complete']))") || bad "file after kill -9 is not readable"
+      [ "$c" = 0 ] && partial=1
+    fi
+  done
+  [ $partial = 1 ] || bad "the kills after $delays s never caught the run in progress"
+  mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$out" --resume --progress none > /dev/null 2>> "$tmp/log" || bad "resume after kills ($delays)"
+  if $py "$src/tests/h5same.py" "$tmp/ref.h5" "$out"; then ok "kill -9 after $delays s, resume: identical to an uninterrupted run"
+  else bad "kill -9 after $delays s: resumed file differs"; fi
+done
+
+# SIGTERM: to the ranks (as srun and Slurm's time limit deliver it) exit 3
+# promptly; to mpiexec itself, Open MPI's mpiexec exits 1 whatever the
+# ranks return, but the checkpoint is written all the same. Both resume.
+sed 's/"draws": 60/"draws": 400/; s/"checkpoint_draws": 1/"checkpoint_draws": 20/' "$tmp/c.json" > "$tmp/long.json"
+"$rmtmc" run "$tmp/long.json" -o "$tmp/longref.h5" --progress none > /dev/null 2>&1 || bad "long reference run"
+for target in ranks mpiexec; do
+  rm -f "$tmp/t.h5"
+  mpiexec -n 2 "$rmtmc" run "$tmp/long.json" -o "$tmp/t.h5" --progress none > /dev/null 2> "$tmp/terr" &
+  pid=$!
+  for i in $(seq 100); do [ -e "$tmp/t.h5" ] && break; sleep 0.1; done
+  sleep 0.3
+  if [ $target = ranks ]; then pkill -TERM -P $pid; else kill -TERM $pid; fi
+  t0=$(date +%s.%N)
+  wait $pid
+  rc=$?
+  took=$(echo "$(date +%s.%N) - $t0" | bc)
+  want=3; [ $target = mpiexec ] && want=1
+  if [ $rc = $want ] && [ "$(echo "$took < 5" | bc)" = 1 ]; then ok "SIGTERM to the $target: exit $rc after ${took}s"
+  else bad "SIGTERM to the $target: exit $rc after ${took}s"; cat "$tmp/terr"; fi
+  grep -q "stopped by signal 15" "$tmp/terr" || bad "no message after SIGTERM to the $target"
+  $py -c "
+import h5py
+f = h5py.File('$tmp/t.h5')
+assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_requested']
+" && ok "checkpoint after SIGTERM to the $target is partial and valid" || bad "checkpoint after SIGTERM to the $target"
+  "$rmtmc" run "$tmp/long.json" -o "$tmp/t.h5" --resume --progress none > /dev/null 2> "$tmp/rerr"
+  grep -q "already done" "$tmp/rerr" || bad "resume does not say how far the checkpoint got"
+  $py "$src/tests/h5same.py" "$tmp/longref.h5" "$tmp/t.h5" && ok "resume after SIGTERM to the $target: identical" \
+    || bad "resume after SIGTERM to the $target differs"
+done
+
+# a rank that dies ends the job (no hang), and the checkpoint resumes
+rm -f "$tmp/d.h5"
+mpiexec -n 2 "$rmtmc" run "$tmp/long.json" -o "$tmp/d.h5" --progress none > /dev/null 2>&1 &
+pid=$!
+for i in $(seq 100); do [ -e "$tmp/d.h5" ] && break; sleep 0.1; done
+# rank 1 is the child of mpiexec whose environment says so
+for c in $(pgrep -P $pid); do
+  grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && kill -9 $c
+done
+for i in $(seq 150); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
+if kill -0 $pid 2> /dev/null; then bad "a dead rank left the job hanging"; kill -9 -- $pid $(pgrep -P $pid); wait $pid
+else
+  wait $pid; rc=$?
+  [ $rc != 0 ] && ok "a rank killed with -9 ends the job (exit $rc)" || bad "a dead rank: exit 0"
+fi
+"$rmtmc" run "$tmp/long.json" -o "$tmp/d.h5" --resume --progress none > /dev/null 2>&1 \
+  && $py "$src/tests/h5same.py" "$tmp/longref.h5" "$tmp/d.h5" && ok "the checkpoint left by a dead rank resumes to the same result" \
+  || bad "resume after a dead rank"
+
+# two runs never write the same output: the second is refused while the first holds the lock
+rm -f "$tmp/l.h5"
+"$rmtmc" run "$tmp/long.json" -o "$tmp/l.h5" --progress none > /dev/null 2>&1 &
+pid=$!
+for i in $(seq 100); do [ -e "$tmp/l.h5" ] && break; sleep 0.1; done
+"$rmtmc" run "$tmp/long.json" -o "$tmp/l.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+rc=$?
+kill -9 $pid; wait $pid 2> /dev/null
+[ $rc = 2 ] && grep -q "another rmtmc run" "$tmp/err" && ok "a second run on the same output: exit 2" || { bad "concurrent runs: exit $rc"; cat "$tmp/err"; }
+
+# resuming a finished file: a no-op that says so
+sum=$(sha256sum < "$tmp/ref.h5")
+"$rmtmc" run "$tmp/c.json" -o "$tmp/ref.h5" --resume > "$tmp/out" 2>&1 && grep -q "already complete" "$tmp/out" \
+  && [ "$(sha256sum < "$tmp/ref.h5")" = "$sum" ] && ok "resume of a finished file is a no-op" || bad "resume of a finished file"
+# resuming with another config: exit 2, file untouched
+sed 's/"seed": 31/"seed": 32/' "$tmp/c.json" > "$tmp/other.json"
+"$rmtmc" run "$tmp/other.json" -o "$tmp/ref.h5" --resume > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc = 2 ] && grep -q "different config" "$tmp/err" && [ "$(sha256sum < "$tmp/ref.h5")" = "$sum" ] \
+  && ok "resume with another config: exit 2" || bad "resume with another config: exit $rc"
+
+# injected solver failures are recorded, counted and kept out of histograms
+cat > "$tmp/f.json" <<'JSON'
+{"name": "faults", "seed": 5, "draws": 10, "ensemble": {"type": "wigner", "n": 40},
+ "statistics": {"density": {"bins": 10, "range": [-3, 3]}, "moments": 2}}
+JSON
+RMT_FAIL_DRAWS=0:3,0:7 mpiexec -n 2 "$rmtmc" run "$tmp/f.json" -o "$tmp/f.h5" --progress none > /dev/null 2>&1 || bad "run with injected failures"
+$py -c "
+import h5py, numpy as np
+f = h5py.File('$tmp/f.h5')
+g = f['points/000000']
+st = g['draws/status'][:]
+assert list(np.nonzero(st)[0]) == [3, 7] and set(st[[3, 7]]) == {99}, st
+assert f.attrs['failed_draws'] == 2 and g.attrs['draws_done'] == 10 and g.attrs['draws_failed'] == 2
+assert int(g['density/counts'][:].sum() + g['density/below'][()] + g['density/above'][()]) == 8 * 40
+assert np.isnan(g['draws/moments'][3]).all()
+" && ok "injected failures recorded in draws/status and kept out of the histograms" || bad "injected failures"
+echo '{"name": "faults", "seed": 5, "draws": 10, "max_failures": 1, "ensemble": {"type": "wigner", "n": 40}}' > "$tmp/m.json"
+RMT_FAIL_DRAWS=0:1,0:2,0:3 "$rmtmc" run "$tmp/m.json" -o "$tmp/m.h5" --progress none > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc = 1 ] && grep -q "max_failures" "$tmp/err" && $py -c "
+import h5py; f = h5py.File('$tmp/m.h5'); assert f.attrs['complete'] == 0 and f.attrs['failed_draws'] == 2
+" && ok "max_failures stops the run with exit 1 and a checkpoint" || { bad "max_failures: exit $rc"; cat "$tmp/err"; }
+exit $fail

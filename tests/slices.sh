@@ -1,0 +1,45 @@
+#!/bin/bash
+# A sweep split into slices (as a job array runs it) and merged gives the
+# file a single run gives. usage: slices.sh RMTMC SRCDIR
+set -u
+rmtmc=$(realpath "$1")
+src=$2
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fail=1; }
+cat > "$tmp/c.json" <<'JSON'
+{"name": "sweep", "seed": 8, "draws": 7,
+ "ensemble": {"type": "wishart", "n": 60, "ratio": {"logspace": [-0.5, 0.5, 5]}},
+ "statistics": {"density": {"bins": 20}, "moments": 3, "gap_ratios": {"bins": 10},
+                "spacings": {"unfolding": "pool", "bins": 10}}}
+JSON
+"$rmtmc" run "$tmp/c.json" -o "$tmp/single.h5" --progress none > /dev/null || bad "single run"
+for i in 0 1 2; do
+  mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$tmp/part$i.h5" --points $i/3 --progress none > /dev/null 2>&1 || bad "slice $i/3"
+done
+$py -c "
+import h5py
+for i, pts in [(0, [0]), (1, [1, 2]), (2, [3, 4])]:
+    f = h5py.File('$tmp/part%d.h5' % i)
+    assert f.attrs['points_slice'] == '%d/3' % i and f.attrs['complete'] == 1, i
+    done = [int(n) for n in f['points'] if f['points'][n].attrs['draws_done'] > 0]
+    assert done == pts, (i, done)
+" && ok "each slice computes its contiguous share of the points" || bad "slice contents"
+"$rmtmc" merge "$tmp/merged.h5" "$tmp/part2.h5" "$tmp/part0.h5" "$tmp/part1.h5" > "$tmp/out" || bad "merge"
+grep -q "(complete)" "$tmp/out" || bad "merge does not report a complete result"
+$py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slices equal a single run" || bad "merged file differs"
+"$rmtmc" merge "$tmp/m2.h5" "$tmp/part0.h5" "$tmp/part0.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && [ ! -e "$tmp/m2.h5" ] && ok "a part given twice: exit 2" || bad "part given twice"
+cp "$tmp/part1.h5" "$tmp/copy1.h5"
+"$rmtmc" merge "$tmp/m3.h5" "$tmp/part1.h5" "$tmp/copy1.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && grep -q overlapping "$tmp/err" && [ ! -e "$tmp/m3.h5" ] && ok "overlapping parts: exit 2" || bad "overlapping parts"
+sed 's/"seed": 8/"seed": 9/' "$tmp/c.json" > "$tmp/d.json"
+"$rmtmc" run "$tmp/d.json" -o "$tmp/other.h5" --points 1/3 --progress none > /dev/null
+"$rmtmc" merge "$tmp/m4.h5" "$tmp/part0.h5" "$tmp/other.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && grep -q "different config" "$tmp/err" && ok "parts of different configs: exit 2" || bad "different configs"
+"$rmtmc" merge "$tmp/m5.h5" "$tmp/part0.h5" > "$tmp/out" && grep -q "incomplete" "$tmp/out" && $py -c "
+import h5py; f = h5py.File('$tmp/m5.h5'); assert f.attrs['complete'] == 0
+" && ok "merging some parts gives an incomplete file that says so" || bad "partial merge"
+"$rmtmc" run "$tmp/c.json" -o "$tmp/x.h5" --points 3/3 > /dev/null 2>&1; [ $? = 2 ] && ok "--points 3/3: exit 2" || bad "--points out of range"
+exit $fail
