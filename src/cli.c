@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -186,8 +187,11 @@ static double mem_budget(const args *a, int ranks_on_node, char *why, size_t why
     }
     const char *cpu = getenv("SLURM_MEM_PER_CPU"), *node = getenv("SLURM_MEM_PER_NODE");
     if (cpu && atof(cpu) > 0) {
-        snprintf(why, whylen, "SLURM_MEM_PER_CPU = %s MiB", cpu);
-        return atof(cpu) * 1048576.0;
+        /* a rank gets all the CPUs of its task */
+        const char *cpt = getenv("SLURM_CPUS_PER_TASK");
+        int c = cpt && atoi(cpt) > 0 ? atoi(cpt) : 1;
+        snprintf(why, whylen, "SLURM_MEM_PER_CPU = %s MiB x %d CPU%s per task", cpu, c, c == 1 ? "" : "s");
+        return atof(cpu) * 1048576.0 * c;
     }
     if (node && atof(node) > 0) {
         snprintf(why, whylen, "SLURM_MEM_PER_NODE = %s MiB / %d ranks", node, ranks_on_node);
@@ -248,6 +252,38 @@ static void unlock_output(const char *path, int fd)
         free(lk);
     }
     close(fd);
+}
+
+/* Bytes the output file will take at most (checkpoints keep the spectra
+ * that spacings need), to refuse a run the disk cannot hold. */
+static double output_bytes(const rmt_plan *plan)
+{
+    double b = 65536;
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        const rmt_point *pt = &plan->points[i];
+        b += 4096 + 8.0 * (double)rmt_stats_ncounts(&pt->stat) + 8.0 * (double)pt->stat.sp_bins;
+        b += (double)pt->draws * 8.0 * (10.0 + pt->stat.moments);
+        if (rmt_stats_needs_spectra(&pt->stat)) b += (double)pt->draws * 8.0 * (double)pt->ens.n;
+    }
+    return b;
+}
+
+static rmt_status check_space(const char *path, const rmt_plan *plan)
+{
+    char *copy = strdup(path);
+    if (!copy) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    struct statvfs sv;
+    rmt_status s = RMT_OK;
+    /* the new file is written beside the old one before it replaces it */
+    double need = 2.0 * output_bytes(plan);
+    if (statvfs(dirname(copy), &sv) == 0) {
+        double avail = (double)sv.f_bavail * (double)sv.f_frsize;
+        if (need > avail)
+            s = RMT_ERR(RMT_EUSAGE, "%s: the output needs up to %.3g GB (twice, while a checkpoint replaces the last), "
+                        "only %.3g GB are free there", path, need / 1e9, avail / 1e9);
+    }
+    free(copy);
+    return s;
 }
 
 /* Refuse outputs that would clobber a file or cannot be written, before any work. */
@@ -473,6 +509,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         struct stat sb;
         int resuming = a->resume && !s && stat(out, &sb) == 0;
         if (!s) s = check_output(out, a->force || resuming);
+        if (!s) s = check_space(out, plan);
         if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, &res);
         if (!s && a->slice_k > 0) {
@@ -548,7 +585,7 @@ int rmt_cli_main(int argc, char **argv)
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "--version")) {
-        printf("rmtmc %s\n", RMT_VERSION);
+        printf("rmtmc %s (process grids: ScaLAPACK%s)\n", RMT_VERSION, rmt_grid_have_elpa() ? ", ELPA" : "");
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "merge")) return cmd_merge(argc, argv);

@@ -1058,7 +1058,7 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
 
     if ((s = want_object(&c, root, ""))) goto out;
     static const char *const top_keys[] = {"name", "seed", "draws", "ensemble", "statistics", "output",
-                                           "experiments", "ranks_per_draw", "max_failures", NULL};
+                                           "experiments", "ranks_per_draw", "max_failures", "solver", NULL};
     if ((s = check_keys(&c, root, "", top_keys))) goto out;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (!name) { s = bad(&c, "", "missing \"name\""); goto out; }
@@ -1076,6 +1076,25 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
     const cJSON *rpd = cJSON_GetObjectItemCaseSensitive(root, "ranks_per_draw");
     int32_t rpd_value;
     if (rpd && (s = parse_rpd(&c, rpd, "ranks_per_draw", &rpd_value))) goto out;
+
+    int32_t grid_solver = 0;
+    const cJSON *sol = cJSON_GetObjectItemCaseSensitive(root, "solver");
+    if (sol) {
+        if (!cJSON_IsString(sol)) { s = bad(&c, "solver", "expected \"auto\", \"pdsyev\", \"pdsyevr\" or \"elpa\", found %s", type_name(sol)); goto out; }
+        if (!strcmp(sol->valuestring, "auto")) grid_solver = 0;
+        else if (!strcmp(sol->valuestring, "pdsyev")) grid_solver = RMT_GRID_PDSYEV;
+        else if (!strcmp(sol->valuestring, "pdsyevr")) grid_solver = RMT_GRID_PDSYEVR;
+        else if (!strcmp(sol->valuestring, "elpa")) {
+            if (!rmt_grid_have_elpa()) {
+                s = bad(&c, "solver", "this build has no ELPA (install libelpa-dev and rebuild)");
+                goto out;
+            }
+            grid_solver = RMT_GRID_ELPA;
+        } else {
+            s = bad(&c, "solver", "unknown solver \"%s\" (auto, pdsyev, pdsyevr, elpa)", sol->valuestring);
+            goto out;
+        }
+    }
 
     plan->max_failures = -1;
     const cJSON *mf = cJSON_GetObjectItemCaseSensitive(root, "max_failures");
@@ -1143,7 +1162,10 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
     } else {
         if ((s = expand_experiment(&c, plan, root, NULL, "", 0))) goto out;
     }
-    for (uint32_t i = 0; i < plan->npoints; i++) plan->points[i].stat.eigenvalues = store_eig;
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        plan->points[i].stat.eigenvalues = store_eig;
+        plan->points[i].grid_solver = grid_solver;
+    }
     if ((s = fill_swept(plan))) goto out;
 
     sort_keys(root);

@@ -107,7 +107,7 @@ typedef struct {
     uint32_t seed;         /* config "seed" */
     uint32_t draws;        /* draws requested */
     int32_t ranks_per_draw; /* ranks sharing one draw on a ScaLAPACK grid; 0 = "auto" until cli resolves it */
-    int32_t pad_rpd_;
+    int32_t grid_solver;    /* eigensolver on grids: 0 default, 1 pdsyev, 2 pdsyevr, 3 elpa (config "solver") */
     rmt_ensemble ens;
     rmt_statcfg stat;
     double zero_mass_theory; /* NaN when unknown */

@@ -170,6 +170,7 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
     }
     }
     finish_draw(pt, draw, c->w, n, info, f, counts, eig);
+    f->solver = lay.form == RMT_FORM_DIAGONAL ? RMT_SOLVER_NONE : RMT_SOLVER_LAPACK0 + rmt_solve_last_driver(c->solver);
     f->seconds = now() - t0;
     return RMT_OK;
 }
@@ -204,6 +205,7 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
     f->draw = draw;
     memset(counts, 0, sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat));
     RMT_TRY(grow(&c->w, &c->w_cap, (size_t)n));
+    rmt_grid_set_driver(g, pt->grid_solver);
     int info = 0;
     int64_t lr = rmt_grid_local(g, lay.rows, 0), lc = rmt_grid_local(g, lay.cols, 1), lld = lr > 1 ? lr : 1;
     /* a rank may own no rows or columns: keep a valid (non-NULL) buffer */
@@ -224,6 +226,7 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
         return RMT_ERR(RMT_ERUNTIME, "ensemble %s cannot run on a process grid (bug)", rmt_ens_name(e->kind));
     }
     finish_draw(pt, draw, c->w, n, info, f, counts, eig);
+    f->solver = rmt_grid_uses_elpa(g) ? RMT_SOLVER_ELPA : rmt_grid_uses_pdsyev(g) ? RMT_SOLVER_PDSYEV : RMT_SOLVER_PDSYEVR;
     f->seconds = now() - t0;
     return RMT_OK;
 }

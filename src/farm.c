@@ -16,6 +16,8 @@
 
 enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 
+#define RMT_STATUS_SKIPPED (-3) /* a draw a stopping worker did not run */
+
 /* With at most this many ranks the master computes draws as well as
  * dispatching: a laptop or a node keeps every core busy. Beyond it the
  * master only dispatches, so it answers a large farm without delay. */
@@ -169,6 +171,17 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
         msg[0] = task[0];
         msg[1] = task[1];
         msg[2] = st.MPI_TAG != TAG_STOP;
+        /* signalled too: skip the draws queued here, and say so, so that a
+         * master that was not signalled stops as well (status -3: not run) */
+        if (stop_signal && st.MPI_TAG != TAG_STOP) {
+            rmt_draw_figs f;
+            memset(&f, 0, sizeof f);
+            f.point = task[0];
+            f.draw = task[1];
+            f.status = RMT_STATUS_SKIPPED;
+            MPI_Send(&f, (int)sizeof f, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+            continue;
+        }
         group_bcast(ph, msg);
         if (st.MPI_TAG == TAG_STOP) break;
         const rmt_point *pt = &plan->points[task[0]];
@@ -336,7 +349,12 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
                 s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result of %d bytes for point %u", w, bytes, f.point);
                 goto out;
             }
-            if ((s = rmt_results_add(res, &f, cts, ev))) goto out;
+            if (f.status == RMT_STATUS_SKIPPED) {
+                /* a signalled worker: not a result; stop the run here too */
+                if (!stop_signal) stop_signal = SIGTERM;
+            } else if ((s = rmt_results_add(res, &f, cts, ev))) {
+                goto out;
+            }
             outstanding[k]--;
             in_flight--;
             handled = 1;
@@ -387,6 +405,15 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     if (stop_signal) {
         if (o->progress == RMT_PROGRESS_BAR) fputc('\n', stderr);
         if ((s = checkpoint(res, o, 0))) goto out;
+        /* tell every group to stop; their late results are drained and
+         * dropped while the phase ends (they are not in the checkpoint) */
+        for (int k = 1; k < ng; k++)
+            if (!stopped[k]) {
+                MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
+                stopped[k] = 1;
+            }
+        uint32_t msg[3] = {0, 0, 0};
+        group_bcast(ph, msg);
         s = RMT_ERR(RMT_EINTERRUPT, "stopped by signal %d after %llu of %llu draws; checkpoint in %s (continue with --resume)",
                     (int)stop_signal, (unsigned long long)res->done_draws, (unsigned long long)res->total_draws,
                     o->output_path);
@@ -403,6 +430,25 @@ out:
 }
 
 /* ----------------------------------------------------------------- run */
+
+/* Seconds the groups get to finish the draw in hand after a stop, before
+ * the job is ended with MPI_Abort (Slurm's default KillWait is 30 s). */
+#define STOP_GRACE 20.0
+
+/* Receive and drop whatever results are waiting (after a stop). */
+static void drain_results(void)
+{
+    for (;;) {
+        int flag = 0, bytes = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
+        if (!flag) return;
+        MPI_Get_count(&st, MPI_BYTE, &bytes);
+        char *buf = malloc(bytes > 0 ? (size_t)bytes : 1);
+        MPI_Recv(buf, bytes, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        free(buf);
+    }
+}
 
 /* Each rank's peak resident memory, gathered to the master (bytes). */
 static void gather_rss(rmt_results *res, int rank, int size)
@@ -462,23 +508,38 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
             else if (rank % g == 0) s = leader(plan, &ph, ctx);
             else s = member(plan, &ph, ctx);
         }
-        if (s != RMT_OK && size > 1) {
-            /* others may be deep in a draw: end the job now; what is on disk is the checkpoint */
+        if (s != RMT_OK && s != RMT_EINTERRUPT && size > 1) {
+            /* a failure: others may be deep in a draw; end the job now, what
+             * is on disk is the last checkpoint */
             fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
             fflush(stderr);
             MPI_Abort(MPI_COMM_WORLD, (int)s);
         }
         /* wait for the phase to end everywhere without spinning: ranks that
-         * sat out (or finished early) must not take cores from those working */
+         * sat out (or finished early) must not take cores from those working.
+         * After a stop the master drops late results meanwhile, and ends the
+         * job the hard way if the groups take longer than STOP_GRACE. */
         MPI_Request req;
         MPI_Ibarrier(MPI_COMM_WORLD, &req);
+        double t0 = now();
         for (int done = 0; !done;) {
             MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-            if (!done) {
-                struct timespec ts = {0, 500000};
-                nanosleep(&ts, NULL);
+            if (done) break;
+            if (rank == 0 && s == RMT_EINTERRUPT) {
+                drain_results();
+                if (now() - t0 > STOP_GRACE) {
+                    fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
+                    fflush(stderr);
+                    MPI_Abort(MPI_COMM_WORLD, (int)s);
+                }
             }
+            struct timespec ts = {0, 500000};
+            nanosleep(&ts, NULL);
         }
+        /* every rank learns whether the run goes on (a stop is decided by the master) */
+        int code = rank == 0 ? (int)s : 0;
+        MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        if (rank != 0 && code != 0) s = (rmt_status)code;
         phase_end(&ph);
         if (s) break;
     }

@@ -276,7 +276,7 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i, int complete)
     size_t m = p->done, K = (size_t)pt->stat.moments, n = (size_t)pt->ens.n;
     int64_t *idx = malloc(sizeof(int64_t) * (m ? m : 1));
     int64_t *sz = malloc(sizeof(int64_t) * (m ? m : 1));
-    int32_t *status = malloc(sizeof(int32_t) * (m ? m : 1));
+    int32_t *status = malloc(sizeof(int32_t) * (m ? m : 1) * 2), *solver = status ? status + (m ? m : 1) : NULL;
     double *col = malloc(sizeof(double) * (m ? m : 1) * 6);
     double *mom = malloc(sizeof(double) * (m ? m : 1) * (K ? K : 1));
     /* spectra go into checkpoints and job-array parts too when spacings need
@@ -294,6 +294,7 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i, int complete)
         idx[row] = d;
         sz[row] = fg->structural_zeros;
         status[row] = fg->status;
+        solver[row] = fg->solver;
         col[0 * m + row] = fg->zero_fraction;
         col[1 * m + row] = fg->lambda_min;
         col[2 * m + row] = fg->lambda_max;
@@ -311,6 +312,12 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i, int complete)
     rc |= dset_f64(g, "draws/mean_gap_ratio", m, 0, col + 3 * m);
     rc |= dset_f64(g, "draws/seconds", m, 0, col + 4 * m);
     rc |= dset_i32(g, "draws/status", m, status);
+    rc |= dset_i32(g, "draws/solver", m, solver);
+    if (rc == 0) {
+        hid_t d = H5Dopen2(g, "draws/solver", H5P_DEFAULT);
+        rc |= d >= 0 ? attr_str(d, "codes", RMT_SOLVER_NAMES) : -1;
+        if (d >= 0) H5Dclose(d);
+    }
     if (K) rc |= dset_f64(g, "draws/moments", m, K, mom);
     if (eig) rc |= dset_f64(g, "eigenvalues", m, n, eig);
     if (pt->stat.bins > 0) {
@@ -619,7 +626,7 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
         return -1;
     }
     int64_t *idx = malloc(sizeof(int64_t) * (m + 1)), *sz = malloc(sizeof(int64_t) * (m + 1));
-    int32_t *status = malloc(sizeof(int32_t) * (m + 1));
+    int32_t *status = malloc(sizeof(int32_t) * (m + 1) * 2), *solver = status ? status + m + 1 : NULL;
     double *col = malloc(sizeof(double) * (m + 1) * 5), *mom = malloc(sizeof(double) * (m + 1) * (K + 1));
     double *eig = p->eig ? malloc(sizeof(double) * (m + 1) * n) : NULL;
     if (!idx || !sz || !status || !col || !mom || (p->eig && !eig)) rc = -1;
@@ -627,6 +634,7 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
         rc |= read_rows(g, "draws/index", H5T_NATIVE_INT64, m, 0, idx);
         rc |= read_rows(g, "draws/structural_zeros", H5T_NATIVE_INT64, m, 0, sz);
         rc |= read_rows(g, "draws/status", H5T_NATIVE_INT32, m, 0, status);
+        if (read_rows(g, "draws/solver", H5T_NATIVE_INT32, m, 0, solver)) memset(solver, 0, sizeof(int32_t) * (m + 1));
         rc |= read_rows(g, "draws/zero_fraction", H5T_NATIVE_DOUBLE, m, 0, col);
         rc |= read_rows(g, "draws/lambda_min", H5T_NATIVE_DOUBLE, m, 0, col + m);
         rc |= read_rows(g, "draws/lambda_max", H5T_NATIVE_DOUBLE, m, 0, col + 2 * m);
@@ -663,6 +671,7 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
         fg.point = i;
         fg.draw = (uint32_t)idx[row];
         fg.status = status[row];
+        fg.solver = solver[row];
         fg.structural_zeros = sz[row];
         fg.zero_fraction = col[row];
         fg.lambda_min = col[m + row];

@@ -33,6 +33,9 @@ void rmt_solve_destroy(rmt_solver *s);   /* accepts NULL */
 /* Name of the driver used last ("dsyevr", ...). */
 const char *rmt_solve_driver_name(const rmt_solver *s);
 
+/* The driver the last call used (rmt_driver). */
+int rmt_solve_last_driver(const rmt_solver *s);
+
 /* How the driver is chosen, for the output's "solver" attribute. */
 const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len);
 

@@ -1,8 +1,13 @@
 #include "solve_grid.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef RMT_HAVE_ELPA
+#include <elpa/elpa.h>
+#endif
 
 /* BLACS and ScaLAPACK have no C header in Debian: declare what is used.
  * Fortran routines take every argument by reference, and one hidden length
@@ -23,6 +28,10 @@ extern void pdsyevr_(const char *jobz, const char *range, const char *uplo, cons
 extern void pdsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *ia, const int *ja,
                     const int *desca, double *w, double *z, const int *iz, const int *jz, const int *descz,
                     double *work, const int *lwork, int *info, size_t ljobz, size_t luplo);
+extern void pdgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k,
+                    const double *alpha, const double *a, const int *ia, const int *ja, const int *desca,
+                    const double *b, const int *ib, const int *jb, const int *descb, const double *beta, double *c,
+                    const int *ic, const int *jc, const int *descc, size_t ltransa, size_t ltransb);
 extern void pdsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
                     const double *a, const int *ia, const int *ja, const int *desca, const double *beta, double *c,
                     const int *ic, const int *jc, const int *descc, size_t luplo, size_t ltrans);
@@ -33,6 +42,12 @@ struct rmt_grid {
     int ctxt;             /* BLACS context of the grid */
     int nprow, npcol, myrow, mycol;
     int use_pdsyev;       /* 1: PDSYEV (default), 0: PDSYEVR (RMT_GRID_DRIVER=pdsyevr) */
+    int use_elpa;         /* 1: ELPA's two-stage solver (RMT_GRID_DRIVER=elpa, when built with it) */
+    int default_driver;   /* RMT_GRID_*: from RMT_GRID_DRIVER, else PDSYEV */
+#ifdef RMT_HAVE_ELPA
+    elpa_t elpa;          /* set up for elpa_n */
+    int elpa_n;
+#endif
     int work_n;           /* n the workspaces were sized for */
     double *work;
     int lwork;
@@ -67,13 +82,17 @@ rmt_grid *rmt_grid_create(MPI_Comm comm)
      * another copy of the local matrix (measured at n = 6000 on 1x2: peak
      * 185 MB per rank against 310-560 MB) */
     const char *d = getenv("RMT_GRID_DRIVER");
-    g->use_pdsyev = !(d && !strcmp(d, "pdsyevr"));
+    g->default_driver = d && !strcmp(d, "pdsyevr") ? RMT_GRID_PDSYEVR : d && !strcmp(d, "elpa") ? RMT_GRID_ELPA : RMT_GRID_PDSYEV;
+    rmt_grid_set_driver(g, g->default_driver);
     return g;
 }
 
 void rmt_grid_destroy(rmt_grid *g)
 {
     if (!g) return;
+#ifdef RMT_HAVE_ELPA
+    if (g->elpa) elpa_deallocate(g->elpa, &(int){0});
+#endif
     Cblacs_gridexit(g->ctxt);
     Cfree_blacs_system_handle(g->handle);
     free(g->work);
@@ -90,7 +109,65 @@ void rmt_grid_info(const rmt_grid *g, int *nprow, int *npcol, int *myrow, int *m
     *mycol = g->mycol;
 }
 
-const char *rmt_grid_driver(const rmt_grid *g) { return g->use_pdsyev ? "pdsyev" : "pdsyevr"; }
+int rmt_grid_uses_pdsyev(const rmt_grid *g) { return g->use_pdsyev; }
+
+const char *rmt_grid_driver(const rmt_grid *g) { return g->use_elpa ? "elpa" : g->use_pdsyev ? "pdsyev" : "pdsyevr"; }
+
+int rmt_grid_uses_elpa(const rmt_grid *g) { return g->use_elpa; }
+
+int rmt_grid_have_elpa(void)
+{
+#ifdef RMT_HAVE_ELPA
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+void rmt_grid_set_driver(rmt_grid *g, int driver)
+{
+    if (driver == 0) driver = g->default_driver;
+    g->use_pdsyev = driver != RMT_GRID_PDSYEVR;
+    g->use_elpa = 0;
+#ifdef RMT_HAVE_ELPA
+    if (driver == RMT_GRID_ELPA) {
+        static int elpa_ready = -1; /* elpa_init once per process */
+        if (elpa_ready < 0) elpa_ready = elpa_init(ELPA_API_VERSION) == ELPA_OK;
+        g->use_elpa = elpa_ready;
+    }
+#endif
+}
+
+#ifdef RMT_HAVE_ELPA
+/* ELPA's two-stage solver on the same block-cyclic layout; one handle per
+ * n, set up once. Returns 0, or -1 when ELPA cannot be set up (the caller
+ * falls back to ScaLAPACK). */
+static int elpa_eig(rmt_grid *g, int n, double *a, int lld, double *w, int *info)
+{
+    int err = 0;
+    if (!g->elpa || g->elpa_n != n) {
+        if (g->elpa) elpa_deallocate(g->elpa, &err);
+        g->elpa = elpa_allocate(&err);
+        if (err != ELPA_OK) return -1;
+        int nn = n, nb = RMT_GRID_NB, zero = 0;
+        int lc = numroc_(&nn, &nb, &g->mycol, &zero, &g->npcol);
+        elpa_set(g->elpa, "na", n, &err);
+        elpa_set(g->elpa, "nev", n, &err);
+        elpa_set(g->elpa, "local_nrows", lld, &err);
+        elpa_set(g->elpa, "local_ncols", lc, &err);
+        elpa_set(g->elpa, "nblk", RMT_GRID_NB, &err);
+        elpa_set(g->elpa, "mpi_comm_parent", (int)MPI_Comm_c2f(g->comm), &err);
+        elpa_set(g->elpa, "process_row", g->myrow, &err);
+        elpa_set(g->elpa, "process_col", g->mycol, &err);
+        if (err != ELPA_OK || elpa_setup(g->elpa) != ELPA_OK) return -1;
+        elpa_set(g->elpa, "solver", ELPA_SOLVER_2STAGE, &err);
+        g->elpa_n = n;
+    }
+    elpa_eigenvalues(g->elpa, a, w, &err);
+    *info = err == ELPA_OK ? 0 : 2000 + (err < 0 ? -err : err);
+    return 0;
+}
+#endif
 
 int64_t rmt_grid_local(const rmt_grid *g, int64_t n, int is_col)
 {
@@ -129,6 +206,13 @@ static rmt_status desc_for(const rmt_grid *g, int64_t m, int64_t n, int64_t lld,
 
 static rmt_status eig(rmt_grid *g, int nn, double *a, const int *desc, double *w, int *info)
 {
+#ifdef RMT_HAVE_ELPA
+    if (g->use_elpa) {
+        if (elpa_eig(g, nn, a, desc[8], w, info) == 0) return RMT_OK;
+        g->use_elpa = 0; /* say so once, then use ScaLAPACK */
+        fprintf(stderr, "rmtmc: ELPA cannot be set up for n = %d; using pdsyev\n", nn);
+    }
+#endif
     const int one = 1;
     int m = 0, nz = 0, i0 = 0;
     double v0 = 0, zdummy = 0;
@@ -195,8 +279,13 @@ rmt_status rmt_grid_gram(rmt_grid *g, int64_t rows, int64_t cols, const double *
     }
     RMT_TRY(desc_for(g, m, m, lr, dc));
     int mm = (int)m, kk = (int)(rows < cols ? cols : rows);
-    /* Z Z^T and Z^T Z share their nonzero eigenvalues: form the smaller one */
-    if (cols < rows)
+    /* Z Z^T and Z^T Z share their nonzero eigenvalues: form the smaller one.
+     * ScaLAPACK reads one triangle (PDSYRK's half the work); ELPA reads the
+     * whole matrix, so it gets both triangles from PDGEMM. */
+    if (g->use_elpa)
+        pdgemm_(cols < rows ? "T" : "N", cols < rows ? "N" : "T", &mm, &mm, &kk, &alpha, z, &one, &one, dz, z, &one,
+                &one, dz, &beta, g->gram, &one, &one, dc, 1, 1);
+    else if (cols < rows)
         pdsyrk_("L", "T", &mm, &kk, &alpha, z, &one, &one, dz, &beta, g->gram, &one, &one, dc, 1, 1);
     else
         pdsyrk_("L", "N", &mm, &kk, &alpha, z, &one, &one, dz, &beta, g->gram, &one, &one, dc, 1, 1);

@@ -52,6 +52,18 @@ rmt_status rmt_grid_symmetric(rmt_grid *g, int64_t n, double *a, int64_t lld, do
 rmt_status rmt_grid_gram(rmt_grid *g, int64_t rows, int64_t cols, const double *z, int64_t lld, double *w,
                          int64_t *structural, int *info);
 
+/* Drivers for grids. RMT_GRID_ELPA falls back to PDSYEV in a build
+ * without ELPA (rmt_grid_have_elpa() says which). */
+enum { RMT_GRID_PDSYEV = 1, RMT_GRID_PDSYEVR = 2, RMT_GRID_ELPA = 3 };
+void rmt_grid_set_driver(rmt_grid *g, int driver); /* 0: the default (RMT_GRID_DRIVER, else PDSYEV) */
+int rmt_grid_have_elpa(void);
+
+/* 1 when the grid uses ELPA (RMT_GRID_DRIVER=elpa in a build with ELPA). */
+int rmt_grid_uses_elpa(const rmt_grid *g);
+
+/* 1 when the grid uses PDSYEV, 0 for PDSYEVR. */
+int rmt_grid_uses_pdsyev(const rmt_grid *g);
+
 /* Name of the ScaLAPACK driver: "pdsyev", or "pdsyevr" with RMT_GRID_DRIVER=pdsyevr. */
 const char *rmt_grid_driver(const rmt_grid *g);
 

@@ -7,11 +7,21 @@
 
 #include "config.h"
 
+/* Drivers, as recorded per draw in draws/solver. */
+enum {
+    RMT_SOLVER_NONE = 0,        /* diagonal: the eigenvalues are the entries */
+    RMT_SOLVER_LAPACK0 = 1,     /* + rmt_driver: dsyevd, dsyevr, dsyev, dsyevd_2stage, dsyev_2stage */
+    RMT_SOLVER_PDSYEV = 10,
+    RMT_SOLVER_PDSYEVR = 11,
+    RMT_SOLVER_ELPA = 12
+};
+#define RMT_SOLVER_NAMES "{\"0\":\"none\",\"1\":\"dsyevd\",\"2\":\"dsyevr\",\"3\":\"dsyev\",\"4\":\"dsyevd_2stage\",\"5\":\"dsyev_2stage\",\"10\":\"pdsyev\",\"11\":\"pdsyevr\",\"12\":\"elpa\"}"
+
 /* Figures of one draw. */
 typedef struct {
     uint32_t point, draw;     /* which draw this is */
     int32_t status;           /* 0 ok; > 0 LAPACK INFO; -1 non-finite eigenvalues */
-    int32_t pad_;
+    int32_t solver;           /* eigenvalue driver used: RMT_SOLVER_* (0 when none was needed) */
     int64_t structural_zeros; /* exact zeros added for a thin factor */
     double zero_fraction;     /* fraction of eigenvalues with |lambda| <= tol */
     double lambda_min, lambda_max;

@@ -81,6 +81,20 @@ else
   bad "quickstart config on 2 ranks"; cat "$tmp/qerr"
 fi
 
+# outputs that cannot be written fail before any work: a full disk and a
+# read-only directory (root may write anywhere else), on small tmpfs mounts
+mkdir -p "$tmp/full" "$tmp/ro"
+if mount -t tmpfs -o size=1m tmpfs "$tmp/full" 2> /dev/null && mount -t tmpfs -o ro,size=1m tmpfs "$tmp/ro" 2> /dev/null; then
+  echo '{"name": "disk", "draws": 1000, "ensemble": {"type": "wigner", "n": 2000}, "output": {"eigenvalues": true}}' > "$tmp/disk.json"
+  expect 2 "output larger than the free space" -- "$rmtmc" run "$tmp/disk.json" -o "$tmp/full/x.h5"
+  grep -q "free there" "$tmp/err" && [ -z "$(ls "$tmp/full")" ] || bad "disk-space refusal"
+  expect 2 "read-only output directory" -- "$rmtmc" run "$tmp/disk.json" -o "$tmp/ro/x.h5"
+  umount "$tmp/full" "$tmp/ro"
+else
+  echo "skip: cannot mount tmpfs here, so the disk-full and read-only cases are not exercised"
+  umount "$tmp/full" 2> /dev/null
+fi
+
 # SIGTERM: exit 3 within seconds, and the file on disk is a valid checkpoint
 cat > "$tmp/long.json" <<'JSON'
 {"name": "long", "seed": 1, "draws": 100000, "ensemble": {"type": "wigner", "n": 200},

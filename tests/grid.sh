@@ -55,12 +55,30 @@ for g, shape in [(2, "1x2"), (3, "1x3"), (4, "2x2")]:
         diff = np.abs(a["density/counts"][:].astype(np.int64) - cb).sum()
         if diff > 2 * near:
             print("FAIL: grid %s point %s: %d counts differ, only %d eigenvalues near an edge" % (shape, p, diff, near)); ok = False
+        if not (b["draws/solver"][:] == 10).all() or not (a["draws/solver"][:] == 2).all():
+            print("FAIL: draws/solver does not record pdsyev (10) on grids and dsyevr (2) on one rank"); ok = False
         for d in ["draws/structural_zeros", "draws/zero_fraction"]:
             if not np.array_equal(a[d][:], b[d][:]):
                 print("FAIL: grid %s point %s: %s differs" % (shape, p, d)); ok = False
     print("ok: ranks_per_draw %d (grid %s) agrees with one rank per draw" % (g, shape))
 sys.exit(0 if ok else 1)
 PY
+
+# ELPA (when built with it): the same eigenvalues, recorded as solver 12
+if "$rmtmc" --version | grep -q ELPA; then
+  sed 's/"ranks_per_draw": 2,/"ranks_per_draw": 2, "solver": "elpa",/' "$tmp/g2.json" > "$tmp/elpa.json"
+  mpiexec -n 2 "$rmtmc" run "$tmp/elpa.json" -o "$tmp/elpa.h5" --progress none > /dev/null 2>&1 || bad "run with ELPA"
+  $py -c "
+import h5py, numpy as np
+a, b = h5py.File('$tmp/g1.h5'), h5py.File('$tmp/elpa.h5')
+for p in a['points']:
+    ea, eb = a['points'][p]['eigenvalues'][:], b['points'][p]['eigenvalues'][:]
+    assert np.abs(ea - eb).max() <= 1e-10 * np.abs(ea).max(), p
+    assert (b['points'][p]['draws/solver'][:] == 12).all(), p
+" && ok "ELPA on a 1x2 grid agrees with one rank per draw" || bad "ELPA"
+else
+  echo "skip: this build has no ELPA (libelpa-dev), so the ELPA backend is not exercised"
+fi
 
 # the same grid run is bit-identical on 2, 3 (one rank sits out) and 4 ranks
 for p in 2 3; do

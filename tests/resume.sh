@@ -86,6 +86,22 @@ assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_r
     || bad "resume after SIGTERM to the $target differs"
 done
 
+# SIGTERM to a worker alone stops the whole run cleanly (exit 3, checkpoint)
+rm -f "$tmp/w.h5"
+mpiexec -n 2 "$rmtmc" run "$tmp/long.json" -o "$tmp/w.h5" --progress none > /dev/null 2> "$tmp/werr" &
+pid=$!
+for i in $(seq 100); do [ -e "$tmp/w.h5" ] && break; sleep 0.1; done
+for c in $(pgrep -P $pid); do
+  grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && kill -TERM $c
+done
+for i in $(seq 150); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
+if kill -0 $pid 2> /dev/null; then bad "SIGTERM to a worker left the job running"; kill -9 -- $pid $(pgrep -P $pid); wait $pid
+else
+  wait $pid; rc=$?
+  [ $rc = 3 ] && grep -q "stopped by signal" "$tmp/werr" && ok "SIGTERM to a worker alone: the run stops with exit 3" \
+    || { bad "SIGTERM to a worker: exit $rc"; cat "$tmp/werr"; }
+fi
+
 # a rank that dies ends the job (no hang), and the checkpoint resumes
 rm -f "$tmp/d.h5"
 mpiexec -n 2 "$rmtmc" run "$tmp/long.json" -o "$tmp/d.h5" --progress none > /dev/null 2>&1 &

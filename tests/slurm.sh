@@ -1,0 +1,381 @@
+#!/bin/bash
+# End-to-end under a real Slurm: starts a private single-node cluster
+# (munged, slurmctld, slurmd from Debian's munge and slurm-wlm, configured on
+# localhost in a temporary directory with ports of its own), submits the
+# templates in jobs/ themselves with sbatch (only partition, sizes and paths
+# given as sbatch options and arguments), and checks:
+#  - run.sbatch: a complete file that records slurm_job_id and the node list;
+#  - sweep-array.sbatch + merge.sbatch (afterok dependency): equal to the
+#    single run (tests/h5same.py);
+#  - SIGUSR1 to the batch script (what --signal=B:USR1@120 sends before the
+#    time limit): checkpoint, the job requeues itself and completes; the
+#    same for one task of an array (and only that task is requeued);
+#  - scontrol requeue of a running job (as preemption does): checkpoint,
+#    then the job runs again and completes;
+#  - scancel of a running job (mpiexec launcher): checkpoint, resubmitted
+#    with sbatch: completes;
+#  each resumed file equal to an uninterrupted run's.
+# Skips (exit 77) when not root or when slurm-wlm/munge cannot be installed.
+# usage: slurm.sh RMTMC SRCDIR     (KEEP_SLURM_TMP=1 keeps the directory)
+set -u
+rmtmc=$(realpath "$1")
+src=$(realpath "$2")
+py=/usr/bin/python3
+t_start=$SECONDS
+skip() { echo "SKIP: $*"; exit 77; }
+fail=0
+ok() { echo "ok: $1 [$((SECONDS - t_start)) s]"; }
+bad() { echo "FAIL: $1 [$((SECONDS - t_start)) s]"; fail=1; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (private munged, slurmctld and slurmd run as root with SlurmUser=root)"
+have_all() { for c in munged slurmctld slurmd slurmstepd sbatch srun squeue scontrol scancel sinfo; do command -v "$c" > /dev/null || return 1; done; }
+export PATH=$PATH:/usr/sbin:/sbin
+if ! have_all; then
+  echo "slurm.sh: installing slurm-wlm munge"
+  export DEBIAN_FRONTEND=noninteractive
+  { timeout 120 apt-get install -y -qq --no-install-recommends slurm-wlm munge ||
+    { timeout 60 apt-get update -qq && timeout 120 apt-get install -y -qq --no-install-recommends slurm-wlm munge; }; } > /dev/null 2>&1
+  have_all || skip "slurm-wlm and munge are not installed and could not be installed with apt-get"
+fi
+$py -c "import h5py" 2> /dev/null || skip "python3-h5py is missing"
+
+# a clean environment: nothing from an outer Slurm job, root allowed in Open MPI
+for v in $(compgen -e | grep '^SLURM_'); do unset "$v"; done
+unset RMTMC_SLICES RMTMC_SRUN_MPI RMT_BLAS_THREADS
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+tmp=$(mktemp -d /tmp/rmtmc-slurm.XXXXXX)
+chmod 755 "$tmp"
+# a copy: the jobs all run the binary the test started with, even if build/ is relinked meanwhile
+cp "$rmtmc" "$tmp/rmtmc" || { echo "FAIL: cannot copy $rmtmc"; rm -rf "$tmp"; exit 1; }
+rmtmc=$tmp/rmtmc
+export RMTMC=$rmtmc
+# the templates keep Open MPI's shared-memory files of each attempt under RMTMC_SHM
+mkdir -p "$tmp/shm"
+export RMTMC_SHM=$tmp/shm
+mkdir -p "$tmp/munge" "$tmp/state" "$tmp/spool" "$tmp/log" "$tmp/work" "$tmp/tmpfs"
+chmod 700 "$tmp/munge"
+export SLURM_CONF=$tmp/slurm.conf
+pids=()
+
+cleanup() {
+  trap - EXIT INT TERM
+  if [ -n "${ctld_pid:-}" ] && kill -0 "$ctld_pid" 2> /dev/null; then
+    jobs_left=$(timeout 10 squeue -h -o %A 2> /dev/null | sort -u)
+    if [ -n "$jobs_left" ]; then
+      timeout 10 scancel $jobs_left 2> /dev/null
+      for _ in $(seq 30); do
+        [ -z "$(timeout 10 squeue -h -o %A 2> /dev/null)" ] && break
+        sleep 0.5
+      done
+    fi
+  fi
+  # the daemons, last started first; SIGKILL whatever has not ended after 5 s
+  for ((k = ${#pids[@]} - 1; k >= 0; k--)); do kill "${pids[k]}" 2> /dev/null; done
+  for _ in $(seq 50); do
+    alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2> /dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -9 "$p" 2> /dev/null; done
+  if [ "${KEEP_SLURM_TMP:-0}" = 1 ]; then echo "slurm.sh: kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'echo "slurm.sh: interrupted"; exit 1' INT TERM
+
+dump_logs() {
+  for f in "$tmp"/log/* "$tmp"/work/*.out; do
+    [ -f "$f" ] || continue
+    echo "---- $f (last 25 lines)"
+    tail -n 25 "$f"
+  done
+}
+die() { bad "$1"; dump_logs; exit 1; }
+
+# ---- munge, with its own key and socket
+dd if=/dev/urandom of="$tmp/munge/munge.key" bs=1024 count=1 status=none
+chmod 400 "$tmp/munge/munge.key"
+sock=$tmp/munge/munge.socket
+munged -F -f --socket="$sock" --key-file="$tmp/munge/munge.key" --pid-file="$tmp/munge/munged.pid" \
+  --seed-file="$tmp/munge/munged.seed" --log-file="$tmp/log/munged.log" > /dev/null 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+echo x | timeout 10 munge -S "$sock" 2> /dev/null | timeout 10 unmunge -S "$sock" > /dev/null 2>&1 || die "munged does not answer"
+
+# ---- slurm.conf: this host as the only node, two free ports. TmpFS is
+# private too: the pmix plugin keeps a directory per step there
+# (spmix_appdir_UID_JOB.STEP), and job ids start at 1 in every run of this
+# test, so one left in /tmp by an earlier run makes srun's launch fail
+node=$(hostname -s)
+ports=$($py -c "
+import socket
+ss = [socket.socket() for _ in range(2)]
+for s in ss: s.bind(('127.0.0.1', 0))
+print(' '.join(str(s.getsockname()[1]) for s in ss))")
+read -r ctld_port slurmd_port <<< "$ports"
+cpus=$(nproc)
+[ "$cpus" -lt 2 ] && cpus=2   # two ranks per job even on one core (config_overrides)
+mem=$(slurmd -C 2> /dev/null | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
+mem=$(( ${mem:-4096} * 8 / 10 ))
+cat > "$SLURM_CONF" <<EOF
+ClusterName=rmtmctest
+SlurmctldHost=$node(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$sock
+StateSaveLocation=$tmp/state
+SlurmdSpoolDir=$tmp/spool
+TmpFS=$tmp/tmpfs
+SlurmctldPidFile=$tmp/slurmctld.pid
+SlurmdPidFile=$tmp/slurmd.pid
+SlurmctldLogFile=$tmp/log/slurmctld.log
+SlurmdLogFile=$tmp/log/slurmd.log
+SlurmdParameters=config_overrides
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SchedulerType=sched/builtin
+MpiDefault=none
+ReturnToService=2
+KillWait=10
+InactiveLimit=0
+MinJobAge=600
+MessageTimeout=10
+SlurmctldTimeout=30
+SlurmdTimeout=30
+SlurmctldDebug=info
+SlurmdDebug=info
+NodeName=$node NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
+PartitionName=rmtci Nodes=$node Default=NO MaxTime=30 State=UP
+EOF
+
+slurmctld -D -i -f "$SLURM_CONF" > "$tmp/log/slurmctld.out" 2>&1 &
+ctld_pid=$!
+pids+=("$ctld_pid")
+slurmd -D -f "$SLURM_CONF" -N "$node" > "$tmp/log/slurmd.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 60); do
+  st=$(timeout 10 sinfo -h -p rmtci -o %t 2> /dev/null)
+  [ "$st" = idle ] && break
+  sleep 0.5
+done
+[ "$st" = idle ] || die "the private Slurm did not come up (node state '$st')"
+ok "private Slurm $(sinfo -V | cut -d' ' -f2) up: node $node, $cpus CPUs, ports $ctld_port/$slurmd_port"
+
+launch=srun
+if ! timeout 10 srun --mpi=list 2>&1 | grep -q pmix; then
+  echo "note: srun has no pmix plugin here; the jobs use mpiexec"
+  launch=mpiexec
+fi
+export RMTMC_LAUNCH=$launch
+
+# ---- helpers; every wait is bounded
+# job_field JOB FIELD: FIELD of every job (array tasks) of JOB, one per line
+job_field() { timeout 10 scontrol -o show job "$1" 2> /dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+terminal='^(COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)$'
+# wait_done JOB SECONDS: until every task of JOB is in a final state
+wait_done() {
+  local end=$((SECONDS + $2)) s
+  while [ $SECONDS -lt $end ]; do
+    s=$(job_field "$1" JobState)
+    if [ -n "$s" ] && ! grep -Evq "$terminal" <<< "$s"; then return 0; fi
+    sleep 0.5
+  done
+  echo "slurm.sh: job $1 still not finished after $2 s: $(echo $s)"
+  return 1
+}
+# wait_state JOB STATE SECONDS [RESTARTS]
+wait_state() {
+  local end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do
+    if [ "$(job_field "$1" JobState)" = "$2" ] && { [ -z "${4:-}" ] || [ "$(job_field "$1" Restarts)" = "$4" ]; }; then
+      return 0
+    fi
+    sleep 0.3
+  done
+  echo "slurm.sh: job $1 not $2${4:+ with Restarts=$4} after $3 s (now $(job_field "$1" JobState), Restarts=$(job_field "$1" Restarts))"
+  return 1
+}
+# wait_checkpoint FILE SECONDS: until FILE holds a checkpoint with some draws done
+wait_checkpoint() {
+  local end=$((SECONDS + $2))
+  while [ $SECONDS -lt $end ]; do
+    [ -e "$1" ] && $py -c "
+import h5py, sys
+f = h5py.File('$1')
+sys.exit(0 if f.attrs['draws_done'] > 0 else 1)" 2> /dev/null && return 0
+    sleep 0.3
+  done
+  return 1
+}
+# partial FILE: a readable checkpoint, neither empty nor finished
+partial() {
+  $py -c "
+import h5py
+f = h5py.File('$1')
+d, n = int(f.attrs['draws_done']), int(f.attrs['draws_requested'])
+assert f.attrs['complete'] == 0 and 0 < d < n, (d, n)
+print('%d of %d draws' % (d, n))"
+}
+# Slurm holds a requeued job ~2 minutes (BeginTime). Started at once, while
+# the last attempt's step is still being torn down, srun's launch of the
+# same step id fails; so wait until the last attempt's files have left
+# SlurmdSpoolDir (slurmstepd sockets NODE_JOB.STEP, pmix.JOB.STEP, ...),
+# then let it start (release)
+leftovers() { compgen -G "$tmp/spool/*[._]$1.*"; }
+steps_gone() {
+  local end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ] && leftovers "$1" > /dev/null; do sleep 0.3; done
+  if leftovers "$1" > /dev/null; then
+    echo "slurm.sh: steps of job $1 still there after 60 s: $(leftovers "$1")"
+    return 1
+  fi
+}
+# release JOB [TASK]: JOB the numeric id (of the files), TASK e.g. 7_1 for an array task
+release() {
+  steps_gone "$1"
+  sleep 1
+  timeout 10 scontrol update JobId="${2:-$1}" StartTime=now
+}
+sub() { timeout 20 sbatch --parsable -p rmtci --time=10 "$@" | cut -d';' -f1; }
+
+cd "$tmp/work" || die "no work directory"
+cat > sweep.json <<'JSON'
+{"name": "sweep", "seed": 8, "draws": 7,
+ "ensemble": {"type": "wishart", "n": 60, "ratio": {"logspace": [-0.5, 0.5, 5]}},
+ "statistics": {"density": {"bins": 20}, "moments": 3, "gap_ratios": {"bins": 10},
+                "spacings": {"unfolding": "pool", "bins": 10}}}
+JSON
+# ~10 s on two ranks, a checkpoint every second
+cat > long.json <<'JSON'
+{"name": "long", "seed": 5, "draws": 250,
+ "ensemble": {"type": "wigner", "n": {"sweep": [300, 400]}},
+ "statistics": {"density": {"bins": 30}, "moments": 4, "gap_ratios": {"bins": 20, "max": 5},
+                "spacings": {"unfolding": "pool", "bins": 20, "max": 4}},
+ "output": {"checkpoint_seconds": 1}}
+JSON
+t0=$SECONDS
+timeout 120 mpiexec -n 2 "$rmtmc" run long.json -o long-ref.h5 --progress none > /dev/null 2>&1 || die "reference run of long.json"
+echo "slurm.sh: uninterrupted reference of long.json: $((SECONDS - t0)) s"
+
+# ---- 1. run.sbatch, a 5-point sweep on 2 ranks
+j=$(sub --ntasks-per-node=2 --mem-per-cpu=300M "$src/jobs/run.sbatch" sweep.json single.h5) || die "sbatch run.sbatch"
+# ---- 2. the same sweep as a 3-task array of 1 rank each, and the merge chained to it
+a=$(sub --array=0-2 --ntasks-per-node=1 --mem-per-cpu=300M "$src/jobs/sweep-array.sbatch" sweep.json merged.h5) \
+  || die "sbatch sweep-array.sbatch"
+m=$(sub --dependency=afterok:"$a" --mem=300M "$src/jobs/merge.sbatch" merged.h5) || die "sbatch merge.sbatch"
+wait_done "$j" 120 && wait_done "$a" 120 && wait_done "$m" 60 || die "run, array or merge jobs did not finish"
+
+[ "$(job_field "$j" JobState)" = COMPLETED ] || bad "run.sbatch job $j: $(job_field "$j" JobState)"
+$py -c "
+import h5py
+f = h5py.File('single.h5')
+a = f.attrs
+assert a['complete'] == 1 and a['draws_done'] == a['draws_requested'] == 35, dict(a)
+assert a['slurm_job_id'] == '$j', a['slurm_job_id']
+assert a['slurm_job_nodelist'] == '$node', a['slurm_job_nodelist']
+assert a['mpi_ranks'] == 2, a['mpi_ranks']
+assert 'points_slice' not in a
+" && ok "run.sbatch ($launch, 2 ranks): complete file recording slurm_job_id=$j and the node list" \
+  || bad "run.sbatch output"
+states=$(job_field "$a" JobState | sort | uniq -c | xargs)
+[ "$states" = "3 COMPLETED" ] || bad "sweep-array tasks: $states"
+$py -c "
+import h5py
+for i in range(3):
+    f = h5py.File('merged.part%d-of-3.h5' % i)
+    a = f.attrs
+    assert a['complete'] == 1 and a['points_slice'] == '%d/3' % i, (i, dict(a))
+    assert a['slurm_array_task_id'] == str(i), (i, a['slurm_array_task_id'])
+" && ok "sweep-array.sbatch: 3 part files, each its slice, recording its array task id" || bad "array part files"
+[ "$(job_field "$m" JobState)" = COMPLETED ] || bad "merge.sbatch job $m: $(job_field "$m" JobState)"
+$py "$src/tests/h5same.py" single.h5 merged.h5 && ok "array + merge.sbatch (afterok) equals the single run" \
+  || bad "merged array result differs from the single run"
+
+# ---- 3. SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it before the time limit
+j=$(sub --ntasks-per-node=2 --mem-per-cpu=300M "$src/jobs/run.sbatch" long.json usr1.h5) || die "sbatch run.sbatch (long)"
+wait_state "$j" RUNNING 60 && wait_checkpoint usr1.h5 60 || die "long job $j did not start checkpointing"
+timeout 10 scancel --batch --signal=USR1 "$j" || bad "scancel --batch --signal=USR1"
+if wait_state "$j" PENDING 60 1; then
+  p=$(partial usr1.h5) && ok "SIGUSR1: checkpoint ($p), job $j requeued itself" || bad "SIGUSR1: no partial checkpoint"
+  grep -q "requeueing job $j" "rmtmc-$j.out" || bad "run.sbatch did not say it requeues"
+  release "$j" || bad "scontrol update StartTime=now"
+  wait_done "$j" 120
+  [ "$(job_field "$j" JobState)" = COMPLETED ] || bad "requeued job $j: $(job_field "$j" JobState)"
+  grep -q "attempt 2" "rmtmc-$j.out" && grep -q "already done" "rmtmc-$j.out" || bad "second attempt did not resume"
+  grep -Eq "draws/s.*left" "rmtmc-$j.out" || bad "no periodic progress log lines in the job's log"
+  $py "$src/tests/h5same.py" long-ref.h5 usr1.h5 && ok "SIGUSR1 + self-requeue: completed, equal to an uninterrupted run" \
+    || bad "SIGUSR1 + requeue: file differs from an uninterrupted run"
+else
+  bad "SIGUSR1: job $j was not requeued"; dump_logs
+  timeout 10 scancel "$j"
+fi
+
+# ---- 3b. the same for one task of an array: only that task requeues itself
+a=$(sub --array=0-1 --ntasks-per-node=1 --mem-per-cpu=300M "$src/jobs/sweep-array.sbatch" long.json arr.h5) \
+  || die "sbatch sweep-array.sbatch (long)"
+m=$(sub --dependency=afterok:"$a" --mem=300M "$src/jobs/merge.sbatch" arr.h5) || die "sbatch merge.sbatch (long)"
+wait_state "${a}_1" RUNNING 60 && wait_checkpoint arr.part1-of-2.h5 60 || die "array task ${a}_1 did not start checkpointing"
+timeout 10 scancel --batch --signal=USR1 "${a}_1" || bad "scancel --batch --signal=USR1 ${a}_1"
+if wait_state "${a}_1" PENDING 60 1; then
+  p=$(partial arr.part1-of-2.h5) && ok "SIGUSR1 to array task ${a}_1: checkpoint ($p), the task requeued itself" \
+    || bad "array task: no partial checkpoint"
+  [ "$(job_field "${a}_0" Restarts)" = 0 ] && ok "the other task of the array was not requeued" \
+    || bad "task ${a}_0 was requeued too ($(job_field "${a}_0" JobState))"
+  release "$(job_field "${a}_1" JobId)" "${a}_1" || bad "scontrol update StartTime=now"
+  wait_done "$a" 120 && wait_done "$m" 60 || die "array or merge did not finish"
+  states=$(job_field "$a" JobState | sort | uniq -c | xargs)
+  [ "$states" = "2 COMPLETED" ] || bad "array tasks: $states"
+  $py "$src/tests/h5same.py" long-ref.h5 arr.h5 && ok "array with a requeued task + merge: equal to an uninterrupted run" \
+    || bad "array with a requeued task: merged file differs"
+else
+  bad "SIGUSR1: array task ${a}_1 was not requeued"; dump_logs
+  timeout 10 scancel "$a" "$m"
+fi
+
+# ---- 4. scontrol requeue of a running job (what preemption with requeue does)
+j=$(sub --ntasks-per-node=2 --mem-per-cpu=300M "$src/jobs/run.sbatch" long.json requeue.h5) || die "sbatch run.sbatch (long)"
+wait_state "$j" RUNNING 60 && wait_checkpoint requeue.h5 60 || die "long job $j did not start checkpointing"
+timeout 10 scontrol requeue "$j" || bad "scontrol requeue $j"
+if wait_state "$j" PENDING 60 1; then
+  steps_gone "$j"   # the ranks get SIGTERM; rank 0 checkpoints, the others are killed after KillWait
+  p=$(partial requeue.h5) && ok "scontrol requeue: checkpoint ($p)" || bad "scontrol requeue: no partial checkpoint"
+  release "$j" || bad "scontrol update StartTime=now"
+  wait_done "$j" 120
+  [ "$(job_field "$j" JobState)" = COMPLETED ] || bad "requeued job $j: $(job_field "$j" JobState)"
+  $py "$src/tests/h5same.py" long-ref.h5 requeue.h5 && ok "scontrol requeue: completed, equal to an uninterrupted run" \
+    || bad "scontrol requeue: file differs from an uninterrupted run"
+else
+  bad "scontrol requeue: job $j not pending again"; dump_logs
+  timeout 10 scancel "$j"
+fi
+
+# ---- 5. scancel (SIGTERM) of a running job launched with mpiexec, then resubmitted
+export RMTMC_LAUNCH=mpiexec
+j=$(sub --ntasks-per-node=2 --mem-per-cpu=300M "$src/jobs/run.sbatch" long.json cancel.h5) || die "sbatch run.sbatch (mpiexec)"
+wait_state "$j" RUNNING 60 && wait_checkpoint cancel.h5 60 || die "long job $j did not start checkpointing"
+timeout 10 scancel "$j" || bad "scancel $j"
+wait_done "$j" 60 || die "cancelled job $j did not end"
+[ "$(job_field "$j" JobState)" = CANCELLED ] || bad "scancel: job $j is $(job_field "$j" JobState)"
+p=$(partial cancel.h5) && ok "scancel (mpiexec): checkpoint ($p)" || bad "scancel: no partial checkpoint"
+j2=$(sub --ntasks-per-node=2 --mem-per-cpu=300M "$src/jobs/run.sbatch" long.json cancel.h5) || die "sbatch (resubmission)"
+wait_done "$j2" 120 || die "resubmitted job $j2 did not finish"
+[ "$(job_field "$j2" JobState)" = COMPLETED ] || bad "resubmitted job $j2: $(job_field "$j2" JobState)"
+grep -q "already done" "rmtmc-$j2.out" || bad "resubmitted job did not resume the checkpoint"
+$py "$src/tests/h5same.py" long-ref.h5 cancel.h5 && ok "scancel + resubmission: completed, equal to an uninterrupted run" \
+  || bad "scancel + resubmission: file differs from an uninterrupted run"
+$py -c "
+import h5py; assert h5py.File('cancel.h5').attrs['slurm_job_id'] == '$j2'" || bad "resubmitted file does not record the new job id"
+
+[ $fail = 0 ] || dump_logs
+echo "slurm.sh: $((SECONDS - t_start)) s"
+exit $fail
