@@ -5,12 +5,7 @@
 set -u
 rmtmc=$(realpath "$1")
 src=$2
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
+. "$(dirname "$0")/lib.sh"
 
 # 1. a run that keeps its spectra, then the same spectra through analyze
 cat > "$tmp/run.json" <<'JSON'

@@ -4,13 +4,7 @@
 set -u
 rmtmc=$(realpath "$1")
 src=$2
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
+. "$(dirname "$0")/lib.sh"
 cat > "$tmp/c.json" <<'JSON'
 {"name": "sweep", "seed": 8, "draws": 7,
  "ensemble": {"type": "wishart", "n": 60, "ratio": {"logspace": [-0.5, 0.5, 5]}},

@@ -31,40 +31,7 @@
 
 #define NSE 4.0 /* standard errors allowed */
 
-typedef struct {
-    rmt_plan *plan;
-    rmt_results *res;
-} run;
-
-static run run_config(const char *json)
-{
-    run r = {NULL, NULL};
-    rmt_err_clear();
-    if (rmt_config_parse(json, strlen(json), "ensembles.json", &r.plan)) fail_msg("config: %s", rmt_err_message());
-    assert_int_equal(rmt_results_create(r.plan, &r.res), RMT_OK);
-    rmt_solve_init_threads();
-    rmt_draw_ctx *c = rmt_draw_create();
-    assert_non_null(c);
-    for (uint32_t p = 0; p < r.plan->npoints; p++) {
-        const rmt_point *pt = &r.plan->points[p];
-        uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
-        for (uint32_t d = 0; d < pt->draws; d++) {
-            rmt_draw_figs f;
-            assert_int_equal(rmt_draw_run(c, pt, d, &f, counts, NULL), RMT_OK);
-            assert_int_equal(f.status, 0);
-            assert_int_equal(rmt_results_add(r.res, &f, counts, NULL), RMT_OK);
-        }
-        free(counts);
-    }
-    rmt_draw_destroy(c);
-    return r;
-}
-
-static void run_free(run *r)
-{
-    rmt_results_destroy(r->res);
-    rmt_plan_destroy(r->plan);
-}
+#include "runcfg.h"
 
 static const char *label(const run *r, uint32_t p) { return r->plan->exp_names[r->plan->points[p].experiment]; }
 
