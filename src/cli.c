@@ -556,6 +556,17 @@ static int cmd_run(const args *a, int argc, char **argv)
         char solver[128] = "dsyevr";
         rmt_solver *probe = rmt_solve_create(-1);
         if (probe) rmt_solve_describe(probe, solver, sizeof solver);
+        /* and the process grids' solver, when some points use grids */
+        int grids = 0;
+        for (uint32_t i = 0; i < plan->npoints; i++) grids |= plan->points[i].ranks_per_draw > 1;
+        if (grids) {
+            const char *d = getenv("RMT_GRID_DRIVER");
+            int gs = plan->npoints ? plan->points[0].grid_solver : 0;
+            const char *name = gs == RMT_GRID_ELPA ? "elpa" : gs == RMT_GRID_PDSYEVR ? "pdsyevr" : gs == RMT_GRID_PDSYEV ? "pdsyev"
+                             : d && (!strcmp(d, "elpa") || !strcmp(d, "pdsyevr")) ? d : "pdsyev";
+            size_t len = strlen(solver);
+            snprintf(solver + len, sizeof solver - len, "; on process grids %s", name);
+        }
         opts.meta.solver = solver;
         opts.progress = a->progress;
         if (opts.progress == RMT_PROGRESS_AUTO) opts.progress = isatty(2) ? RMT_PROGRESS_BAR : RMT_PROGRESS_LOG;

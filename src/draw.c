@@ -130,6 +130,19 @@ static void finish_draw(const rmt_point *pt, uint32_t draw, const double *w, int
     }
 }
 
+/* What every draw starts with: its layout, cleared figures and counts, and
+ * room for its spectrum. */
+static rmt_status begin_draw(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt_layout *lay, rmt_draw_figs *f,
+                             uint64_t *counts)
+{
+    rmt_ensemble_layout(&pt->ens, lay);
+    memset(f, 0, sizeof *f);
+    f->point = pt->index;
+    f->draw = draw;
+    memset(counts, 0, sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat));
+    return grow(&c->w, &c->w_cap, (size_t)pt->ens.n);
+}
+
 rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f, uint64_t *counts,
                         double *eig)
 {
@@ -137,13 +150,8 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
     const rmt_ensemble *e = &pt->ens;
     rmt_stream st = {pt->seed, pt->index, draw};
     rmt_layout lay;
-    rmt_ensemble_layout(e, &lay);
     int64_t n = e->n;
-    memset(f, 0, sizeof *f);
-    f->point = pt->index;
-    f->draw = draw;
-    memset(counts, 0, sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat));
-    RMT_TRY(grow(&c->w, &c->w_cap, (size_t)n));
+    RMT_TRY(begin_draw(c, pt, draw, &lay, f, counts));
     int info = 0;
     switch (lay.form) {
     case RMT_FORM_DIAGONAL:
@@ -198,13 +206,8 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
     const rmt_ensemble *e = &pt->ens;
     rmt_stream st = {pt->seed, pt->index, draw};
     rmt_layout lay;
-    rmt_ensemble_layout(e, &lay);
     int64_t n = e->n;
-    memset(f, 0, sizeof *f);
-    f->point = pt->index;
-    f->draw = draw;
-    memset(counts, 0, sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat));
-    RMT_TRY(grow(&c->w, &c->w_cap, (size_t)n));
+    RMT_TRY(begin_draw(c, pt, draw, &lay, f, counts));
     rmt_grid_set_driver(g, pt->grid_solver);
     int info = 0;
     int64_t lr = rmt_grid_local(g, lay.rows, 0), lc = rmt_grid_local(g, lay.cols, 1), lld = lr > 1 ? lr : 1;

@@ -7,6 +7,11 @@
 #  - run.sbatch: a complete file that records slurm_job_id and the node list;
 #  - sweep-array.sbatch + merge.sbatch (afterok dependency): equal to the
 #    single run (tests/h5same.py);
+#  - run.sbatch with "ranks_per_draw": 2 on 2 tasks next to points of one
+#    rank per draw: pdsyev (solver 10) on the grid, eigenvalue figures equal
+#    to a run with one rank per draw, peak_rss_bytes of each rank; and
+#    `rmtmc check` in a job with --mem-per-cpu and --cpus-per-task=2 takes
+#    SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK as one rank's memory;
 #  - SIGUSR1 to the batch script (what --signal=B:USR1@120 sends before the
 #    time limit): checkpoint, the job requeues itself and completes; the
 #    same for one task of an array (and only that task is requeued);
@@ -300,6 +305,58 @@ for i in range(3):
 [ "$(job_field "$m" JobState)" = COMPLETED ] || bad "merge.sbatch job $m: $(job_field "$m" JobState)"
 $py "$src/tests/h5same.py" single.h5 merged.h5 && ok "array + merge.sbatch (afterok) equals the single run" \
   || bad "merged array result differs from the single run"
+
+# ---- 1b. large n: run.sbatch with ranks_per_draw 2 on 2 tasks (a 1x2 ScaLAPACK grid) next to
+# points of one rank per draw, against the same config run with one rank per draw everywhere
+cat > grid.json <<'JSON'
+{"name": "grid", "seed": 11, "draws": 4,
+ "experiments": [
+   {"name": "large", "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 600},
+    "statistics": {"density": {"bins": 40}, "moments": 4}},
+   {"name": "small", "ranks_per_draw": 1, "ensemble": {"type": "wigner", "n": {"sweep": [100, 150]}},
+    "statistics": {"density": {"bins": 20}, "moments": 2}}]}
+JSON
+sed 's/"ranks_per_draw": 2/"ranks_per_draw": 1/' grid.json > grid1.json
+timeout 60 mpiexec -n 2 "$rmtmc" run grid1.json -o grid1.h5 --progress none > /dev/null 2>&1 || die "reference run of grid1.json"
+j=$(sub --ntasks-per-node=2 --mem-per-cpu=300M "$src/jobs/run.sbatch" grid.json grid.h5) || die "sbatch run.sbatch (grid)"
+# what rmtmc takes as one rank's memory inside a job of 2 CPUs per task: SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK
+c=$(sub --ntasks=1 --cpus-per-task=2 --mem-per-cpu=300M --output=memcheck-%j.out \
+  --wrap "$rmtmc check grid.json --ranks 2; echo \"env: \$SLURM_MEM_PER_CPU x \$SLURM_CPUS_PER_TASK\"") \
+  || die "sbatch --wrap rmtmc check"
+wait_done "$j" 90 && wait_done "$c" 60 || die "grid run or check job did not finish"
+[ "$(job_field "$j" JobState)" = COMPLETED ] || bad "run.sbatch (ranks_per_draw 2) job $j: $(job_field "$j" JobState)"
+$py - grid.h5 grid1.h5 "$j" <<'PY' && ok "run.sbatch with ranks_per_draw 2 ($launch, 2 ranks): complete, pdsyev on the 1x2 grid, dsyevr on the 1-rank points, equal to one rank per draw, peak_rss_bytes per rank" || bad "run.sbatch with ranks_per_draw 2"
+import sys, h5py, numpy as np
+f, r = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
+a = f.attrs
+assert a["complete"] == 1 and a["draws_done"] == a["draws_requested"] == 12, dict(a)
+assert a["slurm_job_id"] == sys.argv[3] and a["mpi_ranks"] == 2, (a["slurm_job_id"], a["mpi_ranks"])
+rss = a["peak_rss_bytes"]
+assert rss.shape == (2,) and (rss > 0).all(), rss
+solver = {"000000": 10, "000001": 2, "000002": 2}   # pdsyev on the grid, dsyevr on one rank
+for p, want in solver.items():
+    g, o = f["points"][p], r["points"][p]
+    assert g.attrs["draws_done"] == 4, (p, g.attrs["draws_done"])
+    assert (g["draws/solver"][:] == want).all(), (p, g["draws/solver"][:])
+    assert (o["draws/solver"][:] == 2).all(), (p, o["draws/solver"][:])
+    assert np.array_equal(g["draws/index"][:], o["draws/index"][:]), p
+    for d in ["lambda_max", "lambda_min", "moments"]:
+        x, y = g["draws/" + d][:], o["draws/" + d][:]
+        err = np.abs(x - y).max() / np.abs(y).max()
+        assert err <= 1e-10, (p, d, err)
+    for d in ["zero_fraction", "structural_zeros"]:
+        assert np.array_equal(g["draws/" + d][:], o["draws/" + d][:]), (p, d)
+    # histograms: equal but for eigenvalues within ~1e-14 |H| of a bin edge (rare: allow 2 moves)
+    cg, co = g["density/counts"][:].astype(np.int64), o["density/counts"][:].astype(np.int64)
+    assert cg.sum() + g["density/below"][()] + g["density/above"][()] == co.sum() + o["density/below"][()] + o["density/above"][()]
+    assert np.abs(cg - co).sum() <= 4, (p, cg - co)
+PY
+[ "$(job_field "$c" JobState)" = COMPLETED ] || bad "rmtmc check job $c: $(job_field "$c" JobState)"
+grep -q "env: 300 x 2\$" "memcheck-$c.out" || bad "check job $c: SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK is not 300 x 2: $(grep env: "memcheck-$c.out")"
+line=$(grep "memory per rank" "memcheck-$c.out")
+grep -Eq "memory per rank 0\.586 GiB: SLURM_MEM_PER_CPU = 300 MiB x 2 CPUs per task" <<< "$line" \
+  && ok "--mem-per-cpu=300M --cpus-per-task=2: rmtmc check reports 600 MiB per rank ($line)" \
+  || bad "--mem-per-cpu=300M --cpus-per-task=2: rmtmc check says '$line'"
 
 # ---- 3. SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it before the time limit
 j=$(sub --ntasks-per-node=2 --mem-per-cpu=300M "$src/jobs/run.sbatch" long.json usr1.h5) || die "sbatch run.sbatch (long)"
