@@ -65,44 +65,39 @@ void rmt_results_destroy(rmt_results *r)
     free(r);
 }
 
+/* Record draw f (and its spectrum) once; 1 when it was new. */
+static int record(rmt_results *r, const rmt_draw_figs *f, const double *eig)
+{
+    const rmt_point *pt = &r->plan->points[f->point];
+    rmt_point_result *p = &r->pts[f->point];
+    if (p->have[f->draw]) return 0;
+    p->have[f->draw] = 1;
+    p->figs[f->draw] = *f;
+    p->done++;
+    r->done_draws++;
+    if (f->status != 0) {
+        p->failed++;
+        r->failed_draws++;
+    }
+    if (p->eig && eig) memcpy(p->eig + (size_t)f->draw * (size_t)pt->ens.n, eig, sizeof(double) * (size_t)pt->ens.n);
+    return 1;
+}
+
 rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_t *counts, const double *eig)
 {
     if (f->point >= r->plan->npoints) return RMT_ERR(RMT_ERUNTIME, "result for unknown point %u", f->point);
     const rmt_point *pt = &r->plan->points[f->point];
     if (f->draw >= pt->draws) return RMT_ERR(RMT_ERUNTIME, "result for unknown draw %u of point %u", f->draw, f->point);
     rmt_point_result *p = &r->pts[f->point];
-    if (p->have[f->draw]) return RMT_OK;
-    p->have[f->draw] = 1;
-    p->figs[f->draw] = *f;
-    p->done++;
-    r->done_draws++;
-    if (f->status != 0) {
-        p->failed++;
-        r->failed_draws++;
-    } else {
+    if (record(r, f, eig) && f->status == 0) {
         for (int64_t k = 0; k < rmt_stats_ncounts(&pt->stat); k++) p->counts[k] += counts[k];
         p->below += f->below;
         p->above += f->above;
     }
-    if (p->eig && eig) memcpy(p->eig + (size_t)f->draw * (size_t)pt->ens.n, eig, sizeof(double) * (size_t)pt->ens.n);
     return RMT_OK;
 }
 
-void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const double *eig)
-{
-    const rmt_point *pt = &r->plan->points[f->point];
-    rmt_point_result *p = &r->pts[f->point];
-    if (p->have[f->draw]) return;
-    p->have[f->draw] = 1;
-    p->figs[f->draw] = *f;
-    p->done++;
-    r->done_draws++;
-    if (f->status != 0) {
-        p->failed++;
-        r->failed_draws++;
-    }
-    if (p->eig && eig) memcpy(p->eig + (size_t)f->draw * (size_t)pt->ens.n, eig, sizeof(double) * (size_t)pt->ens.n);
-}
+void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const double *eig) { (void)record(r, f, eig); }
 
 void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *field, int k, double *mean,
                           double *se)
