@@ -1352,7 +1352,8 @@ double rmt_point_bytes(const rmt_ensemble *e, int g)
 /* "auto": one rank per draw when a draw fits in one rank's memory and n is
  * moderate (one rank per draw is the most efficient use of ranks when there
  * are draws enough for all); else the smallest group that fits, and for
- * large n with fewer draws than ranks, a group big enough to use them all. */
+ * large n with fewer draws than ranks, a group big enough to use them all;
+ * then the next size that divides the ranks, so that none sits idle. */
 #define AUTO_GRID_N 8000
 
 rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_rank, const char *describe)
@@ -1371,6 +1372,13 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
                 int use_all = (int)((ranks + pt->draws - 1) / pt->draws);
                 if (use_all > g) g = use_all;
             }
+            /* a group size that divides the ranks leaves none idle */
+            if (g > 1)
+                for (int q = g; q <= ranks; q++)
+                    if (ranks % q == 0) {
+                        g = q;
+                        break;
+                    }
             pt->ranks_per_draw = g;
         }
         double need = rmt_point_bytes(&pt->ens, pt->ranks_per_draw);

@@ -84,6 +84,18 @@ done
 mpiexec -n 2 "$rmtmc" run "$tmp/g3.json" -o "$tmp/x.h5" > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "ranks_per_draw: 3 ranks per draw, but the run has 2" "$tmp/err" && ok "3 ranks per draw on 2 ranks: exit 2" || { bad "group larger than the run"; cat "$tmp/err"; }
 
+# "auto": one rank per draw for a small n; for large n the smallest group
+# that fits the memory, raised to a size that divides the ranks
+cat > "$tmp/auto.json" <<'JSON'
+{"name": "auto", "draws": 4, "ranks_per_draw": "auto",
+ "ensemble": {"type": "wigner", "n": {"sweep": [2000, 100000]}}}
+JSON
+"$rmtmc" check "$tmp/auto.json" --ranks 64 --mem-per-rank 3G > "$tmp/plan" 2>&1
+grep -Eq "^ +0 +auto +2000 +4 +1 +- +- " "$tmp/plan" && grep -Eq "^ +1 +auto +100000 +4 +32 +4x8 +64 " "$tmp/plan" \
+  && ok "auto: 1 rank for n = 2000; 32 ranks (4x8) for n = 100000 with 3 GB per rank of 64" || { bad "auto group sizes"; cat "$tmp/plan"; }
+"$rmtmc" check "$tmp/auto.json" --ranks 8 --mem-per-rank 3G > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "needs .* GiB per rank for one draw on 8 ranks" "$tmp/err" && ok "auto: a plan that cannot fit is refused (exit 2)" || bad "auto: unfit plan"
+
 # mixed groups in one run: small points on one rank each, large points on two
 cat > "$tmp/mixed.json" <<'JSON'
 {"name": "mixed", "seed": 9, "draws": 6,
