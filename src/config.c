@@ -927,11 +927,11 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         pt.ranks_per_draw = rpd_value;
         s = parse_ensemble(c, dup, epath, &pt.ens);
         if (!s) s = parse_statistics(c, stats, spath, &pt.ens, &pt.stat);
-        /* a diagonal needs no grid; products run on one rank per draw */
-        if (!s && (pt.ens.kind == RMT_ENS_DIAGONAL || pt.ens.kind == RMT_ENS_PRODUCT)) {
+        /* a diagonal needs no grid; of the products, gram forms run on grids */
+        if (!s && (pt.ens.kind == RMT_ENS_DIAGONAL || (pt.ens.kind == RMT_ENS_PRODUCT && pt.ens.form != RMT_PROD_GRAM))) {
             if (pt.ranks_per_draw > 1)
                 s = bad(c, rpath, "%d ranks per draw: %s draws run on one rank in this version", pt.ranks_per_draw,
-                        rmt_ens_name(pt.ens.kind));
+                        pt.ens.kind == RMT_ENS_DIAGONAL ? "diagonal" : "similar and symmetric-part product");
             pt.ranks_per_draw = 1;
         }
         if (s) {
@@ -1341,6 +1341,21 @@ double rmt_point_bytes(const rmt_ensemble *e, int g)
     if (g <= 1) return rmt_ensemble_bytes(e);
     rmt_layout lay;
     rmt_ensemble_layout(e, &lay);
+    if (lay.form == RMT_FORM_PRODUCT) {
+        /* the factors' shares, two chain products and the small Gram matrix */
+        double fac = 0, big = 0, n0 = 0, thin = 0;
+        for (int k = 0; k < e->nfactors; k++) {
+            int64_t r, c;
+            int gr;
+            rmt_ensemble_factor_shape(e, k, &r, &c, &gr);
+            fac += (double)r * (double)c;
+            big = fmax(big, fmax((double)r, (double)c));
+            if (k == 0) n0 = gr ? (double)r : (double)c;
+            double out = gr ? (double)c : (double)r; /* the narrowest a factor passes through */
+            thin = k == 0 ? fmin(out, n0) : fmin(thin, out);
+        }
+        return 8.0 * (fac + 2.0 * big * n0) / g * 1.1 + rmt_grid_bytes((int64_t)thin, g) + 8.0 * (double)e->n;
+    }
     if (lay.form == RMT_FORM_GRAM) {
         /* the factor's share, the smaller Gram matrix on the grid, the spectrum */
         double m = (double)(lay.rows < lay.cols ? lay.rows : lay.cols);

@@ -199,6 +199,41 @@ static void fill_local(const rmt_ensemble *e, const rmt_stream *st, const rmt_gr
     }
 }
 
+/* A gram product on the grid: each factor filled in its block-cyclic part,
+ * a wishart factor Y Y^T acting as Y^T then Y, the chain combined with
+ * PDGEMM. */
+static rmt_status run_product_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_ensemble *e, const rmt_stream *st,
+                                   int64_t *structural, int *info)
+{
+    rmt_grid_map m[2 * RMT_MAX_FACTORS];
+    int64_t rows[RMT_MAX_FACTORS], cols[RMT_MAX_FACTORS], lld[RMT_MAX_FACTORS];
+    int gram[RMT_MAX_FACTORS];
+    size_t off[RMT_MAX_FACTORS], total = 0;
+    for (int k = 0; k < e->nfactors; k++) {
+        rmt_ensemble_factor_shape(e, k, &rows[k], &cols[k], &gram[k]);
+        int64_t lr = rmt_grid_local(g, rows[k], 0), lc = rmt_grid_local(g, cols[k], 1);
+        lld[k] = lr > 1 ? lr : 1;
+        off[k] = total;
+        total += (size_t)lld[k] * (size_t)(lc > 1 ? lc : 1);
+    }
+    RMT_TRY(grow(&c->a, &c->a_cap, total));
+    int nm = 0;
+    for (int k = 0; k < e->nfactors; k++) {
+        double *a = c->a + off[k];
+        int64_t lr = rmt_grid_local(g, rows[k], 0), lc = rmt_grid_local(g, cols[k], 1);
+        for (int64_t jl = 0; jl < lc; jl += RMT_GRID_NB) {
+            int64_t j0 = rmt_grid_global(g, jl, 1), wdt = lc - jl < RMT_GRID_NB ? lc - jl : RMT_GRID_NB;
+            for (int64_t il = 0; il < lr; il += RMT_GRID_NB) {
+                int64_t i0 = rmt_grid_global(g, il, 0), h = lr - il < RMT_GRID_NB ? lr - il : RMT_GRID_NB;
+                rmt_ensemble_fill_factor(e, k, st, i0, i0 + h, j0, j0 + wdt, a + il + (size_t)jl * (size_t)lld[k], lld[k]);
+            }
+        }
+        if (gram[k]) m[nm++] = (rmt_grid_map){a, rows[k], cols[k], lld[k], 1};
+        m[nm++] = (rmt_grid_map){a, rows[k], cols[k], lld[k], 0};
+    }
+    return rmt_grid_gram_chain(g, nm, m, c->w, structural, info);
+}
+
 rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f,
                              uint64_t *counts, double *eig)
 {
@@ -223,6 +258,11 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
         RMT_TRY(rmt_grid_symmetric(g, lay.rows, c->a, lld, c->w + lay.zeros, &info));
         if (lay.zeros > 0) rmt_solve_add_zeros(c->w, lay.zeros, lay.rows);
         f->structural_zeros = lay.zeros;
+        break;
+    case RMT_FORM_PRODUCT:
+        if (e->form != RMT_PROD_GRAM)
+            return RMT_ERR(RMT_ERUNTIME, "product form %d cannot run on a process grid (bug)", e->form);
+        RMT_TRY(run_product_grid(c, g, e, &st, &f->structural_zeros, &info));
         break;
     default:
         /* config refuses ranks_per_draw > 1 for these; a diagonal never needs a grid */

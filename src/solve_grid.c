@@ -32,6 +32,14 @@ extern void pdgemm_(const char *transa, const char *transb, const int *m, const 
                     const double *alpha, const double *a, const int *ia, const int *ja, const int *desca,
                     const double *b, const int *ib, const int *jb, const int *descb, const double *beta, double *c,
                     const int *ic, const int *jc, const int *descc, size_t ltransa, size_t ltransb);
+extern void pdtran_(const int *m, const int *n, const double *alpha, const double *a, const int *ia, const int *ja,
+                    const int *desca, const double *beta, double *c, const int *ic, const int *jc, const int *descc);
+extern void pdpotrf_(const char *uplo, const int *n, double *a, const int *ia, const int *ja, const int *desca, int *info,
+                     size_t luplo);
+extern void pdtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m, const int *n,
+                    const double *alpha, const double *a, const int *ia, const int *ja, const int *desca, double *b,
+                    const int *ib, const int *jb, const int *descb, size_t lside, size_t luplo, size_t ltransa,
+                    size_t ldiag);
 extern void pdsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
                     const double *a, const int *ia, const int *ja, const int *desca, const double *beta, double *c,
                     const int *ic, const int *jc, const int *descc, size_t luplo, size_t ltrans);
@@ -55,6 +63,8 @@ struct rmt_grid {
     int liwork;
     double *gram;         /* local part of a Gram matrix */
     size_t gram_cap;
+    double *chain[3];     /* local parts of products along a chain, and L */
+    size_t chain_cap[3];
 };
 
 void rmt_grid_shape_for(int p, int *nprow, int *npcol)
@@ -98,6 +108,7 @@ void rmt_grid_destroy(rmt_grid *g)
     free(g->work);
     free(g->iwork);
     free(g->gram);
+    for (int k = 0; k < 3; k++) free(g->chain[k]);
     free(g);
 }
 
@@ -298,6 +309,158 @@ rmt_status rmt_grid_gram(rmt_grid *g, int64_t rows, int64_t cols, const double *
     if (k > zeros) {
         int64_t neg = k - zeros;
         memmove(w, w + zeros, sizeof(double) * (size_t)neg);
+        for (int64_t i = neg; i < k; i++) w[i] = 0.0;
+    }
+    *structural = zeros;
+    return RMT_OK;
+}
+
+/* Room for the local part of a rows x cols matrix in scratch slot k. */
+static rmt_status chain_buf(rmt_grid *g, int k, int64_t rows, int64_t cols, int64_t *lld)
+{
+    int64_t lr = rmt_grid_local(g, rows, 0), lc = rmt_grid_local(g, cols, 1);
+    *lld = lr > 1 ? lr : 1;
+    size_t need = (size_t)*lld * (size_t)(lc > 1 ? lc : 1);
+    if (need > g->chain_cap[k]) {
+        free(g->chain[k]);
+        g->chain[k] = malloc(sizeof(double) * need);
+        g->chain_cap[k] = g->chain[k] ? need : 0;
+        if (!g->chain[k]) return RMT_ERR(RMT_ERUNTIME, "out of memory for a distributed product");
+    }
+    return RMT_OK;
+}
+
+static int64_t map_out(const rmt_grid_map *m) { return m->trans ? m->cols : m->rows; }
+static int64_t map_in(const rmt_grid_map *m) { return m->trans ? m->rows : m->cols; }
+
+/* The product m[to-1] ... m[from] (out x in) into scratch slot `slot`
+ * (slot and slot ^ 1 are used in turn; the result's slot is returned in
+ * *res). */
+static rmt_status chain_product(rmt_grid *g, const rmt_grid_map *m, int from, int to, int *res, int64_t *lld_out)
+{
+    const int one = 1;
+    const double alpha = 1.0, beta = 0.0;
+    int dm[9], dc[9], dp[9];
+    int cur = 0;
+    int64_t in = map_in(&m[from]), lld = 0;
+    /* first map: op(A) itself */
+    RMT_TRY(chain_buf(g, cur, map_out(&m[from]), in, &lld));
+    RMT_TRY(desc_for(g, m[from].rows, m[from].cols, m[from].lld, dm));
+    RMT_TRY(desc_for(g, map_out(&m[from]), in, lld, dc));
+    if (m[from].trans) {
+        int mm = (int)map_out(&m[from]), nn = (int)in;
+        pdtran_(&mm, &nn, &alpha, m[from].a, &one, &one, dm, &beta, g->chain[cur], &one, &one, dc);
+    } else {
+        int64_t lr = rmt_grid_local(g, m[from].rows, 0), lc = rmt_grid_local(g, m[from].cols, 1);
+        for (int64_t j = 0; j < lc; j++)
+            memcpy(g->chain[cur] + (size_t)j * (size_t)lld, m[from].a + (size_t)j * (size_t)m[from].lld,
+                   sizeof(double) * (size_t)lr);
+    }
+    int64_t rows = map_out(&m[from]);
+    for (int i = from + 1; i < to; i++) {
+        int nxt = cur ^ 1;
+        int64_t out = map_out(&m[i]), lldn = 0;
+        RMT_TRY(chain_buf(g, nxt, out, in, &lldn));
+        RMT_TRY(desc_for(g, m[i].rows, m[i].cols, m[i].lld, dm));
+        RMT_TRY(desc_for(g, rows, in, lld, dp));
+        RMT_TRY(desc_for(g, out, in, lldn, dc));
+        int mm = (int)out, nn = (int)in, kk = (int)rows;
+        pdgemm_(m[i].trans ? "T" : "N", "N", &mm, &nn, &kk, &alpha, m[i].a, &one, &one, dm, g->chain[cur], &one, &one,
+                dp, &beta, g->chain[nxt], &one, &one, dc, 1, 1);
+        cur = nxt;
+        rows = out;
+        lld = lldn;
+    }
+    *res = cur;
+    *lld_out = lld;
+    return RMT_OK;
+}
+
+rmt_status rmt_grid_gram_chain(rmt_grid *g, int nm, const rmt_grid_map *m, double *w, int64_t *structural, int *info)
+{
+    const int one = 1;
+    const double alpha = 1.0, beta = 0.0;
+    *info = 0;
+    *structural = 0;
+    int64_t n0 = map_in(&m[0]);
+    int r = 0;
+    for (int i = 1; i < nm; i++)
+        if (map_out(&m[i]) < map_out(&m[r])) r = i;
+    int64_t R = map_out(&m[r]);
+    int slot = 0;
+    int64_t lld = 0;
+    if (R >= n0) {
+        /* no narrowing: P^T P of the whole chain (n0 x n0) */
+        RMT_TRY(chain_product(g, m, 0, nm, &slot, &lld));
+        int64_t out = map_out(&m[nm - 1]);
+        int dp[9];
+        RMT_TRY(desc_for(g, out, n0, lld, dp));
+        int64_t lr = rmt_grid_local(g, n0, 0), lc = rmt_grid_local(g, n0, 1);
+        int64_t lldg = lr > 1 ? lr : 1;
+        size_t need = (size_t)lldg * (size_t)(lc > 1 ? lc : 1);
+        if (need > g->gram_cap) {
+            free(g->gram);
+            g->gram = malloc(sizeof(double) * need);
+            g->gram_cap = g->gram ? need : 0;
+            if (!g->gram) return RMT_ERR(RMT_ERUNTIME, "out of memory for a distributed Gram matrix");
+        }
+        int dc[9], nn = (int)n0, kk = (int)out;
+        RMT_TRY(desc_for(g, n0, n0, lldg, dc));
+        if (g->use_elpa)
+            pdgemm_("T", "N", &nn, &nn, &kk, &alpha, g->chain[slot], &one, &one, dp, g->chain[slot], &one, &one, dp,
+                    &beta, g->gram, &one, &one, dc, 1, 1);
+        else
+            pdsyrk_("L", "T", &nn, &kk, &alpha, g->chain[slot], &one, &one, dp, &beta, g->gram, &one, &one, dc, 1, 1);
+        return eig(g, nn, g->gram, dc, w, info);
+    }
+    /* A: the chain up to the thinnest output (R x n0); C = A A^T = L L^T */
+    RMT_TRY(chain_product(g, m, 0, r + 1, &slot, &lld));
+    int da[9], dl[9], RR = (int)R, nn0 = (int)n0;
+    RMT_TRY(desc_for(g, R, n0, lld, da));
+    int64_t lldl = 0;
+    RMT_TRY(chain_buf(g, 2, R, R, &lldl));
+    RMT_TRY(desc_for(g, R, R, lldl, dl));
+    pdsyrk_("L", "N", &RR, &nn0, &alpha, g->chain[slot], &one, &one, da, &beta, g->chain[2], &one, &one, dl, 1, 1);
+    int64_t zeros = n0 - R;
+    if (r == nm - 1) {
+        /* nothing after the narrowing: eig(P^T P) = eig(A A^T) plus zeros */
+        if (g->use_elpa) {
+            /* ELPA reads both triangles */
+            pdgemm_("N", "T", &RR, &RR, &nn0, &alpha, g->chain[slot], &one, &one, da, g->chain[slot], &one, &one, da,
+                    &beta, g->chain[2], &one, &one, dl, 1, 1);
+        }
+        RMT_TRY(eig(g, RR, g->chain[2], dl, w + zeros, info));
+    } else {
+        int q = 0;
+        pdpotrf_("L", &RR, g->chain[2], &one, &one, dl, &q, 1);
+        if (q < 0) return RMT_ERR(RMT_ERUNTIME, "pdpotrf: argument %d is illegal (bug)", -q);
+        if (q > 0) {
+            *info = 3000 + q; /* A A^T not positive definite: a degenerate draw */
+            return RMT_OK;
+        }
+        /* B: the rest of the chain (out x R); X = B L (PDTRMM reads L's lower
+         * triangle only); the spectrum is that of X^T X (R x R, out >= R) */
+        int64_t out = map_out(&m[nm - 1]);
+        RMT_TRY(chain_product(g, m, r + 1, nm, &slot, &lld));
+        int db[9], OUT = (int)out;
+        RMT_TRY(desc_for(g, out, R, lld, db));
+        pdtrmm_("R", "L", "N", "N", &OUT, &RR, &alpha, g->chain[2], &one, &one, dl, g->chain[slot], &one, &one, db, 1,
+                1, 1, 1);
+        /* X^T X overwrites L, which is no longer needed */
+        if (g->use_elpa)
+            pdgemm_("T", "N", &RR, &RR, &OUT, &alpha, g->chain[slot], &one, &one, db, g->chain[slot], &one, &one, db,
+                    &beta, g->chain[2], &one, &one, dl, 1, 1);
+        else
+            pdsyrk_("L", "T", &RR, &OUT, &alpha, g->chain[slot], &one, &one, db, &beta, g->chain[2], &one, &one, dl, 1, 1);
+        RMT_TRY(eig(g, RR, g->chain[2], dl, w + zeros, info));
+    }
+    for (int64_t i = 0; i < n0 - R; i++) w[i] = 0.0;
+    /* keep w ascending when rounding left computed eigenvalues below zero */
+    int64_t k = n0 - R;
+    while (k < n0 && w[k] < 0.0) k++;
+    if (k > n0 - R) {
+        int64_t neg = k - (n0 - R);
+        memmove(w, w + (n0 - R), sizeof(double) * (size_t)neg);
         for (int64_t i = neg; i < k; i++) w[i] = 0.0;
     }
     *structural = zeros;

@@ -64,6 +64,22 @@ int rmt_grid_uses_elpa(const rmt_grid *g);
 /* 1 when the grid uses PDSYEV, 0 for PDSYEVR. */
 int rmt_grid_uses_pdsyev(const rmt_grid *g);
 
+/* One factor of a product as a linear map x -> op(A) x, A rows x cols held
+ * block-cyclically (local part a, lld rows), op(A) = A^T when trans. */
+typedef struct {
+    const double *a;
+    int64_t rows, cols, lld;
+    int trans;
+} rmt_grid_map;
+
+/* Eigenvalues (ascending, n0 = input dimension of m[0]) of P^T P for the
+ * chain P = m[nm-1] ... m[0], with PDGEMM. When the chain narrows to R < n0
+ * somewhere (its thinnest output), only an R x R matrix is diagonalized:
+ * with A the chain up to there (A A^T = L L^T, PDPOTRF) and B the rest,
+ * the nonzero spectrum is that of (B L)^T (B L); n0 - R exact zeros are
+ * added (*structural). Collective on the grid. */
+rmt_status rmt_grid_gram_chain(rmt_grid *g, int nm, const rmt_grid_map *m, double *w, int64_t *structural, int *info);
+
 /* Name of the ScaLAPACK driver: "pdsyev", or "pdsyevr" with RMT_GRID_DRIVER=pdsyevr. */
 const char *rmt_grid_driver(const rmt_grid *g);
 

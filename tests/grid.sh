@@ -16,6 +16,10 @@ cfg() {
  "experiments": [
    {"name": "wig", "ensemble": {"type": "wigner", "n": 333}, "statistics": {"density": {"bins": 64}, "moments": 4}},
    {"name": "wis", "ensemble": {"type": "wishart", "n": 210, "ratio": {"sweep": [0.5, 2.5]}},
+    "statistics": {"density": {"bins": 64}, "moments": 3}},
+   {"name": "prod", "ensemble": {"type": "product", "form": "gram", "factors": [
+      {"type": "gaussian", "rows": {"sweep": [70, 260]}, "cols": 260}, {"type": "gaussian", "rows": 230},
+      {"type": "wishart", "n": 230, "t": 120}, {"type": "wigner", "n": 230}]},
     "statistics": {"density": {"bins": 64}, "moments": 3}}],
  "output": {"eigenvalues": true}}
 JSON
