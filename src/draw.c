@@ -170,7 +170,9 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
         /* rows x rows, then the exact zeros of degenerate rows (gp-hessian) */
         int64_t m = lay.rows;
         RMT_TRY(grow(&c->a, &c->a_cap, (size_t)m * (size_t)m));
-        rmt_ensemble_fill(e, &st, 0, m, 0, m, c->a, m);
+        /* LAPACK reads the lower triangle only: generate just that half */
+        for (int64_t j = 0; j < m; j++)
+            rmt_ensemble_fill(e, &st, j, m, j, j + 1, c->a + j + (size_t)j * (size_t)m, m);
         RMT_TRY(rmt_solve_symmetric(c->solver, m, c->a, m, c->w + lay.zeros, &info));
         if (lay.zeros > 0) rmt_solve_add_zeros(c->w, lay.zeros, m);
         f->structural_zeros = lay.zeros;
@@ -187,13 +189,14 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
  * tile by tile: each tile of the distribution is a contiguous block of
  * global indices, so the ensemble fills it like any other block. */
 static void fill_local(const rmt_ensemble *e, const rmt_stream *st, const rmt_grid *g, int64_t rows, int64_t cols,
-                       double *a, int64_t lld)
+                       double *a, int64_t lld, int lower_only)
 {
     int64_t lr = rmt_grid_local(g, rows, 0), lc = rmt_grid_local(g, cols, 1);
     for (int64_t jl = 0; jl < lc; jl += RMT_GRID_NB) {
         int64_t j0 = rmt_grid_global(g, jl, 1), w = lc - jl < RMT_GRID_NB ? lc - jl : RMT_GRID_NB;
         for (int64_t il = 0; il < lr; il += RMT_GRID_NB) {
             int64_t i0 = rmt_grid_global(g, il, 0), h = lr - il < RMT_GRID_NB ? lr - il : RMT_GRID_NB;
+            if (lower_only && i0 + h <= j0) continue; /* a tile above the diagonal: never read */
             rmt_ensemble_fill(e, st, i0, i0 + h, j0, j0 + w, a + il + (size_t)jl * (size_t)lld, lld);
         }
     }
@@ -250,11 +253,12 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
     RMT_TRY(grow(&c->a, &c->a_cap, (size_t)lld * (size_t)(lc > 1 ? lc : 1)));
     switch (lay.form) {
     case RMT_FORM_GRAM:
-        fill_local(e, &st, g, lay.rows, lay.cols, c->a, lld);
+        fill_local(e, &st, g, lay.rows, lay.cols, c->a, lld, 0);
         RMT_TRY(rmt_grid_gram(g, lay.rows, lay.cols, c->a, lld, c->w, &f->structural_zeros, &info));
         break;
     case RMT_FORM_SYMMETRIC:
-        fill_local(e, &st, g, lay.rows, lay.rows, c->a, lld);
+        /* PDSYEV(R) read the lower triangle; ELPA reads the whole matrix */
+        fill_local(e, &st, g, lay.rows, lay.rows, c->a, lld, !rmt_grid_uses_elpa(g));
         RMT_TRY(rmt_grid_symmetric(g, lay.rows, c->a, lld, c->w + lay.zeros, &info));
         if (lay.zeros > 0) rmt_solve_add_zeros(c->w, lay.zeros, lay.rows);
         f->structural_zeros = lay.zeros;

@@ -299,21 +299,27 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
-    /* leaders are ranks k g, k = 1 .. groups - 1 */
-    for (int k = 1; k < ng; k++) {
-        int w = k * ph->g;
-        for (int q = 0; q < depth && more; q++) {
+    /* Deal the first draws round-robin to the leaders (ranks k g, k = 1 ..
+     * groups - 1), at most `depth` each and no more than a fair share, so
+     * that with few draws the master's own group gets its part too. */
+    uint64_t left = 0;
+    for (cursor c2 = cur; next_task(plan, res, ph->g, &c2, task);) left++;
+    uint64_t sharers = (uint64_t)(computes ? ng : (ng > 1 ? ng - 1 : 1));
+    uint64_t share = (left + sharers - 1) / sharers;
+    int first = share < (uint64_t)depth ? (int)share : depth;
+    for (int q = 0; q < first && more; q++)
+        for (int k = 1; k < ng && more; k++) {
             more = next_task(plan, res, ph->g, &cur, task);
             if (!more) break;
-            MPI_Send(task, 2, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
+            MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_TASK, MPI_COMM_WORLD);
             outstanding[k]++;
             in_flight++;
         }
-        if (!more) {
-            MPI_Send(task, 2, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
+    for (int k = 1; k < ng; k++)
+        if (outstanding[k] == 0) {
+            MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
             stopped[k] = 1;
         }
-    }
     for (;;) {
         int handled = 0;
         for (;;) {
