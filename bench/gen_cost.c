@@ -4,7 +4,8 @@
  * ensemble given as JSON (the "ensemble" object of a config), times
  *   fill: the matrix (or factors) filled exactly as src/draw.c fills them
  *         for one rank: rmt_ensemble_fill / rmt_ensemble_fill_factor over
- *         the whole stored matrix, Philox4x32-10 normals per entry;
+ *         the stored matrix (a symmetric one's lower triangle), Philox4x32-10
+ *         normals per entry;
  *   draw: rmt_draw_run, i.e. a whole draw as a worker runs it (fill, the
  *         LAPACK solve rmtmc picks, statistics);
  * on the same draw indices (fill of draw d, then draw d). One untimed
@@ -79,6 +80,10 @@ static void fill_draw(const rmt_point *pt, uint32_t d, double *a)
         }
     } else if (lay.form == RMT_FORM_DIAGONAL) {
         rmt_ensemble_fill(e, &st, 0, e->n, 0, 1, a, e->n);
+    } else if (lay.form == RMT_FORM_SYMMETRIC) {
+        /* the lower triangle, column by column, as src/draw.c fills it */
+        for (int64_t j = 0; j < lay.rows; j++)
+            rmt_ensemble_fill(e, &st, j, lay.rows, j, j + 1, a + j + (size_t)j * (size_t)lay.rows, lay.rows);
     } else {
         rmt_ensemble_fill(e, &st, 0, lay.rows, 0, lay.cols, a, lay.rows);
     }

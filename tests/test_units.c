@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,44 @@ static void test_normal_moments(void **state)
     assert_true(fabs(m2 - 1.0) < 5.0 * sqrt(2.0) / sqrt(N));
     assert_true(fabs(m4 - 3.0) < 5.0 * sqrt(96.0) / sqrt(N));
     assert_true(umin > 0.0 && umax < 1.0);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The normals' whole law: Kolmogorov-Smirnov distance to Phi over 10^6
+ * samples below the 0.001 critical value 1.95 / sqrt(N), and the tails
+ * P(|z| > 3), P(|z| > 4) (where a ziggurat's tail and wedges matter) within
+ * 5 standard errors of 2.6998e-3 and 6.3342e-5. */
+static void test_normal_law(void **state)
+{
+    (void)state;
+    const int N = 1000000;
+    rmt_stream s = {11, 5, 7};
+    double *z = malloc(sizeof(double) * N);
+    assert_non_null(z);
+    int64_t t3 = 0, t4 = 0;
+    for (int k = 0; k < N; k++) {
+        z[k] = rmt_rng_normal(&s, (uint32_t)(k % 1000), (uint32_t)(k / 1000), RMT_TAG_ENTRY);
+        t3 += fabs(z[k]) > 3;
+        t4 += fabs(z[k]) > 4;
+    }
+    qsort(z, N, sizeof(double), cmp_d);
+    double d = 0;
+    for (int k = 0; k < N; k++) {
+        double f = 0.5 * erfc(-z[k] / M_SQRT2);
+        d = fmax(d, fmax(fabs((k + 1.0) / N - f), fabs(f - (double)k / N)));
+    }
+    double p3 = 2.6997960632601866e-3, p4 = 6.334248366623996e-5;
+    printf("# KS %.5f (critical %.5f); P(|z|>3) %.3e vs %.3e; P(|z|>4) %.3e vs %.3e; max |z| %.2f\n", d,
+           1.95 / sqrt(N), (double)t3 / N, p3, (double)t4 / N, p4, fmax(-z[0], z[N - 1]));
+    assert_true(d < 1.95 / sqrt(N));
+    assert_true(fabs((double)t3 / N - p3) < 5 * sqrt(p3 * (1 - p3) / N));
+    assert_true(fabs((double)t4 / N - p4) < 5 * sqrt(p4 * (1 - p4) / N));
+    free(z);
 }
 
 /* The same entry from any block gives the same number, and a Wigner matrix
@@ -187,7 +226,7 @@ static void test_canonical(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_normal_moments), cmocka_unit_test(test_fill_blocks),
+        cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_normal_moments), cmocka_unit_test(test_normal_law), cmocka_unit_test(test_fill_blocks),
         cmocka_unit_test(test_bins),       cmocka_unit_test(test_sweeps),         cmocka_unit_test(test_experiments),
         cmocka_unit_test(test_canonical),
     };
