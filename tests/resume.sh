@@ -19,13 +19,20 @@ cat > "$tmp/c.json" <<'JSON'
     "statistics": {"density": {"bins": 30}, "moments": 3}}],
  "output": {"checkpoint_draws": 1, "checkpoint_seconds": 0}}
 JSON
-"$rmtmc" run "$tmp/c.json" -o "$tmp/ref.h5" --progress none > /dev/null 2>&1 || bad "reference run"
+# the uninterrupted reference, on 2 ranks like the runs killed below; its
+# duration sets when they are killed, so the kills land mid-run whatever the
+# machine's speed or load
+t0=$(date +%s.%N)
+mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$tmp/ref.h5" --progress none > /dev/null 2>&1 || bad "reference run"
+T=$(echo "$(date +%s.%N) - $t0" | bc)
+echo "reference run: ${T}s"
 
 # start a 2-rank run in its own process group; print the group's pid
 start() { setsid mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$1" --progress none $2 > /dev/null 2>> "$tmp/log" & echo $!; }
 
 # kill -9 the whole job at several moments, resuming in between, then finish
-for delays in "0.8 1.7" "1.3" "2.4 0.6 0.9"; do
+for fractions in "0.25 0.5" "0.4" "0.7 0.15 0.2"; do
+  delays=$(for f in $fractions; do echo "$f * $T" | bc -l | awk '{printf "%.2f ", $1}'; done)
   out="$tmp/k.h5"
   rm -f "$out" "$out.tmp"
   first=1 partial=0
