@@ -17,6 +17,25 @@
 enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 
 #define RMT_STATUS_SKIPPED (-3) /* a draw a stopping worker did not run */
+#define RMT_STATUS_NOMEM (-2)   /* a draw a worker could not run for lack of memory */
+
+/* Results travel in batches of consecutive draws of one point, sized so a
+ * message carries about BATCH_SECONDS of work (estimated from the draw's
+ * flops at ~5 GFLOP/s): tiny draws then cost the master one message per
+ * batch rather than per draw. A batch stays below BATCH_MAX draws,
+ * BATCH_BYTES, and a fair share of what is left. */
+#define BATCH_SECONDS 0.02
+#define BATCH_MAX 64
+#define BATCH_BYTES (64u << 20)
+
+/* Bytes of one draw's block in a result message: the figures alone for a
+ * draw that was not run. */
+static size_t block_bytes(const rmt_point *pt, const rmt_draw_figs *f)
+{
+    return f->status == RMT_STATUS_SKIPPED || f->status == RMT_STATUS_NOMEM ? sizeof *f : sizeof(rmt_draw_figs) +
+           sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat) +
+           (rmt_stats_needs_spectra(&pt->stat) ? sizeof(double) * (size_t)pt->ens.n : 0);
+}
 
 /* With at most this many ranks the master computes draws as well as
  * dispatching: a laptop or a node keeps every core busy. Beyond it the
@@ -162,55 +181,63 @@ static rmt_status member(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
  * them with its group, sends back the figures. */
 static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ctx)
 {
-    size_t cap = 0;
+    size_t cap = 0, used;
     char *buf = NULL;
     for (;;) {
-        uint32_t task[2], msg[3];
+        /* a task: draws task[1] .. task[1] + task[2] - 1 of point task[0] */
+        uint32_t task[3], msg[3];
         MPI_Status st;
-        MPI_Recv(task, 2, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
-        msg[0] = task[0];
-        msg[1] = task[1];
-        msg[2] = st.MPI_TAG != TAG_STOP;
-        /* signalled too: skip the draws queued here, and say so, so that a
-         * master that was not signalled stops as well (status -3: not run) */
-        if (stop_signal && st.MPI_TAG != TAG_STOP) {
-            rmt_draw_figs f;
-            memset(&f, 0, sizeof f);
-            f.point = task[0];
-            f.draw = task[1];
-            f.status = RMT_STATUS_SKIPPED;
-            MPI_Send(&f, (int)sizeof f, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
-            continue;
+        MPI_Recv(task, 3, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+        if (st.MPI_TAG == TAG_STOP) {
+            msg[0] = msg[1] = msg[2] = 0;
+            group_bcast(ph, msg);
+            break;
         }
-        group_bcast(ph, msg);
-        if (st.MPI_TAG == TAG_STOP) break;
         const rmt_point *pt = &plan->points[task[0]];
-        size_t need = result_bytes(pt);
+        size_t one = result_bytes(pt), need = one * task[2];
         if (need > cap) {
             free(buf);
             buf = malloc(need);
             cap = buf ? need : 0;
         }
-        rmt_draw_figs f;
-        int ok = buf != NULL;
-        if (ok) {
-            uint64_t *counts = (uint64_t *)(buf + sizeof f);
-            double *eig = rmt_stats_needs_spectra(&pt->stat) ? (double *)(counts + rmt_stats_ncounts(&pt->stat)) : NULL;
-            ok = run_draw(ctx, ph, pt, task[1], &f, counts, eig) == RMT_OK;
+        used = 0;
+        for (uint32_t b = 0; b < task[2]; b++) {
+            rmt_draw_figs f;
+            uint32_t draw = task[1] + b;
+            /* signalled too: skip the draws queued here, and say so, so that a
+             * master that was not signalled stops as well (status -3: not run) */
+            int ok = 0, skipped = stop_signal != 0;
+            if (!skipped && buf) {
+                msg[0] = task[0];
+                msg[1] = draw;
+                msg[2] = 1;
+                group_bcast(ph, msg);
+                uint64_t *counts = (uint64_t *)(buf + used + sizeof f);
+                double *eig = rmt_stats_needs_spectra(&pt->stat) ? (double *)(counts + rmt_stats_ncounts(&pt->stat)) : NULL;
+                ok = run_draw(ctx, ph, pt, draw, &f, counts, eig) == RMT_OK;
+                if (!ok) {
+                    /* a resource failure on this rank: the draw is reported failed (status -2) */
+                    fprintf(stderr, "rmtmc: draw %u of point %u: %s\n", draw, task[0], rmt_err_message());
+                    rmt_err_clear();
+                }
+            }
+            if (ok) {
+                memcpy(buf + used, &f, sizeof f);
+                used += one;
+            } else {
+                memset(&f, 0, sizeof f);
+                f.point = task[0];
+                f.draw = draw;
+                f.status = skipped ? RMT_STATUS_SKIPPED : RMT_STATUS_NOMEM;
+                if (buf) {
+                    memcpy(buf + used, &f, sizeof f);
+                    used += sizeof f;
+                } else {
+                    MPI_Send(&f, (int)sizeof f, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+                }
+            }
         }
-        if (!ok) {
-            /* a resource failure on this rank: report the draw as failed (status -2) */
-            fprintf(stderr, "rmtmc: draw %u of point %u: %s\n", task[1], task[0], rmt_err_message());
-            rmt_err_clear();
-            memset(&f, 0, sizeof f);
-            f.point = task[0];
-            f.draw = task[1];
-            f.status = -2;
-            MPI_Send(&f, (int)sizeof f, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
-            continue;
-        }
-        memcpy(buf, &f, sizeof f);
-        MPI_Send(buf, (int)need, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+        if (buf) MPI_Send(buf, (int)used, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
     }
     free(buf);
     return RMT_OK;
@@ -258,6 +285,37 @@ static int next_task(const rmt_plan *plan, const rmt_results *res, int g, cursor
     return 0;
 }
 
+/* The next batch: up to `max` consecutive undone draws of one point,
+ * task = (point, first draw, count). */
+static int next_batch(const rmt_plan *plan, const rmt_results *res, int g, cursor *c, uint32_t max, uint32_t task[3])
+{
+    uint32_t t[2];
+    if (!next_task(plan, res, g, c, t)) return 0;
+    const rmt_point *pt = &plan->points[t[0]];
+    uint32_t n = 1;
+    while (n < max && c->p == t[0] && c->d < pt->draws && c->d == t[1] + n && !res->pts[t[0]].have[c->d]) {
+        c->d++;
+        n++;
+    }
+    task[0] = t[0];
+    task[1] = t[1];
+    task[2] = n;
+    return 1;
+}
+
+/* Draws per batch for the point the cursor is at. */
+static uint32_t batch_size(const rmt_plan *plan, const cursor *c, uint64_t left, uint64_t sharers)
+{
+    if (c->p >= plan->npoints) return 1;
+    const rmt_point *pt = &plan->points[c->p];
+    double t = rmt_ensemble_flops(&pt->ens) / 5e9;
+    double b = t > 0 ? ceil(BATCH_SECONDS / t) : BATCH_MAX;
+    double fair = (double)left / (double)(4 * sharers);
+    double bytes = (double)BATCH_BYTES / (double)result_bytes(pt);
+    b = fmin(b, fmin((double)BATCH_MAX, fmin(fair, bytes)));
+    return b < 1 ? 1 : (uint32_t)b;
+}
+
 /* Compute one draw on the master (with its group) and record it. */
 static rmt_status compute_local(master_state *m, const phase *ph, rmt_draw_ctx *ctx, const uint32_t task[2])
 {
@@ -288,36 +346,41 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     int depth = computes ? 3 : 2;
     int ng = ph->groups;
     int *outstanding = calloc((size_t)ng + 1, sizeof(int));
+    uint64_t *dealt = calloc((size_t)ng + 1, sizeof(uint64_t));
     char *stopped = calloc((size_t)ng + 1, 1);
     size_t rcap = 0;
     char *rbuf = NULL;
     cursor cur = {res->p_begin, 0};
-    uint32_t task[2] = {0, 0};
+    uint32_t task[3] = {0, 0, 0};
     long in_flight = 0;
     int more = 1;
-    if (!outstanding || !stopped) {
+    if (!outstanding || !stopped || !dealt) {
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
-    /* Deal the first draws round-robin to the leaders (ranks k g, k = 1 ..
+    /* Deal the first batches round-robin to the leaders (ranks k g, k = 1 ..
      * groups - 1), at most `depth` each and no more than a fair share, so
      * that with few draws the master's own group gets its part too. */
     uint64_t left = 0;
     for (cursor c2 = cur; next_task(plan, res, ph->g, &c2, task);) left++;
     uint64_t sharers = (uint64_t)(computes ? ng : (ng > 1 ? ng - 1 : 1));
     uint64_t share = (left + sharers - 1) / sharers;
-    int first = share < (uint64_t)depth ? (int)share : depth;
-    for (int q = 0; q < first && more; q++)
+    for (int q = 0; q < depth && more; q++)
         for (int k = 1; k < ng && more; k++) {
-            more = next_task(plan, res, ph->g, &cur, task);
+            if (dealt[k] >= share) continue;
+            uint32_t bs = batch_size(plan, &cur, left, sharers);
+            if (dealt[k] + bs > share) bs = (uint32_t)(share - dealt[k]);
+            more = next_batch(plan, res, ph->g, &cur, bs, task);
             if (!more) break;
-            MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_TASK, MPI_COMM_WORLD);
+            MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_TASK, MPI_COMM_WORLD);
+            dealt[k] += task[2];
+            left -= task[2];
             outstanding[k]++;
             in_flight++;
         }
     for (int k = 1; k < ng; k++)
         if (outstanding[k] == 0) {
-            MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
+            MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
             stopped[k] = 1;
         }
     for (;;) {
@@ -340,36 +403,47 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             }
             int w = st.MPI_SOURCE, k = w / ph->g;
             MPI_Recv(rbuf, bytes, MPI_BYTE, w, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            rmt_draw_figs f;
-            memcpy(&f, rbuf, sizeof f);
-            if (f.point >= plan->npoints) {
-                s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result for unknown point %u", w, f.point);
-                goto out;
-            }
-            const rmt_point *pt = &plan->points[f.point];
-            const uint64_t *cts = (const uint64_t *)(rbuf + sizeof f);
-            const double *ev = (size_t)bytes == result_bytes(pt) && rmt_stats_needs_spectra(&pt->stat)
-                                   ? (const double *)(cts + rmt_stats_ncounts(&pt->stat))
-                                   : NULL;
-            if ((size_t)bytes != result_bytes(pt) && f.status == 0) {
-                s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result of %d bytes for point %u", w, bytes, f.point);
-                goto out;
-            }
-            if (f.status == RMT_STATUS_SKIPPED) {
-                /* a signalled worker: not a result; stop the run here too */
-                if (!stop_signal) stop_signal = SIGTERM;
-            } else if ((s = rmt_results_add(res, &f, cts, ev))) {
-                goto out;
+            /* a batch: each draw's figures, then (for a draw that ran) its counts and spectrum */
+            for (size_t off = 0; off < (size_t)bytes;) {
+                rmt_draw_figs f;
+                if ((size_t)bytes - off < sizeof f) {
+                    s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a truncated result (%d bytes)", w, bytes);
+                    goto out;
+                }
+                memcpy(&f, rbuf + off, sizeof f);
+                if (f.point >= plan->npoints) {
+                    s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result for unknown point %u", w, f.point);
+                    goto out;
+                }
+                const rmt_point *pt = &plan->points[f.point];
+                size_t blk = block_bytes(pt, &f);
+                if ((size_t)bytes - off < blk) {
+                    s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result of %d bytes for point %u", w, bytes, f.point);
+                    goto out;
+                }
+                const uint64_t *cts = (const uint64_t *)(rbuf + off + sizeof f);
+                const double *ev = blk > sizeof f && rmt_stats_needs_spectra(&pt->stat)
+                                       ? (const double *)(cts + rmt_stats_ncounts(&pt->stat))
+                                       : NULL;
+                if (f.status == RMT_STATUS_SKIPPED) {
+                    /* a signalled worker: not a result; stop the run here too */
+                    if (!stop_signal) stop_signal = SIGTERM;
+                } else if ((s = rmt_results_add(res, &f, blk > sizeof f ? cts : NULL, ev))) {
+                    goto out;
+                }
+                off += blk;
             }
             outstanding[k]--;
             in_flight--;
             handled = 1;
-            if (!stop_signal && more && (more = next_task(plan, res, ph->g, &cur, task))) {
-                MPI_Send(task, 2, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
+            if (!stop_signal && more &&
+                (more = next_batch(plan, res, ph->g, &cur, batch_size(plan, &cur, left, sharers), task))) {
+                MPI_Send(task, 3, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
+                left -= task[2];
                 outstanding[k]++;
                 in_flight++;
             } else if (!stopped[k] && !stop_signal) {
-                MPI_Send(task, 2, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
+                MPI_Send(task, 3, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
                 stopped[k] = 1;
             }
         }
@@ -393,13 +467,14 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         if (more && !next_task(plan, res, ph->g, &peek, ptask)) more = 0;
         if (computes && more) {
             cur = peek;
+            left--;
             if ((s = compute_local(m, ph, ctx, ptask))) goto out;
             continue;
         }
         if (!more) {
             for (int k = 1; k < ng; k++)
                 if (!stopped[k]) {
-                    MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
+                    MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
                     stopped[k] = 1;
                 }
             if (in_flight == 0) break;
@@ -415,7 +490,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
          * dropped while the phase ends (they are not in the checkpoint) */
         for (int k = 1; k < ng; k++)
             if (!stopped[k]) {
-                MPI_Send(task, 2, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
+                MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
                 stopped[k] = 1;
             }
         uint32_t msg[3] = {0, 0, 0};
@@ -430,6 +505,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     group_bcast(ph, msg);
 out:
     free(outstanding);
+    free(dealt);
     free(stopped);
     free(rbuf);
     return s;
