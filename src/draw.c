@@ -185,11 +185,11 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
     return RMT_OK;
 }
 
-/* Fill this rank's block-cyclic part of the rows x cols matrix (or factor)
- * tile by tile: each tile of the distribution is a contiguous block of
+/* Fill this rank's block-cyclic part of the rows x cols matrix (factor < 0)
+ * or of product factor `factor`, tile by tile: each tile of the distribution is a contiguous block of
  * global indices, so the ensemble fills it like any other block. */
-static void fill_local(const rmt_ensemble *e, const rmt_stream *st, const rmt_grid *g, int64_t rows, int64_t cols,
-                       double *a, int64_t lld, int lower_only)
+static void fill_local(const rmt_ensemble *e, int factor, const rmt_stream *st, const rmt_grid *g, int64_t rows,
+                       int64_t cols, double *a, int64_t lld, int lower_only)
 {
     int64_t lr = rmt_grid_local(g, rows, 0), lc = rmt_grid_local(g, cols, 1);
     for (int64_t jl = 0; jl < lc; jl += RMT_GRID_NB) {
@@ -197,7 +197,9 @@ static void fill_local(const rmt_ensemble *e, const rmt_stream *st, const rmt_gr
         for (int64_t il = 0; il < lr; il += RMT_GRID_NB) {
             int64_t i0 = rmt_grid_global(g, il, 0), h = lr - il < RMT_GRID_NB ? lr - il : RMT_GRID_NB;
             if (lower_only && i0 + h <= j0) continue; /* a tile above the diagonal: never read */
-            rmt_ensemble_fill(e, st, i0, i0 + h, j0, j0 + w, a + il + (size_t)jl * (size_t)lld, lld);
+            double *tile = a + il + (size_t)jl * (size_t)lld;
+            if (factor < 0) rmt_ensemble_fill(e, st, i0, i0 + h, j0, j0 + w, tile, lld);
+            else rmt_ensemble_fill_factor(e, factor, st, i0, i0 + h, j0, j0 + w, tile, lld);
         }
     }
 }
@@ -223,14 +225,7 @@ static rmt_status run_product_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_ensem
     int nm = 0;
     for (int k = 0; k < e->nfactors; k++) {
         double *a = c->a + off[k];
-        int64_t lr = rmt_grid_local(g, rows[k], 0), lc = rmt_grid_local(g, cols[k], 1);
-        for (int64_t jl = 0; jl < lc; jl += RMT_GRID_NB) {
-            int64_t j0 = rmt_grid_global(g, jl, 1), wdt = lc - jl < RMT_GRID_NB ? lc - jl : RMT_GRID_NB;
-            for (int64_t il = 0; il < lr; il += RMT_GRID_NB) {
-                int64_t i0 = rmt_grid_global(g, il, 0), h = lr - il < RMT_GRID_NB ? lr - il : RMT_GRID_NB;
-                rmt_ensemble_fill_factor(e, k, st, i0, i0 + h, j0, j0 + wdt, a + il + (size_t)jl * (size_t)lld[k], lld[k]);
-            }
-        }
+        fill_local(e, k, st, g, rows[k], cols[k], a, lld[k], 0);
         if (gram[k]) m[nm++] = (rmt_grid_map){a, rows[k], cols[k], lld[k], 1};
         m[nm++] = (rmt_grid_map){a, rows[k], cols[k], lld[k], 0};
     }
@@ -253,12 +248,12 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
     RMT_TRY(grow(&c->a, &c->a_cap, (size_t)lld * (size_t)(lc > 1 ? lc : 1)));
     switch (lay.form) {
     case RMT_FORM_GRAM:
-        fill_local(e, &st, g, lay.rows, lay.cols, c->a, lld, 0);
+        fill_local(e, -1, &st, g, lay.rows, lay.cols, c->a, lld, 0);
         RMT_TRY(rmt_grid_gram(g, lay.rows, lay.cols, c->a, lld, c->w, &f->structural_zeros, &info));
         break;
     case RMT_FORM_SYMMETRIC:
-        /* PDSYEV(R) read the lower triangle; ELPA reads the whole matrix */
-        fill_local(e, &st, g, lay.rows, lay.rows, c->a, lld, !rmt_grid_uses_elpa(g));
+        /* the solvers read the lower triangle (ELPA's is mirrored in solve) */
+        fill_local(e, -1, &st, g, lay.rows, lay.rows, c->a, lld, 1);
         RMT_TRY(rmt_grid_symmetric(g, lay.rows, c->a, lld, c->w + lay.zeros, &info));
         if (lay.zeros > 0) rmt_solve_add_zeros(c->w, lay.zeros, lay.rows);
         f->structural_zeros = lay.zeros;

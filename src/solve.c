@@ -191,12 +191,6 @@ int rmt_solve_lstsq(int64_t m, int64_t k, double *a, double *b)
                               (lapack_int)m);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 rmt_status rmt_solve_gram(rmt_solver *s, int64_t rows, int64_t cols, const double *z, int64_t ldz, double *w,
                           int64_t *structural, int *info)
 {
@@ -221,9 +215,7 @@ rmt_status rmt_solve_gram(rmt_solver *s, int64_t rows, int64_t cols, const doubl
         cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, li_m, li_cols, 1.0, z, li_ldz, 0.0, s->gram, li_m);
     int64_t zeros = rows - m;
     RMT_TRY(rmt_solve_symmetric(s, m, s->gram, m, w + zeros, info));
-    for (int64_t i = 0; i < zeros; i++) w[i] = 0.0;
-    /* rounding can leave computed eigenvalues slightly negative: keep w ascending */
-    if (zeros > 0 && m > 0 && w[zeros] < 0.0) qsort(w, (size_t)rows, sizeof(double), cmp_double);
+    rmt_solve_add_zeros(w, zeros, m);
     *structural = zeros;
     return RMT_OK;
 }

@@ -1,5 +1,7 @@
 #include "solve_grid.h"
 
+#include "solve.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +65,8 @@ struct rmt_grid {
     int liwork;
     double *gram;         /* local part of a Gram matrix */
     size_t gram_cap;
+    double *sym;          /* ELPA: the transpose, to complete a lower triangle */
+    size_t sym_cap;
     double *chain[3];     /* local parts of products along a chain, and L */
     size_t chain_cap[3];
 };
@@ -108,6 +112,7 @@ void rmt_grid_destroy(rmt_grid *g)
     free(g->work);
     free(g->iwork);
     free(g->gram);
+    free(g->sym);
     for (int k = 0; k < 3; k++) free(g->chain[k]);
     free(g);
 }
@@ -215,10 +220,48 @@ static rmt_status desc_for(const rmt_grid *g, int64_t m, int64_t n, int64_t lld,
     return RMT_OK;
 }
 
+/* Room for the local part of a rows x cols matrix in *buf (grown, never
+ * shrunk); *lld gets its leading dimension. */
+static rmt_status local_buf(const rmt_grid *g, double **buf, size_t *cap, int64_t rows, int64_t cols, int64_t *lld)
+{
+    int64_t lr = rmt_grid_local(g, rows, 0), lc = rmt_grid_local(g, cols, 1);
+    *lld = lr > 1 ? lr : 1;
+    size_t need = (size_t)*lld * (size_t)(lc > 1 ? lc : 1);
+    if (need > *cap) {
+        free(*buf);
+        *buf = malloc(sizeof(double) * need);
+        *cap = *buf ? need : 0;
+        if (!*buf) return RMT_ERR(RMT_ERUNTIME, "out of memory for a distributed %lld x %lld matrix", (long long)rows,
+                                  (long long)cols);
+    }
+    return RMT_OK;
+}
+
+/* Copy the lower triangle of the distributed n x n matrix a onto its upper
+ * triangle (PDTRAN into scratch, then the entries above the diagonal). */
+static rmt_status mirror_lower(rmt_grid *g, int n, double *a, const int *desc)
+{
+    const int one = 1;
+    const double alpha = 1.0, beta = 0.0;
+    int64_t lld;
+    RMT_TRY(local_buf(g, &g->sym, &g->sym_cap, n, n, &lld));
+    pdtran_(&n, &n, &alpha, a, &one, &one, desc, &beta, g->sym, &one, &one, desc);
+    int64_t lr = rmt_grid_local(g, n, 0), lc = rmt_grid_local(g, n, 1);
+    for (int64_t jl = 0; jl < lc; jl++) {
+        int64_t j = rmt_grid_global(g, jl, 1);
+        for (int64_t il = 0; il < lr; il++)
+            if (rmt_grid_global(g, il, 0) < j) a[il + (size_t)jl * (size_t)lld] = g->sym[il + (size_t)jl * (size_t)lld];
+    }
+    return RMT_OK;
+}
+
 static rmt_status eig(rmt_grid *g, int nn, double *a, const int *desc, double *w, int *info)
 {
 #ifdef RMT_HAVE_ELPA
     if (g->use_elpa) {
+        /* every caller provides the lower triangle, as ScaLAPACK reads it;
+         * ELPA reads the whole matrix, so complete it here */
+        RMT_TRY(mirror_lower(g, nn, a, desc));
         if (elpa_eig(g, nn, a, desc[8], w, info) == 0) return RMT_OK;
         g->use_elpa = 0; /* say so once, then use ScaLAPACK */
         fprintf(stderr, "rmtmc: ELPA cannot be set up for n = %d; using pdsyev\n", nn);
@@ -280,37 +323,15 @@ rmt_status rmt_grid_gram(rmt_grid *g, int64_t rows, int64_t cols, const double *
     const int one = 1;
     const double alpha = 1.0, beta = 0.0;
     RMT_TRY(desc_for(g, rows, cols, lld, dz));
-    int64_t lr = rmt_grid_local(g, m, 0), lc = rmt_grid_local(g, m, 1);
-    size_t need = (size_t)(lr > 0 ? lr : 1) * (size_t)(lc > 0 ? lc : 1);
-    if (need > g->gram_cap) {
-        free(g->gram);
-        g->gram = malloc(sizeof(double) * need);
-        g->gram_cap = g->gram ? need : 0;
-        if (!g->gram) return RMT_ERR(RMT_ERUNTIME, "out of memory for a distributed Gram matrix");
-    }
-    RMT_TRY(desc_for(g, m, m, lr, dc));
+    int64_t lldc;
+    RMT_TRY(local_buf(g, &g->gram, &g->gram_cap, m, m, &lldc));
+    RMT_TRY(desc_for(g, m, m, lldc, dc));
     int mm = (int)m, kk = (int)(rows < cols ? cols : rows);
-    /* Z Z^T and Z^T Z share their nonzero eigenvalues: form the smaller one.
-     * ScaLAPACK reads one triangle (PDSYRK's half the work); ELPA reads the
-     * whole matrix, so it gets both triangles from PDGEMM. */
-    if (g->use_elpa)
-        pdgemm_(cols < rows ? "T" : "N", cols < rows ? "N" : "T", &mm, &mm, &kk, &alpha, z, &one, &one, dz, z, &one,
-                &one, dz, &beta, g->gram, &one, &one, dc, 1, 1);
-    else if (cols < rows)
-        pdsyrk_("L", "T", &mm, &kk, &alpha, z, &one, &one, dz, &beta, g->gram, &one, &one, dc, 1, 1);
-    else
-        pdsyrk_("L", "N", &mm, &kk, &alpha, z, &one, &one, dz, &beta, g->gram, &one, &one, dc, 1, 1);
+    /* Z Z^T and Z^T Z share their nonzero eigenvalues: form the smaller one */
+    pdsyrk_("L", cols < rows ? "T" : "N", &mm, &kk, &alpha, z, &one, &one, dz, &beta, g->gram, &one, &one, dc, 1, 1);
     int64_t zeros = rows - m;
     RMT_TRY(eig(g, mm, g->gram, dc, w + zeros, info));
-    for (int64_t i = 0; i < zeros; i++) w[i] = 0.0;
-    /* keep w ascending when rounding left computed eigenvalues below zero */
-    int64_t k = zeros;
-    while (k < rows && w[k] < 0.0) k++;
-    if (k > zeros) {
-        int64_t neg = k - zeros;
-        memmove(w, w + zeros, sizeof(double) * (size_t)neg);
-        for (int64_t i = neg; i < k; i++) w[i] = 0.0;
-    }
+    rmt_solve_add_zeros(w, zeros, m);
     *structural = zeros;
     return RMT_OK;
 }
@@ -318,16 +339,7 @@ rmt_status rmt_grid_gram(rmt_grid *g, int64_t rows, int64_t cols, const double *
 /* Room for the local part of a rows x cols matrix in scratch slot k. */
 static rmt_status chain_buf(rmt_grid *g, int k, int64_t rows, int64_t cols, int64_t *lld)
 {
-    int64_t lr = rmt_grid_local(g, rows, 0), lc = rmt_grid_local(g, cols, 1);
-    *lld = lr > 1 ? lr : 1;
-    size_t need = (size_t)*lld * (size_t)(lc > 1 ? lc : 1);
-    if (need > g->chain_cap[k]) {
-        free(g->chain[k]);
-        g->chain[k] = malloc(sizeof(double) * need);
-        g->chain_cap[k] = g->chain[k] ? need : 0;
-        if (!g->chain[k]) return RMT_ERR(RMT_ERUNTIME, "out of memory for a distributed product");
-    }
-    return RMT_OK;
+    return local_buf(g, &g->chain[k], &g->chain_cap[k], rows, cols, lld);
 }
 
 static int64_t map_out(const rmt_grid_map *m) { return m->trans ? m->cols : m->rows; }
@@ -395,22 +407,11 @@ rmt_status rmt_grid_gram_chain(rmt_grid *g, int nm, const rmt_grid_map *m, doubl
         int64_t out = map_out(&m[nm - 1]);
         int dp[9];
         RMT_TRY(desc_for(g, out, n0, lld, dp));
-        int64_t lr = rmt_grid_local(g, n0, 0), lc = rmt_grid_local(g, n0, 1);
-        int64_t lldg = lr > 1 ? lr : 1;
-        size_t need = (size_t)lldg * (size_t)(lc > 1 ? lc : 1);
-        if (need > g->gram_cap) {
-            free(g->gram);
-            g->gram = malloc(sizeof(double) * need);
-            g->gram_cap = g->gram ? need : 0;
-            if (!g->gram) return RMT_ERR(RMT_ERUNTIME, "out of memory for a distributed Gram matrix");
-        }
+        int64_t lldg;
+        RMT_TRY(local_buf(g, &g->gram, &g->gram_cap, n0, n0, &lldg));
         int dc[9], nn = (int)n0, kk = (int)out;
         RMT_TRY(desc_for(g, n0, n0, lldg, dc));
-        if (g->use_elpa)
-            pdgemm_("T", "N", &nn, &nn, &kk, &alpha, g->chain[slot], &one, &one, dp, g->chain[slot], &one, &one, dp,
-                    &beta, g->gram, &one, &one, dc, 1, 1);
-        else
-            pdsyrk_("L", "T", &nn, &kk, &alpha, g->chain[slot], &one, &one, dp, &beta, g->gram, &one, &one, dc, 1, 1);
+        pdsyrk_("L", "T", &nn, &kk, &alpha, g->chain[slot], &one, &one, dp, &beta, g->gram, &one, &one, dc, 1, 1);
         return eig(g, nn, g->gram, dc, w, info);
     }
     /* A: the chain up to the thinnest output (R x n0); C = A A^T = L L^T */
@@ -424,11 +425,6 @@ rmt_status rmt_grid_gram_chain(rmt_grid *g, int nm, const rmt_grid_map *m, doubl
     int64_t zeros = n0 - R;
     if (r == nm - 1) {
         /* nothing after the narrowing: eig(P^T P) = eig(A A^T) plus zeros */
-        if (g->use_elpa) {
-            /* ELPA reads both triangles */
-            pdgemm_("N", "T", &RR, &RR, &nn0, &alpha, g->chain[slot], &one, &one, da, g->chain[slot], &one, &one, da,
-                    &beta, g->chain[2], &one, &one, dl, 1, 1);
-        }
         RMT_TRY(eig(g, RR, g->chain[2], dl, w + zeros, info));
     } else {
         int q = 0;
@@ -447,22 +443,10 @@ rmt_status rmt_grid_gram_chain(rmt_grid *g, int nm, const rmt_grid_map *m, doubl
         pdtrmm_("R", "L", "N", "N", &OUT, &RR, &alpha, g->chain[2], &one, &one, dl, g->chain[slot], &one, &one, db, 1,
                 1, 1, 1);
         /* X^T X overwrites L, which is no longer needed */
-        if (g->use_elpa)
-            pdgemm_("T", "N", &RR, &RR, &OUT, &alpha, g->chain[slot], &one, &one, db, g->chain[slot], &one, &one, db,
-                    &beta, g->chain[2], &one, &one, dl, 1, 1);
-        else
-            pdsyrk_("L", "T", &RR, &OUT, &alpha, g->chain[slot], &one, &one, db, &beta, g->chain[2], &one, &one, dl, 1, 1);
+        pdsyrk_("L", "T", &RR, &OUT, &alpha, g->chain[slot], &one, &one, db, &beta, g->chain[2], &one, &one, dl, 1, 1);
         RMT_TRY(eig(g, RR, g->chain[2], dl, w + zeros, info));
     }
-    for (int64_t i = 0; i < n0 - R; i++) w[i] = 0.0;
-    /* keep w ascending when rounding left computed eigenvalues below zero */
-    int64_t k = n0 - R;
-    while (k < n0 && w[k] < 0.0) k++;
-    if (k > n0 - R) {
-        int64_t neg = k - (n0 - R);
-        memmove(w, w + (n0 - R), sizeof(double) * (size_t)neg);
-        for (int64_t i = neg; i < k; i++) w[i] = 0.0;
-    }
+    rmt_solve_add_zeros(w, zeros, R);
     *structural = zeros;
     return RMT_OK;
 }
