@@ -560,12 +560,9 @@ static int cmd_run(const args *a, int argc, char **argv)
         int grids = 0;
         for (uint32_t i = 0; i < plan->npoints; i++) grids |= plan->points[i].ranks_per_draw > 1;
         if (grids) {
-            const char *d = getenv("RMT_GRID_DRIVER");
-            int gs = plan->npoints ? plan->points[0].grid_solver : 0;
-            const char *name = gs == RMT_GRID_ELPA ? "elpa" : gs == RMT_GRID_PDSYEVR ? "pdsyevr" : gs == RMT_GRID_PDSYEV ? "pdsyev"
-                             : d && (!strcmp(d, "elpa") || !strcmp(d, "pdsyevr")) ? d : "pdsyev";
             size_t len = strlen(solver);
-            snprintf(solver + len, sizeof solver - len, "; on process grids %s", name);
+            snprintf(solver + len, sizeof solver - len, "; on process grids %s",
+                     rmt_grid_solver_name(plan->points[0].grid_solver));
         }
         opts.meta.solver = solver;
         opts.progress = a->progress;

@@ -65,18 +65,30 @@ static int cmp_double(const void *a, const void *b)
 
 int rmt_draw_injected_failure(uint32_t point, uint32_t draw)
 {
-    const char *env = getenv("RMT_FAIL_DRAWS");
-    if (!env) return 0;
-    const char *q = env;
-    while (*q) {
-        char *end;
-        unsigned long p = strtoul(q, &end, 10);
-        if (*end != ':') return 0;
-        unsigned long d = strtoul(end + 1, &end, 10);
-        if (p == point && d == draw) return 1;
-        if (*end != ',') return 0;
-        q = end + 1;
+    /* RMT_FAIL_DRAWS is read once per process: "p:d,p:d,..." */
+    static uint32_t (*list)[2];
+    static size_t count;
+    static int parsed;
+    if (!parsed) {
+        parsed = 1;
+        const char *q = getenv("RMT_FAIL_DRAWS");
+        while (q && *q) {
+            char *end;
+            unsigned long p = strtoul(q, &end, 10);
+            if (*end != ':') break;
+            unsigned long d = strtoul(end + 1, &end, 10);
+            uint32_t (*grown)[2] = realloc(list, sizeof *list * (count + 1));
+            if (!grown) break;
+            list = grown;
+            list[count][0] = (uint32_t)p;
+            list[count][1] = (uint32_t)d;
+            count++;
+            if (*end != ',') break;
+            q = end + 1;
+        }
     }
+    for (size_t i = 0; i < count; i++)
+        if (list[i][0] == point && list[i][1] == draw) return 1;
     return 0;
 }
 

@@ -28,14 +28,6 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 #define BATCH_MAX 64
 #define BATCH_BYTES (64u << 20)
 
-/* Bytes of one draw's block in a result message: the figures alone for a
- * draw that was not run. */
-static size_t block_bytes(const rmt_point *pt, const rmt_draw_figs *f)
-{
-    return f->status == RMT_STATUS_SKIPPED || f->status == RMT_STATUS_NOMEM ? sizeof *f : sizeof(rmt_draw_figs) +
-           sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat) +
-           (rmt_stats_needs_spectra(&pt->stat) ? sizeof(double) * (size_t)pt->ens.n : 0);
-}
 
 /* With at most this many ranks the master computes draws as well as
  * dispatching: a laptop or a node keeps every core busy. Beyond it the
@@ -69,6 +61,13 @@ static size_t result_bytes(const rmt_point *pt)
 {
     return sizeof(rmt_draw_figs) + sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat) +
            (rmt_stats_needs_spectra(&pt->stat) ? sizeof(double) * (size_t)pt->ens.n : 0);
+}
+
+/* Bytes of one draw's block in a result message: the figures alone for a
+ * draw that was not run. */
+static size_t block_bytes(const rmt_point *pt, const rmt_draw_figs *f)
+{
+    return f->status == RMT_STATUS_SKIPPED || f->status == RMT_STATUS_NOMEM ? sizeof *f : result_bytes(pt);
 }
 
 /* ------------------------------------------------------------- phases */

@@ -79,6 +79,20 @@ void rmt_grid_shape_for(int p, int *nprow, int *npcol)
     *npcol = p / r;
 }
 
+/* The driver when the config does not name one: RMT_GRID_DRIVER, else PDSYEV. */
+static int default_driver(void)
+{
+    const char *d = getenv("RMT_GRID_DRIVER");
+    return d && !strcmp(d, "pdsyevr") ? RMT_GRID_PDSYEVR : d && !strcmp(d, "elpa") ? RMT_GRID_ELPA : RMT_GRID_PDSYEV;
+}
+
+const char *rmt_grid_solver_name(int driver)
+{
+    if (driver == 0) driver = default_driver();
+    if (driver == RMT_GRID_ELPA && !rmt_grid_have_elpa()) driver = RMT_GRID_PDSYEV;
+    return driver == RMT_GRID_ELPA ? "elpa" : driver == RMT_GRID_PDSYEVR ? "pdsyevr" : "pdsyev";
+}
+
 rmt_grid *rmt_grid_create(MPI_Comm comm)
 {
     rmt_grid *g = calloc(1, sizeof *g);
@@ -95,8 +109,7 @@ rmt_grid *rmt_grid_create(MPI_Comm comm)
      * and needs O(n) workspace, where PDSYEVR's values-only workspace holds
      * another copy of the local matrix (measured at n = 6000 on 1x2: peak
      * 185 MB per rank against 310-560 MB) */
-    const char *d = getenv("RMT_GRID_DRIVER");
-    g->default_driver = d && !strcmp(d, "pdsyevr") ? RMT_GRID_PDSYEVR : d && !strcmp(d, "elpa") ? RMT_GRID_ELPA : RMT_GRID_PDSYEV;
+    g->default_driver = default_driver();
     rmt_grid_set_driver(g, g->default_driver);
     return g;
 }

@@ -58,6 +58,10 @@ enum { RMT_GRID_PDSYEV = 1, RMT_GRID_PDSYEVR = 2, RMT_GRID_ELPA = 3 };
 void rmt_grid_set_driver(rmt_grid *g, int driver); /* 0: the default (RMT_GRID_DRIVER, else PDSYEV) */
 int rmt_grid_have_elpa(void);
 
+/* The name of the driver a point with grid_solver = driver (0: the default)
+ * runs on a grid. Not collective. */
+const char *rmt_grid_solver_name(int driver);
+
 /* 1 when the grid uses ELPA (RMT_GRID_DRIVER=elpa in a build with ELPA). */
 int rmt_grid_uses_elpa(const rmt_grid *g);
 

@@ -35,6 +35,8 @@ ref = h5py.File(tmp + "/g1.h5")
 ok = True
 for g, shape in [(2, "1x2"), (3, "1x3"), (4, "2x2")]:
     f = h5py.File("%s/g%d.h5" % (tmp, g))
+    if "on process grids pdsyev" not in f.attrs["solver"] or "process grids" in ref.attrs["solver"]:
+        print("FAIL: the root attribute solver does not name the grid solver: %r" % f.attrs["solver"]); ok = False
     for p in ref["points"]:
         a, b = ref["points"][p], f["points"][p]
         ea, eb = a["eigenvalues"][:], b["eigenvalues"][:]
@@ -73,6 +75,7 @@ for p in a['points']:
     ea, eb = a['points'][p]['eigenvalues'][:], b['points'][p]['eigenvalues'][:]
     assert np.abs(ea - eb).max() <= 1e-10 * np.abs(ea).max(), p
     assert (b['points'][p]['draws/solver'][:] == 12).all(), p
+assert 'on process grids elpa' in b.attrs['solver'], b.attrs['solver']
 " && ok "ELPA on a 1x2 grid agrees with one rank per draw" || bad "ELPA"
 else
   echo "skip: this build has no ELPA (libelpa-dev), so the ELPA backend is not exercised"
