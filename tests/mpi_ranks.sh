@@ -5,9 +5,7 @@
 set -u
 rmtmc=$(realpath "$1")
 src=$2
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
 cat > "$tmp/c.json" <<'JSON'
 {
   "name": "ranks",

@@ -6,13 +6,7 @@
 set -u
 rmtmc=$(realpath "$1")
 src=$(realpath "$2")
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
+. "$(dirname "$0")/lib.sh"
 
 n=0
 for cfg in "$src"/configs/paper/*.json; do

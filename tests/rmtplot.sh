@@ -6,15 +6,9 @@
 set -u
 rmtmc=$(realpath "$1")
 src=$(realpath "$2")
-py=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 plot=$src/tools/rmtplot
 check=$src/tests/rmtplot_check.py
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-fail=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fail=1; }
 
 # figs NAME H5 [EXPECTED ...]: rmtplot H5 into $tmp/NAME, then check
 figs() {
