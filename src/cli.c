@@ -75,6 +75,8 @@ static const char help[] =
     "  RMT_EIG_DRIVER     LAPACK driver: auto (default: dsyevr below n = 2250, dsyevd_2stage\n"
     "                     from there), syevr, syevd, syev, syevd_2stage, syev_2stage\n"
     "  RMT_EIG_2STAGE_MIN n from which auto uses the two-stage driver (default 2250)\n"
+    "  RMT_GRID_DRIVER    default eigensolver on process grids: pdsyev, pdsyevr, elpa\n"
+    "  RMT_DEBUG          error messages also name the source file and line\n"
     "\n"
     "The config schema and the output layout are described in README.md and configs/README.md.\n";
 
@@ -360,9 +362,13 @@ static void print_summary(const rmt_results *res, const char *out)
            (unsigned long long)res->failed_draws, out);
 }
 
+/* The one line a failure prints; with RMT_DEBUG set, also where in the
+ * source it was raised. */
 static int finish(rmt_status s)
 {
-    if (s != RMT_OK) fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
+    if (s == RMT_OK) return 0;
+    if (getenv("RMT_DEBUG")) fprintf(stderr, "rmtmc: %s [%s]\n", rmt_err_message(), rmt_err_where());
+    else fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
     return (int)s;
 }
 

@@ -38,8 +38,6 @@ void rmt_draw_destroy(rmt_draw_ctx *c)
     free(c);
 }
 
-const char *rmt_draw_driver(const rmt_draw_ctx *c) { return rmt_solve_driver_name(c->solver); }
-
 static rmt_status grow(double **p, size_t *cap, size_t need)
 {
     if (need <= *cap) return RMT_OK;

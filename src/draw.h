@@ -28,9 +28,6 @@ struct rmt_grid;
 rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, struct rmt_grid *g, const rmt_point *pt, uint32_t draw,
                              rmt_draw_figs *f, uint64_t *counts, double *eig);
 
-/* Name of the eigenvalue driver the context uses. */
-const char *rmt_draw_driver(const rmt_draw_ctx *c);
-
 /* Fault injection for tests: RMT_FAIL_DRAWS="p:d,p:d,..." makes those draws
  * report status 99 as if the solver had failed. Off unless set. */
 int rmt_draw_injected_failure(uint32_t point, uint32_t draw);

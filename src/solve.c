@@ -72,8 +72,6 @@ void rmt_solve_destroy(rmt_solver *s)
     free(s);
 }
 
-const char *rmt_solve_driver_name(const rmt_solver *s) { return driver_names[s->driver]; }
-
 int rmt_solve_last_driver(const rmt_solver *s) { return s->driver; }
 
 const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len)

@@ -30,9 +30,6 @@ typedef struct rmt_solver rmt_solver;
 rmt_solver *rmt_solve_create(int driver);
 void rmt_solve_destroy(rmt_solver *s);   /* accepts NULL */
 
-/* Name of the driver used last ("dsyevr", ...). */
-const char *rmt_solve_driver_name(const rmt_solver *s);
-
 /* The driver the last call used (rmt_driver). */
 int rmt_solve_last_driver(const rmt_solver *s);
 

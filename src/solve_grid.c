@@ -130,14 +130,6 @@ void rmt_grid_destroy(rmt_grid *g)
     free(g);
 }
 
-void rmt_grid_info(const rmt_grid *g, int *nprow, int *npcol, int *myrow, int *mycol)
-{
-    *nprow = g->nprow;
-    *npcol = g->npcol;
-    *myrow = g->myrow;
-    *mycol = g->mycol;
-}
-
 int rmt_grid_uses_pdsyev(const rmt_grid *g) { return g->use_pdsyev; }
 
 const char *rmt_grid_driver(const rmt_grid *g) { return g->use_elpa ? "elpa" : g->use_pdsyev ? "pdsyev" : "pdsyevr"; }

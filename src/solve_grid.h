@@ -27,9 +27,6 @@ rmt_grid *rmt_grid_create(MPI_Comm comm);
  * accepts NULL. */
 void rmt_grid_destroy(rmt_grid *g);
 
-/* This rank's place: grid shape and coordinates. */
-void rmt_grid_info(const rmt_grid *g, int *nprow, int *npcol, int *myrow, int *mycol);
-
 /* Rows (or columns) of a global dimension n this rank holds: NUMROC. */
 int64_t rmt_grid_local(const rmt_grid *g, int64_t n, int is_col);
 

@@ -88,15 +88,12 @@ double rmt_cdf_eval(const rmt_cdf *c, double x)
 
 double rmt_theory_spacing_cdf_goe(double s) { return s <= 0 ? 0 : 1 - exp(-M_PI * s * s / 4); }
 double rmt_theory_spacing_cdf_poisson(double s) { return s <= 0 ? 0 : 1 - exp(-s); }
-double rmt_theory_spacing_pdf_goe(double s) { return s < 0 ? 0 : M_PI * s / 2 * exp(-M_PI * s * s / 4); }
-double rmt_theory_spacing_pdf_poisson(double s) { return s < 0 ? 0 : exp(-s); }
 
-double rmt_theory_ratio_pdf_goe(double r)
+static double ratio_pdf_goe(double r)
 {
     if (r < 0) return 0;
     return 27.0 / 8.0 * (r + r * r) / pow(1 + r + r * r, 2.5);
 }
-double rmt_theory_ratio_pdf_poisson(double r) { return r < 0 ? 0 : 1 / ((1 + r) * (1 + r)); }
 double rmt_theory_ratio_cdf_poisson(double r) { return r <= 0 ? 0 : r / (1 + r); }
 
 double rmt_theory_ratio_cdf_goe(double r)
@@ -109,7 +106,7 @@ double rmt_theory_ratio_cdf_goe(double r)
     double h = b / m, s = 0;
     for (int k = 0; k <= m; k++) {
         double ph = h * k, x = tan(ph), sec2 = 1 + x * x;
-        double f = rmt_theory_ratio_pdf_goe(x) * sec2;
+        double f = ratio_pdf_goe(x) * sec2;
         s += f * (k == 0 || k == m ? 1 : (k % 2 ? 4 : 2));
     }
     return s * h / 3;

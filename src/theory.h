@@ -22,14 +22,10 @@ void rmt_cdf_destroy(rmt_cdf *c);                /* accepts NULL */
  * Wigner surmise (GOE) 1 - exp(-pi s^2 / 4); Poisson 1 - exp(-s). */
 double rmt_theory_spacing_cdf_goe(double s);
 double rmt_theory_spacing_cdf_poisson(double s);
-double rmt_theory_spacing_pdf_goe(double s);
-double rmt_theory_spacing_pdf_poisson(double s);
 
 /* Consecutive spacing ratio r = s_{i+1}/s_i: the GOE surmise
  * (27/8)(r + r^2)/(1 + r + r^2)^(5/2) (Atas et al. 2013) and Poisson
- * 1/(1 + r)^2, as densities and CDFs. */
-double rmt_theory_ratio_pdf_goe(double r);
-double rmt_theory_ratio_pdf_poisson(double r);
+ * 1/(1 + r)^2, as CDFs (the written bin probabilities). */
 double rmt_theory_ratio_cdf_goe(double r);
 double rmt_theory_ratio_cdf_poisson(double r);
 

@@ -28,6 +28,8 @@ expect 2 "unknown option" -- "$rmtmc" run "$src/configs/quickstart.json" --bogus
 expect 2 "missing config file" -- "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5"
 grep -q "nope.json" "$tmp/err" || bad "missing file not named"
 [ ! -e "$tmp/nope.h5" ] || bad "missing config created an output"
+RMT_DEBUG=1 "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5" 2> "$tmp/err"
+grep -q "nope.json.*\[.*config.c:[0-9]*\]$" "$tmp/err" && ok "RMT_DEBUG names the source line" || bad "RMT_DEBUG: $(cat "$tmp/err")"
 expect 2 "output directory missing" -- "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/no/such/dir/x.h5"
 
 cat > "$tmp/small.json" <<'JSON'
