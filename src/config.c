@@ -927,11 +927,11 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         pt.ranks_per_draw = rpd_value;
         s = parse_ensemble(c, dup, epath, &pt.ens);
         if (!s) s = parse_statistics(c, stats, spath, &pt.ens, &pt.stat);
-        /* a diagonal needs no grid; of the products, gram forms run on grids */
-        if (!s && (pt.ens.kind == RMT_ENS_DIAGONAL || (pt.ens.kind == RMT_ENS_PRODUCT && pt.ens.form != RMT_PROD_GRAM))) {
+        /* a diagonal is sorted, not diagonalized: it needs no grid */
+        if (!s && pt.ens.kind == RMT_ENS_DIAGONAL) {
             if (pt.ranks_per_draw > 1)
-                s = bad(c, rpath, "%d ranks per draw: %s draws run on one rank in this version", pt.ranks_per_draw,
-                        pt.ens.kind == RMT_ENS_DIAGONAL ? "diagonal" : "similar and symmetric-part product");
+                s = bad(c, rpath, "%d ranks per draw: a diagonal ensemble has nothing to diagonalize, so its draws "
+                        "run on one rank", pt.ranks_per_draw);
             pt.ranks_per_draw = 1;
         }
         if (s) {
@@ -1354,6 +1354,8 @@ double rmt_point_bytes(const rmt_ensemble *e, int g)
             double out = gr ? (double)c : (double)r; /* the narrowest a factor passes through */
             thin = k == 0 ? fmin(out, n0) : fmin(thin, out);
         }
+        /* similar and symmetric-part diagonalize up to N0 x N0 */
+        if (e->form != RMT_PROD_GRAM) thin = n0;
         return 8.0 * (fac + 2.0 * big * n0) / g * 1.1 + rmt_grid_bytes((int64_t)thin, g) + 8.0 * (double)e->n;
     }
     if (lay.form == RMT_FORM_GRAM) {

@@ -214,9 +214,10 @@ static void fill_local(const rmt_ensemble *e, int factor, const rmt_stream *st, 
     }
 }
 
-/* A gram product on the grid: each factor filled in its block-cyclic part,
- * a wishart factor Y Y^T acting as Y^T then Y, the chain combined with
- * PDGEMM. */
+/* A product on the grid: each factor filled in its block-cyclic part, a
+ * wishart factor Y Y^T acting as Y^T then Y. The gram and symmetric-part
+ * forms combine the chain with PDGEMM; similar uses the factors as they are
+ * (one symmetric factor, or S W with W = Y Y^T). */
 static rmt_status run_product_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_ensemble *e, const rmt_stream *st,
                                    int64_t *structural, int *info)
 {
@@ -239,7 +240,26 @@ static rmt_status run_product_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_ensem
         if (gram[k]) m[nm++] = (rmt_grid_map){a, rows[k], cols[k], lld[k], 1};
         m[nm++] = (rmt_grid_map){a, rows[k], cols[k], lld[k], 0};
     }
-    return rmt_grid_gram_chain(g, nm, m, c->w, structural, info);
+    switch (e->form) {
+    case RMT_PROD_GRAM:
+        return rmt_grid_gram_chain(g, nm, m, c->w, structural, info);
+    case RMT_PROD_SYMPART:
+        *structural = 0; /* its zeros are numerical, as on one rank */
+        return rmt_grid_sympart_chain(g, nm, m, c->w, info);
+    case RMT_PROD_SIMILAR:
+        if (e->nfactors == 1) {
+            if (gram[0]) return rmt_grid_gram(g, rows[0], cols[0], c->a, lld[0], c->w, structural, info);
+            *structural = 0;
+            return rmt_grid_symmetric(g, rows[0], c->a, lld[0], c->w, info);
+        } else {
+            int iw = gram[0] ? 0 : 1;
+            rmt_grid_map y = {c->a + off[iw], rows[iw], cols[iw], lld[iw], 0};
+            rmt_grid_map sm = {c->a + off[1 - iw], rows[1 - iw], cols[1 - iw], lld[1 - iw], 0};
+            return rmt_grid_similar(g, &y, &sm, gram[1 - iw], c->w, structural, info);
+        }
+    default:
+        return RMT_ERR(RMT_ERUNTIME, "unknown product form %d (bug)", e->form);
+    }
 }
 
 rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f,
@@ -269,8 +289,6 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
         f->structural_zeros = lay.zeros;
         break;
     case RMT_FORM_PRODUCT:
-        if (e->form != RMT_PROD_GRAM)
-            return RMT_ERR(RMT_ERUNTIME, "product form %d cannot run on a process grid (bug)", e->form);
         RMT_TRY(run_product_grid(c, g, e, &st, &f->structural_zeros, &info));
         break;
     default:

@@ -42,6 +42,10 @@ extern void pdtrmm_(const char *side, const char *uplo, const char *transa, cons
                     const double *alpha, const double *a, const int *ia, const int *ja, const int *desca, double *b,
                     const int *ib, const int *jb, const int *descb, size_t lside, size_t luplo, size_t ltransa,
                     size_t ldiag);
+extern void pdsymm_(const char *side, const char *uplo, const int *m, const int *n, const double *alpha,
+                    const double *a, const int *ia, const int *ja, const int *desca, const double *b, const int *ib,
+                    const int *jb, const int *descb, const double *beta, double *c, const int *ic, const int *jc,
+                    const int *descc, size_t lside, size_t luplo);
 extern void pdsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
                     const double *a, const int *ia, const int *ja, const int *desca, const double *beta, double *c,
                     const int *ic, const int *jc, const int *descc, size_t luplo, size_t ltrans);
@@ -453,5 +457,93 @@ rmt_status rmt_grid_gram_chain(rmt_grid *g, int nm, const rmt_grid_map *m, doubl
     }
     rmt_solve_add_zeros(w, zeros, R);
     *structural = zeros;
+    return RMT_OK;
+}
+
+rmt_status rmt_grid_sympart_chain(rmt_grid *g, int nm, const rmt_grid_map *m, double *w, int *info)
+{
+    const int one = 1;
+    const double half = 0.5;
+    *info = 0;
+    int64_t n0 = map_in(&m[0]);
+    if (map_out(&m[nm - 1]) != n0) return RMT_ERR(RMT_ERUNTIME, "symmetric part of a non-square product (bug)");
+    int slot = 0;
+    int64_t lld = 0, lldg = 0;
+    RMT_TRY(chain_product(g, m, 0, nm, &slot, &lld));
+    RMT_TRY(local_buf(g, &g->gram, &g->gram_cap, n0, n0, &lldg));
+    int dp[9], dg[9], nn = (int)n0;
+    RMT_TRY(desc_for(g, n0, n0, lld, dp));
+    RMT_TRY(desc_for(g, n0, n0, lldg, dg));
+    /* G = P, then G = P / 2 + P^T / 2 (PDTRAN: C = beta C + alpha A^T) */
+    int64_t lr = rmt_grid_local(g, n0, 0), lc = rmt_grid_local(g, n0, 1);
+    for (int64_t j = 0; j < lc; j++)
+        memcpy(g->gram + (size_t)j * (size_t)lldg, g->chain[slot] + (size_t)j * (size_t)lld, sizeof(double) * (size_t)lr);
+    pdtran_(&nn, &nn, &half, g->chain[slot], &one, &one, dp, &half, g->gram, &one, &one, dg);
+    return eig(g, nn, g->gram, dg, w, info);
+}
+
+rmt_status rmt_grid_similar(rmt_grid *g, const rmt_grid_map *y, const rmt_grid_map *s, int s_gram, double *w,
+                            int64_t *structural, int *info)
+{
+    const int one = 1;
+    const double alpha = 1.0, beta = 0.0;
+    *info = 0;
+    *structural = 0;
+    int64_t n = y->rows, tw = y->cols, mp = tw < n ? tw : n;
+    const double *yl = y->a;
+    int dy[9], ds[9], N = (int)n, MP = (int)mp;
+    RMT_TRY(desc_for(g, n, tw, y->lld, dy));
+    RMT_TRY(desc_for(g, s->rows, s->cols, s->lld, ds));
+    if (tw > n) {
+        /* a wide Y: Y Y^T = L L^T (PDSYRK, PDPOTRF), and eig(S L L^T) = eig(L^T S L) */
+        int64_t lldl = 0;
+        int TW = (int)tw, q = 0;
+        RMT_TRY(chain_buf(g, 2, n, n, &lldl));
+        int dl[9];
+        RMT_TRY(desc_for(g, n, n, lldl, dl));
+        pdsyrk_("L", "N", &N, &TW, &alpha, y->a, &one, &one, dy, &beta, g->chain[2], &one, &one, dl, 1, 1);
+        pdpotrf_("L", &N, g->chain[2], &one, &one, dl, &q, 1);
+        if (q < 0) return RMT_ERR(RMT_ERUNTIME, "pdpotrf: argument %d is illegal (bug)", -q);
+        if (q > 0) {
+            *info = 3000 + q; /* Y Y^T not positive definite: a degenerate draw */
+            return RMT_OK;
+        }
+        /* L's strict upper triangle holds PDSYRK's leftovers: clear it */
+        int64_t lr = rmt_grid_local(g, n, 0), lc = rmt_grid_local(g, n, 1);
+        for (int64_t jl = 0; jl < lc; jl++) {
+            int64_t j = rmt_grid_global(g, jl, 1);
+            for (int64_t il = 0; il < lr; il++)
+                if (rmt_grid_global(g, il, 0) < j) g->chain[2][il + (size_t)jl * (size_t)lldl] = 0.0;
+        }
+        yl = g->chain[2];
+        memcpy(dy, dl, sizeof dy);
+    }
+    int64_t zeros = n - mp, inner = 0;
+    if (s_gram) {
+        /* S = V V^T: Y^T V V^T Y = D D^T with D = Y^T V (mp x ts) */
+        int64_t ts = s->cols, lldd = 0;
+        int TS = (int)ts, dd[9];
+        RMT_TRY(chain_buf(g, 0, mp, ts, &lldd));
+        RMT_TRY(desc_for(g, mp, ts, lldd, dd));
+        pdgemm_("T", "N", &MP, &TS, &N, &alpha, yl, &one, &one, dy, s->a, &one, &one, ds, &beta, g->chain[0], &one,
+                &one, dd, 1, 1);
+        RMT_TRY(rmt_grid_gram(g, mp, ts, g->chain[0], lldd, w + zeros, &inner, info));
+    } else {
+        /* Y^T S Y: B = S Y (PDSYMM reads S's lower triangle), then Y^T B */
+        int64_t lldb = 0, lldg = 0;
+        int db[9], dg[9];
+        RMT_TRY(chain_buf(g, 0, n, mp, &lldb));
+        RMT_TRY(desc_for(g, n, mp, lldb, db));
+        RMT_TRY(local_buf(g, &g->gram, &g->gram_cap, mp, mp, &lldg));
+        RMT_TRY(desc_for(g, mp, mp, lldg, dg));
+        pdsymm_("L", "L", &N, &MP, &alpha, s->a, &one, &one, ds, yl, &one, &one, dy, &beta, g->chain[0], &one, &one,
+                db, 1, 1);
+        pdgemm_("T", "N", &MP, &MP, &N, &alpha, yl, &one, &one, dy, g->chain[0], &one, &one, db, &beta, g->gram, &one,
+                &one, dg, 1, 1);
+        RMT_TRY(eig(g, MP, g->gram, dg, w + zeros, info));
+    }
+    if (*info) return RMT_OK;
+    rmt_solve_add_zeros(w, zeros, mp);
+    *structural = zeros + inner;
     return RMT_OK;
 }

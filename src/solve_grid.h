@@ -81,6 +81,20 @@ typedef struct {
  * added (*structural). Collective on the grid. */
 rmt_status rmt_grid_gram_chain(rmt_grid *g, int nm, const rmt_grid_map *m, double *w, int64_t *structural, int *info);
 
+/* Eigenvalues (ascending, n0 of them) of (P + P^T) / 2 for the square
+ * chain P = m[nm-1] ... m[0] (n0 x n0), with PDGEMM and PDTRAN. Collective
+ * on the grid. */
+rmt_status rmt_grid_sympart_chain(rmt_grid *g, int nm, const rmt_grid_map *m, double *w, int *info);
+
+/* Eigenvalues (ascending, n = y->rows of them) of S W with W = Y Y^T (y:
+ * n x tw, not transposed) and S either symmetric n x n (s_gram = 0, lower
+ * triangle read) or V V^T (s_gram = 1, s: V n x ts). They are those of the
+ * symmetric Y^T S Y plus n - min(n, tw) exact zeros; a wide Y (tw > n) is
+ * first replaced by L with L L^T = Y Y^T (PDSYRK, PDPOTRF). *structural
+ * counts the exact zeros. Collective on the grid. */
+rmt_status rmt_grid_similar(rmt_grid *g, const rmt_grid_map *y, const rmt_grid_map *s, int s_gram, double *w,
+                            int64_t *structural, int *info);
+
 /* Name of the ScaLAPACK driver: "pdsyev", or "pdsyevr" with RMT_GRID_DRIVER=pdsyevr. */
 const char *rmt_grid_driver(const rmt_grid *g);
 

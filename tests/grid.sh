@@ -1,6 +1,7 @@
 #!/bin/bash
 # ScaLAPACK process grids inside the farm: the same config with
 # ranks_per_draw 1, 2, 3, 4 (grids 1x1, 1x2, 1x3, 2x2) agrees to 1e-10
+# (Wigner, Wishart and products in all three forms)
 # relative to the spectral norm, histograms identical but for eigenvalues
 # within that tolerance of a bin edge; a grid run is bit-identical whatever
 # the number of ranks; mixed groups in one run; a draw at n = 6000 on two
@@ -20,6 +21,18 @@ cfg() {
    {"name": "prod", "ensemble": {"type": "product", "form": "gram", "factors": [
       {"type": "gaussian", "rows": {"sweep": [70, 260]}, "cols": 260}, {"type": "gaussian", "rows": 230},
       {"type": "wishart", "n": 230, "t": 120}, {"type": "wigner", "n": 230}]},
+    "statistics": {"density": {"bins": 64}, "moments": 3}},
+   {"name": "sim1", "ensemble": {"type": "product", "form": "similar", "factors": [
+      {"type": "wishart", "n": 190, "t": {"sweep": [120, 300]}}]}, "statistics": {"density": {"bins": 64}}},
+   {"name": "simw", "ensemble": {"type": "product", "form": "similar", "factors": [
+      {"type": "wigner", "n": 200}, {"type": "wishart", "n": 200, "t": {"sweep": [90, 330]}}]},
+    "statistics": {"density": {"bins": 64}, "moments": 3}},
+   {"name": "simww", "ensemble": {"type": "product", "form": "similar", "factors": [
+      {"type": "wishart", "n": 180, "t": {"sweep": [100, 250]}}, {"type": "wishart", "n": 180, "t": 140}]},
+    "statistics": {"density": {"bins": 64}, "moments": 3}},
+   {"name": "sym", "ensemble": {"type": "product", "form": "symmetric-part", "factors": [
+      {"type": "gaussian", "rows": {"sweep": [60, 170]}, "cols": 170}, {"type": "gaussian", "rows": 170},
+      {"type": "wigner", "n": 170}]},
     "statistics": {"density": {"bins": 64}, "moments": 3}}],
  "output": {"eigenvalues": true}}
 JSON
