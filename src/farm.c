@@ -56,15 +56,25 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Bytes of one result message for point pt. */
+/* A result message: a header, the histogram counts summed over the batch's
+ * draws (when has_counts), then one block per draw. Summing on the worker
+ * keeps the master's work and the bytes per draw independent of the
+ * number of bins. */
+typedef struct {
+    uint32_t point;
+    uint32_t has_counts;
+} result_head;
+
+static size_t counts_bytes(const rmt_point *pt) { return sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat); }
+
+/* Bytes of one draw's block in a result message: its figures, and its
+ * spectrum when the point needs spectra. */
 static size_t result_bytes(const rmt_point *pt)
 {
-    return sizeof(rmt_draw_figs) + sizeof(uint64_t) * (size_t)rmt_stats_ncounts(&pt->stat) +
-           (rmt_stats_needs_spectra(&pt->stat) ? sizeof(double) * (size_t)pt->ens.n : 0);
+    return sizeof(rmt_draw_figs) + (rmt_stats_needs_spectra(&pt->stat) ? sizeof(double) * (size_t)pt->ens.n : 0);
 }
 
-/* Bytes of one draw's block in a result message: the figures alone for a
- * draw that was not run. */
+/* Bytes of one draw's block: the figures alone for a draw that was not run. */
 static size_t block_bytes(const rmt_point *pt, const rmt_draw_figs *f)
 {
     return f->status == RMT_STATUS_SKIPPED || f->status == RMT_STATUS_NOMEM ? sizeof *f : result_bytes(pt);
@@ -193,13 +203,23 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
             break;
         }
         const rmt_point *pt = &plan->points[task[0]];
-        size_t one = result_bytes(pt), need = one * task[2];
+        size_t one = result_bytes(pt), nc = (size_t)rmt_stats_ncounts(&pt->stat);
+        size_t need = sizeof(result_head) + counts_bytes(pt) * 2 + one * task[2];
         if (need > cap) {
             free(buf);
             buf = malloc(need);
             cap = buf ? need : 0;
         }
-        used = 0;
+        /* the batch's summed counts follow the header; one draw's counts go
+         * to scratch at the end of the buffer */
+        uint64_t *sum = buf ? (uint64_t *)(buf + sizeof(result_head)) : NULL;
+        uint64_t *counts = buf ? (uint64_t *)(buf + need - counts_bytes(pt)) : NULL;
+        if (buf) {
+            result_head h = {task[0], 1};
+            memcpy(buf, &h, sizeof h);
+            memset(sum, 0, counts_bytes(pt));
+        }
+        used = sizeof(result_head) + counts_bytes(pt);
         for (uint32_t b = 0; b < task[2]; b++) {
             rmt_draw_figs f;
             uint32_t draw = task[1] + b;
@@ -211,9 +231,10 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                 msg[1] = draw;
                 msg[2] = 1;
                 group_bcast(ph, msg);
-                uint64_t *counts = (uint64_t *)(buf + used + sizeof f);
-                double *eig = rmt_stats_needs_spectra(&pt->stat) ? (double *)(counts + rmt_stats_ncounts(&pt->stat)) : NULL;
+                double *eig = rmt_stats_needs_spectra(&pt->stat) ? (double *)(buf + used + sizeof f) : NULL;
                 ok = run_draw(ctx, ph, pt, draw, &f, counts, eig) == RMT_OK;
+                if (ok && f.status == 0)
+                    for (size_t q = 0; q < nc; q++) sum[q] += counts[q];
                 if (!ok) {
                     /* a resource failure on this rank: the draw is reported failed (status -2) */
                     fprintf(stderr, "rmtmc: draw %u of point %u: %s\n", draw, task[0], rmt_err_message());
@@ -232,7 +253,12 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                     memcpy(buf + used, &f, sizeof f);
                     used += sizeof f;
                 } else {
-                    MPI_Send(&f, (int)sizeof f, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+                    /* no room for a batch: this draw's figures alone */
+                    char one_msg[sizeof(result_head) + sizeof f];
+                    result_head h = {task[0], 0};
+                    memcpy(one_msg, &h, sizeof h);
+                    memcpy(one_msg + sizeof h, &f, sizeof f);
+                    MPI_Send(one_msg, (int)sizeof one_msg, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
                 }
             }
         }
@@ -402,36 +428,49 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             }
             int w = st.MPI_SOURCE, k = w / ph->g;
             MPI_Recv(rbuf, bytes, MPI_BYTE, w, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            /* a batch: each draw's figures, then (for a draw that ran) its counts and spectrum */
-            for (size_t off = 0; off < (size_t)bytes;) {
+            /* a batch: the header, the summed counts, then each draw's figures
+             * and (for a draw that ran, when the point needs it) its spectrum */
+            result_head h;
+            if ((size_t)bytes < sizeof h) {
+                s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a truncated result (%d bytes)", w, bytes);
+                goto out;
+            }
+            memcpy(&h, rbuf, sizeof h);
+            if (h.point >= plan->npoints) {
+                s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result for unknown point %u", w, h.point);
+                goto out;
+            }
+            const rmt_point *pt = &plan->points[h.point];
+            size_t off = sizeof h + (h.has_counts ? counts_bytes(pt) : 0);
+            if ((size_t)bytes < off) {
+                s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a truncated result (%d bytes)", w, bytes);
+                goto out;
+            }
+            while (off < (size_t)bytes) {
                 rmt_draw_figs f;
                 if ((size_t)bytes - off < sizeof f) {
                     s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a truncated result (%d bytes)", w, bytes);
                     goto out;
                 }
                 memcpy(&f, rbuf + off, sizeof f);
-                if (f.point >= plan->npoints) {
-                    s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result for unknown point %u", w, f.point);
-                    goto out;
-                }
-                const rmt_point *pt = &plan->points[f.point];
                 size_t blk = block_bytes(pt, &f);
-                if ((size_t)bytes - off < blk) {
-                    s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a result of %d bytes for point %u", w, bytes, f.point);
+                if (f.point != h.point || (size_t)bytes - off < blk) {
+                    s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a malformed result of %d bytes for point %u", w, bytes,
+                                h.point);
                     goto out;
                 }
-                const uint64_t *cts = (const uint64_t *)(rbuf + off + sizeof f);
                 const double *ev = blk > sizeof f && rmt_stats_needs_spectra(&pt->stat)
-                                       ? (const double *)(cts + rmt_stats_ncounts(&pt->stat))
+                                       ? (const double *)(rbuf + off + sizeof f)
                                        : NULL;
                 if (f.status == RMT_STATUS_SKIPPED) {
                     /* a signalled worker: not a result; stop the run here too */
                     if (!stop_signal) stop_signal = SIGTERM;
-                } else if ((s = rmt_results_add(res, &f, blk > sizeof f ? cts : NULL, ev))) {
+                } else if ((s = rmt_results_add(res, &f, NULL, ev))) {
                     goto out;
                 }
                 off += blk;
             }
+            if (h.has_counts) rmt_results_add_counts(res, h.point, (const uint64_t *)(rbuf + sizeof h));
             outstanding[k]--;
             in_flight--;
             handled = 1;

@@ -90,11 +90,17 @@ rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_
     if (f->draw >= pt->draws) return RMT_ERR(RMT_ERUNTIME, "result for unknown draw %u of point %u", f->draw, f->point);
     rmt_point_result *p = &r->pts[f->point];
     if (record(r, f, eig) && f->status == 0) {
-        for (int64_t k = 0; k < rmt_stats_ncounts(&pt->stat); k++) p->counts[k] += counts[k];
+        if (counts) rmt_results_add_counts(r, f->point, counts);
         p->below += f->below;
         p->above += f->above;
     }
     return RMT_OK;
+}
+
+void rmt_results_add_counts(rmt_results *r, uint32_t point, const uint64_t *counts)
+{
+    rmt_point_result *p = &r->pts[point];
+    for (int64_t k = 0; k < rmt_stats_ncounts(&r->plan->points[point].stat); k++) p->counts[k] += counts[k];
 }
 
 void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const double *eig) { (void)record(r, f, eig); }

@@ -43,8 +43,13 @@ void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k);
 void rmt_results_destroy(rmt_results *r); /* accepts NULL */
 
 /* Record one draw. A draw already recorded is ignored (returns RMT_OK), so
- * a resumed or repeated draw can never be counted twice. eig may be NULL. */
+ * a resumed or repeated draw can never be counted twice. eig may be NULL;
+ * counts may be NULL when they arrive summed (rmt_results_add_counts). */
 rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_t *counts, const double *eig);
+
+/* Add the histogram counts of a batch of draws of point, summed by the
+ * worker that ran them (the farm hands out only draws not yet recorded). */
+void rmt_results_add_counts(rmt_results *r, uint32_t point, const uint64_t *counts);
 
 /* Restore a draw read back from a checkpoint: like rmt_results_add but the
  * histogram counts are restored separately (as the file's totals). */
