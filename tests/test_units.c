@@ -122,6 +122,77 @@ static void test_fill_blocks(void **state)
     assert_true(memcmp(full, other, sizeof full) != 0);
 }
 
+/* Known answers of the stream (seed 7, point 3, draw 11; counter (k, 5)):
+ * normals through the ziggurat's rectangle, its wedges and its tail, and a
+ * uniform. They pin the counter -> value map: a change of it (or of the
+ * ziggurat) is a new stream, and must be deliberate. */
+static void test_stream_kat(void **state)
+{
+    (void)state;
+    rmt_stream s = {7, 3, 11};
+    static const struct {
+        uint32_t k;
+        double z;
+    } kat[] = {
+        {0, 0x1.862d5262c74a7p-2},      /* rectangle */
+        {1, 0x1.e4daa5c0430fcp+0},      /* rectangle */
+        {2, 0x1.cf4d5608bfdadp-4},      /* wedge */
+        {48, -0x1.8f490c9da92bep-2},    /* wedge */
+        {2315, 0x1.f147e52bf3cd2p+1},   /* tail */
+    };
+    for (size_t t = 0; t < sizeof kat / sizeof kat[0]; t++) {
+        double z = rmt_rng_normal(&s, kat[t].k, 5, RMT_TAG_ENTRY), b;
+        assert_true(z == kat[t].z);
+        rmt_rng_normals(&s, kat[t].k, 5, RMT_TAG_ENTRY, RMT_RNG_ALONG_I, 1, 1.0, &b);
+        assert_true(b == kat[t].z);
+    }
+    assert_true(rmt_rng_uniform(&s, 0, 5, RMT_TAG_MASK) == 0x1.845e95c19fab8p-5);
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* The batch functions give, bit for bit, scale * rmt_rng_normal and
+ * rmt_rng_uniform at each counter of the run: along either word, from
+ * starts near 2^32 that wrap, for counts around the batch widths (16, 64),
+ * several keys, draws and tags; nothing is written past count. The runs
+ * reach the ziggurat's wedges and tail (checked), where the batch hands
+ * over to the scalar code. */
+static void test_rng_batch(void **state)
+{
+    (void)state;
+    enum { MAXC = 1000, GUARD = 4 };
+    static const rmt_stream streams[] = {{2020, 0, 0}, {1, 7, 123456}, {0xffffffffu, 0xfffffffeu, 0xffffffffu}};
+    static const uint32_t tags[] = {RMT_TAG_ENTRY, RMT_TAG_MASK, RMT_TAG_FACTOR0 + 3, (1u << 20) - 1};
+    static const int64_t counts[] = {0, 1, 15, 16, 17, 63, 64, 65, 129, MAXC};
+    static const uint32_t starts[][2] = {{0, 0}, {5, 3}, {3, 5}, {0xffffffffu, 17}, {0xfffffff0u, 0xffffffc0u}, {123456789u, 0x80000000u}};
+    static double z[MAXC + GUARD], u[MAXC + GUARD];
+    int64_t checked = 0, tail = 0;
+    for (size_t si = 0; si < sizeof streams / sizeof streams[0]; si++)
+        for (size_t ti = 0; ti < sizeof tags / sizeof tags[0]; ti++)
+            for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
+                for (size_t st = 0; st < sizeof starts / sizeof starts[0]; st++)
+                    for (int along = 0; along < 2; along++) {
+                        const rmt_stream *s = &streams[si];
+                        const int64_t n = counts[ci];
+                        const uint32_t i = starts[st][0], j = starts[st][1];
+                        const double scale = ci % 2 ? 1.0 : 0.37;
+                        for (int g = 0; g < MAXC + GUARD; g++) z[g] = u[g] = -99.0;
+                        rmt_rng_normals(s, i, j, tags[ti], (rmt_rng_along)along, n, scale, z);
+                        rmt_rng_uniforms(s, i, j, tags[ti], (rmt_rng_along)along, n, u);
+                        for (int64_t k = 0; k < n; k++) {
+                            const uint32_t ik = along ? i : i + (uint32_t)k, jk = along ? j + (uint32_t)k : j;
+                            const double ref = rmt_rng_normal(s, ik, jk, tags[ti]);
+                            assert_true(same_bits(z[k], scale * ref));
+                            assert_true(same_bits(u[k], rmt_rng_uniform(s, ik, jk, tags[ti])));
+                            tail += fabs(ref) > 3.442619855899;
+                        }
+                        for (int64_t g = n; g < n + GUARD; g++) assert_true(z[g] == -99.0 && u[g] == -99.0);
+                        checked += n;
+                    }
+    printf("# %lld values checked, %lld in the tail\n", (long long)checked, (long long)tail);
+    assert_true(tail > 0);
+}
+
 static void test_bins(void **state)
 {
     (void)state;
@@ -227,6 +298,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_normal_moments), cmocka_unit_test(test_normal_law), cmocka_unit_test(test_fill_blocks),
+        cmocka_unit_test(test_stream_kat), cmocka_unit_test(test_rng_batch),
         cmocka_unit_test(test_bins),       cmocka_unit_test(test_sweeps),         cmocka_unit_test(test_experiments),
         cmocka_unit_test(test_canonical),
     };
