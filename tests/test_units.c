@@ -193,6 +193,130 @@ static void test_rng_batch(void **state)
     assert_true(tail > 0);
 }
 
+/* Scalar evaluation of a factor's stored entry (i, j), as the ensembles
+ * define it (tags te, tm): one rmt_rng_normal per entry, at (i, j) for
+ * gaussian and wishart, at the pair (min, max) for wigner. */
+static double entry_scalar(const rmt_factor *f, const rmt_stream *s, uint32_t te, uint32_t tm, int64_t i, int64_t j)
+{
+    const int perc = f->keep > 0.0 && f->keep < 1.0;
+    const double boost = perc ? 1.0 / sqrt(f->keep) : 1.0;
+    const uint32_t lo = (uint32_t)(i < j ? i : j), hi = (uint32_t)(i < j ? j : i);
+    double v = 0.0;
+    switch (f->kind) {
+    case RMT_FAC_GAUSSIAN:
+        if (perc && !(rmt_rng_uniform(s, (uint32_t)i, (uint32_t)j, tm) < f->keep)) return 0.0;
+        return boost / sqrt((double)f->rows) * rmt_rng_normal(s, (uint32_t)i, (uint32_t)j, te);
+    case RMT_FAC_WIGNER: {
+        double sc = (i == j ? sqrt(2.0) : 1.0) / sqrt((double)f->rows);
+        if (!perc || rmt_rng_uniform(s, lo, hi, tm) < f->keep) v = boost * sc * rmt_rng_normal(s, lo, hi, te);
+        if (i == j && i < f->nspikes) v += f->spikes[i];
+        return v;
+    }
+    case RMT_FAC_WISHART:
+        if (j >= f->t) return i == j - f->t ? sqrt(f->spikes[j - f->t]) : 0.0;
+        if (perc && !(rmt_rng_uniform(s, (uint32_t)i, (uint32_t)j, tm) < f->keep)) return 0.0;
+        return boost / sqrt((double)f->t) * rmt_rng_normal(s, (uint32_t)i, (uint32_t)j, te);
+    default:
+        return 0.0;
+    }
+}
+
+/* Block [i0, i1) x [j0, j1) of a fill against entry_scalar, bit for bit
+ * (gp-hessian: its off-diagonal entries, off * rmt_rng_normal at the pair). */
+static void check_block(const rmt_ensemble *e, int factor, const rmt_stream *s, int64_t i0, int64_t i1, int64_t j0,
+                        int64_t j1)
+{
+    const int64_t lda = i1 - i0 + 2;
+    double *a = malloc(sizeof(double) * (size_t)(lda * (j1 - j0)));
+    assert_non_null(a);
+    rmt_factor top = e->mod;
+    const rmt_factor *f = &top;
+    uint32_t te = RMT_TAG_ENTRY, tm = RMT_TAG_MASK;
+    if (factor >= 0) {
+        f = &e->factors[factor];
+        te = RMT_TAG_FACTOR0 + (uint32_t)factor;
+        tm = RMT_TAG_FACTOR_MASK0 + (uint32_t)factor;
+        rmt_ensemble_fill_factor(e, factor, s, i0, i1, j0, j1, a, lda);
+    } else {
+        top.kind = e->kind == RMT_ENS_WISHART ? RMT_FAC_WISHART : RMT_FAC_WIGNER;
+        top.rows = top.cols = e->n;
+        top.t = e->t;
+        rmt_ensemble_fill(e, s, i0, i1, j0, j1, a, lda);
+    }
+    for (int64_t j = j0; j < j1; j++)
+        for (int64_t i = i0; i < i1; i++) {
+            double got = a[(i - i0) + lda * (j - j0)], ref;
+            if (e->kind == RMT_ENS_GP_HESSIAN) {
+                if (i == j) continue;
+                ref = sqrt(e->kpp) * rmt_rng_normal(s, (uint32_t)(i < j ? i : j), (uint32_t)(i < j ? j : i),
+                                                    RMT_TAG_ENTRY);
+            } else {
+                ref = entry_scalar(f, s, te, tm, i, j);
+            }
+            if (!same_bits(got, ref))
+                fail_msg("entry (%lld, %lld) of block [%lld, %lld) x [%lld, %lld): %a, scalar %a", (long long)i,
+                         (long long)j, (long long)i0, (long long)i1, (long long)j0, (long long)j1, got, ref);
+        }
+    free(a);
+}
+
+/* rmt_ensemble_fill / rmt_ensemble_fill_factor, which go through the batch
+ * functions, against scalar evaluation entry by entry: wigner (plain,
+ * percolated dense and sparse, spiked), wishart (spiked, percolated),
+ * gp-hessian and product factors, over whole matrices, the lower triangle
+ * column by column (as src/draw.c fills it) and blocks across the diagonal. */
+static void test_fill_batch(void **state)
+{
+    (void)state;
+    const rmt_stream streams[] = {{2020, 0, 0}, {9, 4, 77}};
+    for (size_t si = 0; si < 2; si++) {
+        const rmt_stream *s = &streams[si];
+        rmt_ensemble e;
+        for (int var = 0; var < 3; var++) {
+            memset(&e, 0, sizeof e);
+            e.kind = RMT_ENS_WIGNER;
+            e.n = 157;
+            if (var > 0) e.mod.keep = var == 1 ? 0.6 : 0.02;
+            if (var == 2) e.mod.nspikes = 2, e.mod.spikes[0] = 3.0, e.mod.spikes[1] = -2.0;
+            check_block(&e, -1, s, 0, e.n, 0, e.n);
+            for (int64_t j = 0; j < e.n; j += 13) check_block(&e, -1, s, j, e.n, j, j + 1);
+            check_block(&e, -1, s, 20, 100, 40, 90);
+            check_block(&e, -1, s, 150, 157, 0, 3);
+        }
+        memset(&e, 0, sizeof e);
+        e.kind = RMT_ENS_WISHART;
+        e.n = 131;
+        e.t = 70;
+        e.mod.nspikes = 1;
+        e.mod.spikes[0] = 4.0;
+        check_block(&e, -1, s, 0, e.n, 0, e.t + 1);
+        check_block(&e, -1, s, 17, 80, 3, 71);
+        e.mod.keep = 0.5;
+        check_block(&e, -1, s, 0, e.n, 0, e.t + 1);
+        memset(&e, 0, sizeof e);
+        e.kind = RMT_ENS_GP_HESSIAN;
+        e.gp_n = e.n = 90;
+        e.kpp = 1.3;
+        e.kp = 0.5;
+        check_block(&e, -1, s, 0, 90, 0, 90);
+        check_block(&e, -1, s, 30, 90, 30, 31);
+        memset(&e, 0, sizeof e);
+        e.kind = RMT_ENS_PRODUCT;
+        e.n = 60;
+        e.nfactors = 3;
+        e.factors[0] = (rmt_factor){.kind = RMT_FAC_GAUSSIAN, .rows = 45, .cols = 60, .keep = 0.7};
+        e.factors[1] = (rmt_factor){.kind = RMT_FAC_WIGNER, .rows = 45, .cols = 45, .keep = 0.4};
+        e.factors[2] = (rmt_factor){.kind = RMT_FAC_WISHART, .rows = 45, .cols = 45, .t = 30, .nspikes = 1, .spikes = {2.0}};
+        for (int f = 0; f < 3; f++) {
+            int64_t r, c;
+            int gram;
+            rmt_ensemble_factor_shape(&e, f, &r, &c, &gram);
+            check_block(&e, f, s, 0, r, 0, c);
+            check_block(&e, f, s, 5, r - 3, 2, c - 1);
+        }
+    }
+}
+
 static void test_bins(void **state)
 {
     (void)state;
@@ -298,7 +422,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_normal_moments), cmocka_unit_test(test_normal_law), cmocka_unit_test(test_fill_blocks),
-        cmocka_unit_test(test_stream_kat), cmocka_unit_test(test_rng_batch),
+        cmocka_unit_test(test_stream_kat), cmocka_unit_test(test_rng_batch),     cmocka_unit_test(test_fill_batch),
         cmocka_unit_test(test_bins),       cmocka_unit_test(test_sweeps),         cmocka_unit_test(test_experiments),
         cmocka_unit_test(test_canonical),
     };
