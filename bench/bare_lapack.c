@@ -5,7 +5,7 @@
  * The matrix of draw d is the one rmtmc computes for draw d of point 0 of
  * a config with the same seed: it is filled with the project's own
  * generator (rmt_ensemble_fill from build/librmt.a: Philox4x32-10 and
- * Box-Muller, H = (G + G^T)/sqrt(2n)), so both sides do the same
+ * ziggurat normals, H = (G + G^T)/sqrt(2n)), so both sides do the same
  * arithmetic. The driver is the one rmtmc picks at this n (src/solve.c):
  * dsyevr (JOBZ='N', RANGE='A', UPLO='L') below n = 2250, dsyevd_2stage
  * (JOBZ='N', UPLO='L') from there; RMT_EIG_2STAGE_MIN moves the switch as

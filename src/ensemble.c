@@ -30,6 +30,64 @@ static int64_t stored_cols(const rmt_factor *f)
     return f->kind == RMT_FAC_WISHART ? f->t + f->nspikes : f->cols;
 }
 
+/* What the entries of a run are: scale * N(0, 1) drawn at tag te, or 0
+ * where percolation (perc) drops them, i.e. where the uniform at tag tm is
+ * not below keep. */
+typedef struct {
+    uint32_t te, tm;
+    int perc;
+    double keep, scale;
+} entry_law;
+
+/* out[k] for k < count: the entries whose counters are (a + k, b) (along
+ * RMT_RNG_ALONG_I) or (a, b + k) (RMT_RNG_ALONG_J), through rng's batch
+ * functions: bit for bit what rmt_rng_uniform / rmt_rng_normal give entry
+ * by entry. A percolated run draws its uniforms first; when few entries
+ * are kept, only their normals are drawn, one by one. */
+static void fill_run(const rmt_stream *s, const entry_law *law, uint32_t a, uint32_t b, rmt_rng_along along,
+                     int64_t count, double *out)
+{
+    if (!law->perc) {
+        rmt_rng_normals(s, a, b, law->te, along, count, law->scale, out);
+        return;
+    }
+    enum { CH = 256 };
+    double u[CH];
+    for (int64_t k0 = 0; k0 < count; k0 += CH) {
+        const int m = count - k0 < CH ? (int)(count - k0) : CH;
+        const uint32_t a0 = along == RMT_RNG_ALONG_I ? a + (uint32_t)k0 : a;
+        const uint32_t b0 = along == RMT_RNG_ALONG_J ? b + (uint32_t)k0 : b;
+        double *o = out + k0;
+        rmt_rng_uniforms(s, a0, b0, law->tm, along, m, u);
+        int kept = 0;
+        for (int k = 0; k < m; k++) kept += u[k] < law->keep;
+        if (4 * kept < m) {
+            /* sparse: a batch would draw the dropped entries' normals too */
+            for (int k = 0; k < m; k++) {
+                const uint32_t ak = along == RMT_RNG_ALONG_I ? a0 + (uint32_t)k : a0;
+                const uint32_t bk = along == RMT_RNG_ALONG_J ? b0 + (uint32_t)k : b0;
+                o[k] = u[k] < law->keep ? law->scale * rmt_rng_normal(s, ak, bk, law->te) : 0.0;
+            }
+        } else {
+            rmt_rng_normals(s, a0, b0, law->te, along, m, law->scale, o);
+            for (int k = 0; k < m; k++)
+                if (!(u[k] < law->keep)) o[k] = 0.0;
+        }
+    }
+}
+
+/* Rows [i0, i1) of column j of a symmetric matrix, the diagonal excepted
+ * (col[j - i0] is left alone). Entry (i, j) is drawn at the pair (min(i, j),
+ * max(i, j)): above the diagonal that is (i, j), so the first counter word
+ * runs down the column; below it, (j, i), so the second one does. */
+static void fill_symmetric_column(const rmt_stream *s, const entry_law *law, int64_t j, int64_t i0, int64_t i1,
+                                  double *col)
+{
+    const int64_t above = i1 < j ? i1 : j, below = i0 > j + 1 ? i0 : j + 1;
+    if (above > i0) fill_run(s, law, (uint32_t)i0, (uint32_t)j, RMT_RNG_ALONG_I, above - i0, col);
+    if (i1 > below) fill_run(s, law, (uint32_t)j, (uint32_t)below, RMT_RNG_ALONG_J, i1 - below, col + (below - i0));
+}
+
 /* Fill a block of a factor's stored matrix. Entry tag te and mask tag tm
  * keep factors of a product (and the top-level matrix) independent. */
 static void fill_matrix(const rmt_factor *f, const rmt_stream *s, uint32_t te, uint32_t tm, int64_t i0, int64_t i1,
@@ -38,43 +96,43 @@ static void fill_matrix(const rmt_factor *f, const rmt_stream *s, uint32_t te, u
     const int perc = percolated(f);
     /* kept entries are scaled by 1/sqrt(P), so every variance is unchanged */
     const double boost = perc ? 1.0 / sqrt(f->keep) : 1.0;
+    entry_law law = {te, tm, perc, f->keep, 1.0};
     for (int64_t j = j0; j < j1; j++) {
         double *col = a + (size_t)(j - j0) * (size_t)lda;
-        for (int64_t i = i0; i < i1; i++) {
-            double v = 0.0;
-            switch (f->kind) {
-            case RMT_FAC_GAUSSIAN: {
-                /* entries N(0, 1/rows), so E F^T F = I */
-                if (perc && !(rmt_rng_uniform(s, (uint32_t)i, (uint32_t)j, tm) < f->keep)) break;
-                v = boost / sqrt((double)f->rows) * rmt_rng_normal(s, (uint32_t)i, (uint32_t)j, te);
-                break;
+        switch (f->kind) {
+        case RMT_FAC_GAUSSIAN:
+            /* entries N(0, 1/rows), so E F^T F = I */
+            law.scale = boost / sqrt((double)f->rows);
+            fill_run(s, &law, (uint32_t)i0, (uint32_t)j, RMT_RNG_ALONG_I, i1 - i0, col);
+            break;
+        case RMT_FAC_WIGNER:
+            /* H = (G + G^T) / sqrt(2n): off-diagonal N(0, 1/n), diagonal N(0, 2/n).
+             * One normal (and one mask) per unordered pair (min(i,j), max(i,j))
+             * gives exactly that law and makes H symmetric whoever fills which half. */
+            law.scale = boost * (1.0 / sqrt((double)f->rows));
+            fill_symmetric_column(s, &law, j, i0, i1, col);
+            if (j >= i0 && j < i1) {
+                double v = 0.0;
+                if (!perc || rmt_rng_uniform(s, (uint32_t)j, (uint32_t)j, tm) < f->keep)
+                    v = boost * (sqrt(2.0) / sqrt((double)f->rows)) * rmt_rng_normal(s, (uint32_t)j, (uint32_t)j, te);
+                if (j < f->nspikes) v += f->spikes[j];
+                col[j - i0] = v;
             }
-            case RMT_FAC_WIGNER: {
-                /* H = (G + G^T) / sqrt(2n): off-diagonal N(0, 1/n), diagonal N(0, 2/n).
-                 * One normal (and one mask) per unordered pair (min(i,j), max(i,j))
-                 * gives exactly that law and makes H symmetric whoever fills which half. */
-                uint32_t lo = (uint32_t)(i < j ? i : j), hi = (uint32_t)(i < j ? j : i);
-                double sc = (i == j ? sqrt(2.0) : 1.0) / sqrt((double)f->rows);
-                if (!perc || rmt_rng_uniform(s, lo, hi, tm) < f->keep) v = boost * sc * rmt_rng_normal(s, lo, hi, te);
-                if (i == j && i < f->nspikes) v += f->spikes[i];
-                break;
+            break;
+        case RMT_FAC_WISHART:
+            /* Y = Z / sqrt(t), Z n x t, so W = Y Y^T = Z Z^T / t. A spike theta_k
+             * is the column sqrt(theta_k) e_k: Y Y^T gains theta_k e_k e_k^T, and
+             * the Gram structure (and its exact zeros) survives. */
+            if (j < f->t) {
+                law.scale = boost / sqrt((double)f->t);
+                fill_run(s, &law, (uint32_t)i0, (uint32_t)j, RMT_RNG_ALONG_I, i1 - i0, col);
+            } else {
+                for (int64_t i = i0; i < i1; i++) col[i - i0] = i == j - f->t ? sqrt(f->spikes[j - f->t]) : 0.0;
             }
-            case RMT_FAC_WISHART: {
-                /* Y = Z / sqrt(t), Z n x t, so W = Y Y^T = Z Z^T / t. A spike theta_k
-                 * is the column sqrt(theta_k) e_k: Y Y^T gains theta_k e_k e_k^T, and
-                 * the Gram structure (and its exact zeros) survives. */
-                if (j < f->t) {
-                    if (perc && !(rmt_rng_uniform(s, (uint32_t)i, (uint32_t)j, tm) < f->keep)) break;
-                    v = boost / sqrt((double)f->t) * rmt_rng_normal(s, (uint32_t)i, (uint32_t)j, te);
-                } else if (i == j - f->t) {
-                    v = sqrt(f->spikes[j - f->t]);
-                }
-                break;
-            }
-            default:
-                break;
-            }
-            col[i - i0] = v;
+            break;
+        default:
+            for (int64_t i = i0; i < i1; i++) col[i - i0] = 0.0;
+            break;
         }
     }
 }
@@ -146,25 +204,21 @@ static void fill_gp(const rmt_ensemble *e, const rmt_stream *s, int64_t i0, int6
     /* one xi ~ N(0, 1) shared by the whole diagonal (draw-wide variable 0) */
     const double sign = e->kp < 0 ? -1.0 : 1.0;
     const double shift = sign * gp_shared_sd(e) * rmt_rng_normal(s, 0, 0, RMT_TAG_SHARED);
+    const entry_law law = {RMT_TAG_ENTRY, 0, 0, 1.0, off};
     for (int64_t j = j0; j < j1; j++) {
         double *col = a + (size_t)(j - j0) * (size_t)lda;
-        for (int64_t i = i0; i < i1; i++) {
-            uint32_t lo = (uint32_t)(i < j ? i : j), hi = (uint32_t)(i < j ? j : i);
-            if (i != j) {
-                col[i - i0] = off * rmt_rng_normal(s, lo, hi, RMT_TAG_ENTRY);
-                continue;
+        fill_symmetric_column(s, &law, j, i0, i1, col);
+        if (j < i0 || j >= i1) continue;
+        double v = shift + dz * rmt_rng_normal(s, (uint32_t)j, (uint32_t)j, RMT_TAG_ENTRY);
+        if (e->outliers > 0) {
+            /* diagonal j holds outlier k when the permutation maps k to j */
+            int64_t k = permute(s, e->gp_n, j, 1);
+            if (k < e->outliers) {
+                double z = rmt_rng_normal(s, (uint32_t)k, 1, RMT_TAG_SHARED);
+                v += (1.0 + z * z) * e->outlier_scale;
             }
-            double v = shift + dz * rmt_rng_normal(s, lo, hi, RMT_TAG_ENTRY);
-            if (e->outliers > 0) {
-                /* diagonal i holds outlier k when the permutation maps k to i */
-                int64_t k = permute(s, e->gp_n, i, 1);
-                if (k < e->outliers) {
-                    double z = rmt_rng_normal(s, (uint32_t)k, 1, RMT_TAG_SHARED);
-                    v += (1.0 + z * z) * e->outlier_scale;
-                }
-            }
-            col[i - i0] = v;
         }
+        col[j - i0] = v;
     }
 }
 

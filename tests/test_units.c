@@ -122,6 +122,201 @@ static void test_fill_blocks(void **state)
     assert_true(memcmp(full, other, sizeof full) != 0);
 }
 
+/* Known answers of the stream (seed 7, point 3, draw 11; counter (k, 5)):
+ * normals through the ziggurat's rectangle, its wedges and its tail, and a
+ * uniform. They pin the counter -> value map: a change of it (or of the
+ * ziggurat) is a new stream, and must be deliberate. */
+static void test_stream_kat(void **state)
+{
+    (void)state;
+    rmt_stream s = {7, 3, 11};
+    static const struct {
+        uint32_t k;
+        double z;
+    } kat[] = {
+        {0, 0x1.862d5262c74a7p-2},      /* rectangle */
+        {1, 0x1.e4daa5c0430fcp+0},      /* rectangle */
+        {2, 0x1.cf4d5608bfdadp-4},      /* wedge */
+        {48, -0x1.8f490c9da92bep-2},    /* wedge */
+        {2315, 0x1.f147e52bf3cd2p+1},   /* tail */
+    };
+    for (size_t t = 0; t < sizeof kat / sizeof kat[0]; t++) {
+        double z = rmt_rng_normal(&s, kat[t].k, 5, RMT_TAG_ENTRY), b;
+        assert_true(z == kat[t].z);
+        rmt_rng_normals(&s, kat[t].k, 5, RMT_TAG_ENTRY, RMT_RNG_ALONG_I, 1, 1.0, &b);
+        assert_true(b == kat[t].z);
+    }
+    assert_true(rmt_rng_uniform(&s, 0, 5, RMT_TAG_MASK) == 0x1.845e95c19fab8p-5);
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* The batch functions give, bit for bit, scale * rmt_rng_normal and
+ * rmt_rng_uniform at each counter of the run: along either word, from
+ * starts near 2^32 that wrap, for counts around the batch widths (16, 64),
+ * several keys, draws and tags; nothing is written past count. The runs
+ * reach the ziggurat's wedges and tail (checked), where the batch hands
+ * over to the scalar code. */
+static void test_rng_batch(void **state)
+{
+    (void)state;
+    enum { MAXC = 1000, GUARD = 4 };
+    static const rmt_stream streams[] = {{2020, 0, 0}, {1, 7, 123456}, {0xffffffffu, 0xfffffffeu, 0xffffffffu}};
+    static const uint32_t tags[] = {RMT_TAG_ENTRY, RMT_TAG_MASK, RMT_TAG_FACTOR0 + 3, (1u << 20) - 1};
+    static const int64_t counts[] = {0, 1, 15, 16, 17, 63, 64, 65, 129, MAXC};
+    static const uint32_t starts[][2] = {{0, 0}, {5, 3}, {3, 5}, {0xffffffffu, 17}, {0xfffffff0u, 0xffffffc0u}, {123456789u, 0x80000000u}};
+    static double z[MAXC + GUARD], u[MAXC + GUARD];
+    int64_t checked = 0, tail = 0;
+    for (size_t si = 0; si < sizeof streams / sizeof streams[0]; si++)
+        for (size_t ti = 0; ti < sizeof tags / sizeof tags[0]; ti++)
+            for (size_t ci = 0; ci < sizeof counts / sizeof counts[0]; ci++)
+                for (size_t st = 0; st < sizeof starts / sizeof starts[0]; st++)
+                    for (int along = 0; along < 2; along++) {
+                        const rmt_stream *s = &streams[si];
+                        const int64_t n = counts[ci];
+                        const uint32_t i = starts[st][0], j = starts[st][1];
+                        const double scale = ci % 2 ? 1.0 : 0.37;
+                        for (int g = 0; g < MAXC + GUARD; g++) z[g] = u[g] = -99.0;
+                        rmt_rng_normals(s, i, j, tags[ti], (rmt_rng_along)along, n, scale, z);
+                        rmt_rng_uniforms(s, i, j, tags[ti], (rmt_rng_along)along, n, u);
+                        for (int64_t k = 0; k < n; k++) {
+                            const uint32_t ik = along ? i : i + (uint32_t)k, jk = along ? j + (uint32_t)k : j;
+                            const double ref = rmt_rng_normal(s, ik, jk, tags[ti]);
+                            assert_true(same_bits(z[k], scale * ref));
+                            assert_true(same_bits(u[k], rmt_rng_uniform(s, ik, jk, tags[ti])));
+                            tail += fabs(ref) > 3.442619855899;
+                        }
+                        for (int64_t g = n; g < n + GUARD; g++) assert_true(z[g] == -99.0 && u[g] == -99.0);
+                        checked += n;
+                    }
+    printf("# %lld values checked, %lld in the tail\n", (long long)checked, (long long)tail);
+    assert_true(tail > 0);
+}
+
+/* Scalar evaluation of a factor's stored entry (i, j), as the ensembles
+ * define it (tags te, tm): one rmt_rng_normal per entry, at (i, j) for
+ * gaussian and wishart, at the pair (min, max) for wigner. */
+static double entry_scalar(const rmt_factor *f, const rmt_stream *s, uint32_t te, uint32_t tm, int64_t i, int64_t j)
+{
+    const int perc = f->keep > 0.0 && f->keep < 1.0;
+    const double boost = perc ? 1.0 / sqrt(f->keep) : 1.0;
+    const uint32_t lo = (uint32_t)(i < j ? i : j), hi = (uint32_t)(i < j ? j : i);
+    double v = 0.0;
+    switch (f->kind) {
+    case RMT_FAC_GAUSSIAN:
+        if (perc && !(rmt_rng_uniform(s, (uint32_t)i, (uint32_t)j, tm) < f->keep)) return 0.0;
+        return boost / sqrt((double)f->rows) * rmt_rng_normal(s, (uint32_t)i, (uint32_t)j, te);
+    case RMT_FAC_WIGNER: {
+        double sc = (i == j ? sqrt(2.0) : 1.0) / sqrt((double)f->rows);
+        if (!perc || rmt_rng_uniform(s, lo, hi, tm) < f->keep) v = boost * sc * rmt_rng_normal(s, lo, hi, te);
+        if (i == j && i < f->nspikes) v += f->spikes[i];
+        return v;
+    }
+    case RMT_FAC_WISHART:
+        if (j >= f->t) return i == j - f->t ? sqrt(f->spikes[j - f->t]) : 0.0;
+        if (perc && !(rmt_rng_uniform(s, (uint32_t)i, (uint32_t)j, tm) < f->keep)) return 0.0;
+        return boost / sqrt((double)f->t) * rmt_rng_normal(s, (uint32_t)i, (uint32_t)j, te);
+    default:
+        return 0.0;
+    }
+}
+
+/* Block [i0, i1) x [j0, j1) of a fill against entry_scalar, bit for bit
+ * (gp-hessian: its off-diagonal entries, off * rmt_rng_normal at the pair). */
+static void check_block(const rmt_ensemble *e, int factor, const rmt_stream *s, int64_t i0, int64_t i1, int64_t j0,
+                        int64_t j1)
+{
+    const int64_t lda = i1 - i0 + 2;
+    double *a = malloc(sizeof(double) * (size_t)(lda * (j1 - j0)));
+    assert_non_null(a);
+    rmt_factor top = e->mod;
+    const rmt_factor *f = &top;
+    uint32_t te = RMT_TAG_ENTRY, tm = RMT_TAG_MASK;
+    if (factor >= 0) {
+        f = &e->factors[factor];
+        te = RMT_TAG_FACTOR0 + (uint32_t)factor;
+        tm = RMT_TAG_FACTOR_MASK0 + (uint32_t)factor;
+        rmt_ensemble_fill_factor(e, factor, s, i0, i1, j0, j1, a, lda);
+    } else {
+        top.kind = e->kind == RMT_ENS_WISHART ? RMT_FAC_WISHART : RMT_FAC_WIGNER;
+        top.rows = top.cols = e->n;
+        top.t = e->t;
+        rmt_ensemble_fill(e, s, i0, i1, j0, j1, a, lda);
+    }
+    for (int64_t j = j0; j < j1; j++)
+        for (int64_t i = i0; i < i1; i++) {
+            double got = a[(i - i0) + lda * (j - j0)], ref;
+            if (e->kind == RMT_ENS_GP_HESSIAN) {
+                if (i == j) continue;
+                ref = sqrt(e->kpp) * rmt_rng_normal(s, (uint32_t)(i < j ? i : j), (uint32_t)(i < j ? j : i),
+                                                    RMT_TAG_ENTRY);
+            } else {
+                ref = entry_scalar(f, s, te, tm, i, j);
+            }
+            if (!same_bits(got, ref))
+                fail_msg("entry (%lld, %lld) of block [%lld, %lld) x [%lld, %lld): %a, scalar %a", (long long)i,
+                         (long long)j, (long long)i0, (long long)i1, (long long)j0, (long long)j1, got, ref);
+        }
+    free(a);
+}
+
+/* rmt_ensemble_fill / rmt_ensemble_fill_factor, which go through the batch
+ * functions, against scalar evaluation entry by entry: wigner (plain,
+ * percolated dense and sparse, spiked), wishart (spiked, percolated),
+ * gp-hessian and product factors, over whole matrices, the lower triangle
+ * column by column (as src/draw.c fills it) and blocks across the diagonal. */
+static void test_fill_batch(void **state)
+{
+    (void)state;
+    const rmt_stream streams[] = {{2020, 0, 0}, {9, 4, 77}};
+    for (size_t si = 0; si < 2; si++) {
+        const rmt_stream *s = &streams[si];
+        rmt_ensemble e;
+        for (int var = 0; var < 3; var++) {
+            memset(&e, 0, sizeof e);
+            e.kind = RMT_ENS_WIGNER;
+            e.n = 157;
+            if (var > 0) e.mod.keep = var == 1 ? 0.6 : 0.02;
+            if (var == 2) e.mod.nspikes = 2, e.mod.spikes[0] = 3.0, e.mod.spikes[1] = -2.0;
+            check_block(&e, -1, s, 0, e.n, 0, e.n);
+            for (int64_t j = 0; j < e.n; j += 13) check_block(&e, -1, s, j, e.n, j, j + 1);
+            check_block(&e, -1, s, 20, 100, 40, 90);
+            check_block(&e, -1, s, 150, 157, 0, 3);
+        }
+        memset(&e, 0, sizeof e);
+        e.kind = RMT_ENS_WISHART;
+        e.n = 131;
+        e.t = 70;
+        e.mod.nspikes = 1;
+        e.mod.spikes[0] = 4.0;
+        check_block(&e, -1, s, 0, e.n, 0, e.t + 1);
+        check_block(&e, -1, s, 17, 80, 3, 71);
+        e.mod.keep = 0.5;
+        check_block(&e, -1, s, 0, e.n, 0, e.t + 1);
+        memset(&e, 0, sizeof e);
+        e.kind = RMT_ENS_GP_HESSIAN;
+        e.gp_n = e.n = 90;
+        e.kpp = 1.3;
+        e.kp = 0.5;
+        check_block(&e, -1, s, 0, 90, 0, 90);
+        check_block(&e, -1, s, 30, 90, 30, 31);
+        memset(&e, 0, sizeof e);
+        e.kind = RMT_ENS_PRODUCT;
+        e.n = 60;
+        e.nfactors = 3;
+        e.factors[0] = (rmt_factor){.kind = RMT_FAC_GAUSSIAN, .rows = 45, .cols = 60, .keep = 0.7};
+        e.factors[1] = (rmt_factor){.kind = RMT_FAC_WIGNER, .rows = 45, .cols = 45, .keep = 0.4};
+        e.factors[2] = (rmt_factor){.kind = RMT_FAC_WISHART, .rows = 45, .cols = 45, .t = 30, .nspikes = 1, .spikes = {2.0}};
+        for (int f = 0; f < 3; f++) {
+            int64_t r, c;
+            int gram;
+            rmt_ensemble_factor_shape(&e, f, &r, &c, &gram);
+            check_block(&e, f, s, 0, r, 0, c);
+            check_block(&e, f, s, 5, r - 3, 2, c - 1);
+        }
+    }
+}
+
 static void test_bins(void **state)
 {
     (void)state;
@@ -227,6 +422,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_philox_kat), cmocka_unit_test(test_normal_moments), cmocka_unit_test(test_normal_law), cmocka_unit_test(test_fill_blocks),
+        cmocka_unit_test(test_stream_kat), cmocka_unit_test(test_rng_batch),     cmocka_unit_test(test_fill_batch),
         cmocka_unit_test(test_bins),       cmocka_unit_test(test_sweeps),         cmocka_unit_test(test_experiments),
         cmocka_unit_test(test_canonical),
     };
