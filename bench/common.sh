@@ -1,5 +1,5 @@
 # bench/common.sh -- sourced by bench/vs-numpy, bench/vs-lapack, bench/gen-cost,
-# bench/scaling: paths, compiling the C helpers against build/librmt.a,
+# bench/scaling, bench/grid-solvers: paths, compiling the C helpers against build/librmt.a,
 # timing and the machine header. Not executable on its own.
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -9,16 +9,23 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # one BLAS thread per rank, as rmtmc sets itself (RMT_BLAS_THREADS unset)
 unset RMT_BLAS_THREADS RMT_EIG_DRIVER
 
+# rmt_link_args: the libraries build/rmtmc is linked with, build/librmt.a
+# first (read from build/build.ninja: the library's dependencies change with
+# the project).
+rmt_link_args() {
+    local link
+    [ -f "$root/build/librmt.a" ] || { echo "bench: build/librmt.a missing: run ninja -C build" >&2; return 1; }
+    link=$(awk '/^build rmtmc:/ { f = 1 } f && /LINK_ARGS =/ { sub(/^ *LINK_ARGS = /, ""); print; exit }' \
+           "$root/build/build.ninja")
+    [ -n "$link" ] || { echo "bench: cannot read rmtmc's link line from build/build.ninja" >&2; return 1; }
+    echo "${link//librmt.a/$root/build/librmt.a}"
+}
+
 # build_c OUTDIR: compile bench/gen_cost.c and bench/bare_lapack.c against the
 # project's static library with the libraries rmtmc links (build/ must be built).
 build_c() {
     local out=$1 link
-    [ -f "$root/build/librmt.a" ] || { echo "bench: build/librmt.a missing: run ninja -C build" >&2; return 1; }
-    # link exactly as build/rmtmc is linked (the library's dependencies change with the project)
-    link=$(awk '/^build rmtmc:/ { f = 1 } f && /LINK_ARGS =/ { sub(/^ *LINK_ARGS = /, ""); print; exit }' \
-           "$root/build/build.ninja")
-    [ -n "$link" ] || { echo "bench: cannot read rmtmc's link line from build/build.ninja" >&2; return 1; }
-    link=${link//librmt.a/$root/build/librmt.a}
+    link=$(rmt_link_args) || return 1
     local flags=(-O2 -march=native -std=gnu11 -Wall -I"$root/src" -I"$root/build")
     # shellcheck disable=SC2086
     ${CC:-cc} "${flags[@]}" -o "$out/gen-cost" "$root/bench/gen_cost.c" $link
