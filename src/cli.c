@@ -59,7 +59,9 @@ static const char help[] =
     "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
     "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (default: Slurm's\n"
     "                        SLURM_MEM_PER_CPU / SLURM_MEM_PER_NODE, else the machine's\n"
-    "                        memory divided by the ranks on it)\n"
+    "                        memory divided by the ranks on it); \"ranks_per_draw\": \"auto\"\n"
+    "                        and \"solver\": \"auto\" pick the group size and grid solver that\n"
+    "                        finish soonest within it (`check` shows the choice)\n"
     "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
     "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\n"
     "  --ranks P             (check) plan as if run on P ranks\n"
@@ -75,7 +77,9 @@ static const char help[] =
     "  RMT_EIG_DRIVER     LAPACK driver: auto (default: dsyevr below n = 2250, dsyevd_2stage\n"
     "                     from there), syevr, syevd, syev, syevd_2stage, syev_2stage\n"
     "  RMT_EIG_2STAGE_MIN n from which auto uses the two-stage driver (default 2250)\n"
-    "  RMT_GRID_DRIVER    default eigensolver on process grids: pdsyev, pdsyevr, elpa\n"
+    "  RMT_GRID_DRIVER    eigensolver on process grids where the config's \"solver\" is auto:\n"
+    "                     pdsyev, pdsyevr, elpa (unset: the fastest measured solver that\n"
+    "                     fits in --mem-per-rank)\n"
     "  RMT_DEBUG          error messages also name the source file and line\n"
     "\n"
     "The config schema and the output layout are described in README.md and configs/README.md.\n";
@@ -314,8 +318,8 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
     printf("output   %s\n", out);
     printf("seed     %u\n", plan->seed);
     printf("ranks    %d (memory per rank %.3g GiB: %s)\n", ranks, budget / 1073741824.0, why);
-    printf("%6s  %-16s %8s %8s %6s %5s %5s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "grid",
-           "block", "mem/rank", "GFLOP", "parameters");
+    printf("%6s  %-16s %8s %8s %6s %5s %5s %-8s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "grid",
+           "block", "solver", "mem/rank", "GFLOP", "parameters");
     double total = 0;
     uint64_t draws = 0;
     for (uint32_t i = 0; i < plan->npoints; i++) {
@@ -325,14 +329,17 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
         draws += pt->draws;
         int g = pt->ranks_per_draw, r = 1, c = 1;
         char grid[16] = "-", block[16] = "-", rk[16] = "auto";
+        const char *solver = "lapack";
         if (g > 0) snprintf(rk, sizeof rk, "%d", g);
         if (g > 1) {
             rmt_grid_shape_for(g, &r, &c);
             snprintf(grid, sizeof grid, "%dx%d", r, c);
             snprintf(block, sizeof block, "%d", RMT_GRID_NB);
+            solver = rmt_grid_solver_name(pt->grid_solver);
         }
-        printf("%6u  %-16s %8lld %8u %6s %5s %5s %10.3gMiB %10.3g  %s\n", i, plan->exp_names[pt->experiment],
-               (long long)pt->ens.n, pt->draws, rk, grid, block, rmt_point_bytes(&pt->ens, g > 0 ? g : 1) / 1048576.0,
+        if (pt->ens.kind == RMT_ENS_DIAGONAL) solver = "-";
+        printf("%6u  %-16s %8lld %8u %6s %5s %5s %-8s %10.3gMiB %10.3g  %s\n", i, plan->exp_names[pt->experiment],
+               (long long)pt->ens.n, pt->draws, rk, grid, block, solver, rmt_point_bytes(&pt->ens, g > 0 ? g : 1, pt->grid_solver) / 1048576.0,
                fl / 1e9, plan->params_json[i]);
     }
     /* about 5 GFLOP/s per core for eigenvalues-only LAPACK at moderate n */
@@ -360,6 +367,20 @@ static void print_summary(const rmt_results *res, const char *out)
     }
     printf("%llu draws (%llu failed) written to %s\n", (unsigned long long)res->done_draws,
            (unsigned long long)res->failed_draws, out);
+}
+
+/* When every rank runs on this node (Open MPI's launcher says so, a
+ * one-node Slurm step, or a singleton), use the shared-memory transport
+ * (pml ob1) rather than probing network devices through UCX, which costs
+ * ~0.2 s of MPI_Init on every run. Across nodes, and whenever OMPI_MCA_pml
+ * is set, Open MPI chooses as usual. */
+static void single_node_transport(void)
+{
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE"), *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    int launched = size != NULL || getenv("PMI_RANK") || getenv("PMIX_RANK") || getenv("SLURM_PROCID");
+    const char *step_nodes = getenv("SLURM_STEP_NUM_NODES");
+    int one_node = size && local ? !strcmp(size, local) : step_nodes ? !strcmp(step_nodes, "1") : !launched;
+    if (one_node) setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
 /* The one line a failure prints; with RMT_DEBUG set, also where in the
@@ -566,9 +587,20 @@ static int cmd_run(const args *a, int argc, char **argv)
         int grids = 0;
         for (uint32_t i = 0; i < plan->npoints; i++) grids |= plan->points[i].ranks_per_draw > 1;
         if (grids) {
+            /* every grid solver the points use, in the order met */
             size_t len = strlen(solver);
-            snprintf(solver + len, sizeof solver - len, "; on process grids %s",
-                     rmt_grid_solver_name(plan->points[0].grid_solver));
+            snprintf(solver + len, sizeof solver - len, "; on process grids");
+            const char *seen[4] = {0};
+            for (uint32_t i = 0; i < plan->npoints; i++) {
+                if (plan->points[i].ranks_per_draw <= 1) continue;
+                const char *nm = rmt_grid_solver_name(plan->points[i].grid_solver);
+                int k = 0;
+                while (k < 4 && seen[k] && strcmp(seen[k], nm)) k++;
+                if (k == 4 || seen[k]) continue;
+                seen[k] = nm;
+                len = strlen(solver);
+                snprintf(solver + len, sizeof solver - len, "%s %s", k ? "," : "", nm);
+            }
         }
         opts.meta.solver = solver;
         opts.progress = a->progress;
@@ -615,6 +647,7 @@ int rmt_cli_main(int argc, char **argv)
     }
     if (!strcmp(a.cmd, "check")) return cmd_check(&a);
     if (!strcmp(a.cmd, "analyze")) return cmd_analyze(&a, argc, argv);
+    single_node_transport();
     MPI_Init(&argc, &argv);
     int rc = cmd_run(&a, argc, argv);
     MPI_Finalize();

@@ -1335,8 +1335,9 @@ out:
     return RMT_OK;
 }
 
-/* Bytes one rank needs for a draw of e on a group of g ranks. */
-double rmt_point_bytes(const rmt_ensemble *e, int g)
+/* Bytes one rank needs for a draw of e on a group of g ranks with the grid
+ * solver `driver` (RMT_GRID_*, 0: the default). */
+double rmt_point_bytes(const rmt_ensemble *e, int g, int driver)
 {
     if (g <= 1) return rmt_ensemble_bytes(e);
     rmt_layout lay;
@@ -1356,22 +1357,79 @@ double rmt_point_bytes(const rmt_ensemble *e, int g)
         }
         /* similar and symmetric-part diagonalize up to N0 x N0 */
         if (e->form != RMT_PROD_GRAM) thin = n0;
-        return 8.0 * (fac + 2.0 * big * n0) / g * 1.1 + rmt_grid_bytes((int64_t)thin, g) + 8.0 * (double)e->n;
+        return 8.0 * (fac + 2.0 * big * n0) / g * 1.1 + rmt_grid_bytes((int64_t)thin, g, driver) + 8.0 * (double)e->n;
     }
     if (lay.form == RMT_FORM_GRAM) {
         /* the factor's share, the smaller Gram matrix on the grid, the spectrum */
         double m = (double)(lay.rows < lay.cols ? lay.rows : lay.cols);
-        return 8.0 * (double)lay.rows * (double)lay.cols / g * 1.1 + rmt_grid_bytes((int64_t)m, g) + 8.0 * (double)e->n;
+        return 8.0 * (double)lay.rows * (double)lay.cols / g * 1.1 + rmt_grid_bytes((int64_t)m, g, driver) + 8.0 * (double)e->n;
     }
-    return rmt_grid_bytes(lay.rows, g) + 8.0 * (double)e->n;
+    return rmt_grid_bytes(lay.rows, g, driver) + 8.0 * (double)e->n;
 }
 
-/* "auto": one rank per draw when a draw fits in one rank's memory and n is
- * moderate (one rank per draw is the most efficient use of ranks when there
- * are draws enough for all); else the smallest group that fits, and for
- * large n with fewer draws than ranks, a group big enough to use them all;
- * then the next size that divides the ranks, so that none sits idle. */
-#define AUTO_GRID_N 8000
+/* The size of the matrix a draw of e diagonalizes (what a grid's
+ * efficiency depends on). */
+static int64_t solved_dim(const rmt_ensemble *e)
+{
+    rmt_layout lay;
+    rmt_ensemble_layout(e, &lay);
+    if (lay.form == RMT_FORM_GRAM) return lay.rows < lay.cols ? lay.rows : lay.cols;
+    if (lay.form == RMT_FORM_PRODUCT && e->form == RMT_PROD_GRAM) {
+        int64_t thin = e->n;
+        for (int k = 0; k < e->nfactors; k++) {
+            int64_t r, c;
+            int gr;
+            rmt_ensemble_factor_shape(e, k, &r, &c, &gr);
+            int64_t out = gr ? c : r;
+            if (out < thin) thin = out;
+        }
+        return thin;
+    }
+    return lay.rows;
+}
+
+/* "auto": the group size g (unless the config gives it) and the grid
+ * solver (unless the config or RMT_GRID_DRIVER names it) that finish a point's draws
+ * soonest on `ranks` ranks within the memory per rank, by a model: groups =
+ * ranks / g work in rounds of ceil(draws / groups) draws, a draw taking
+ * t1 / (g eff) with eff the grid's measured efficiency (rmt_grid_efficiency;
+ * 1 for one rank with LAPACK). A larger group or another solver must
+ * promise at least 10% less time (the measurements' noise) than the smaller
+ * group or PDSYEV, which use the least memory. Group sizes tried: the
+ * smallest that fits, and every larger divisor of the ranks (no rank idle). */
+#define AUTO_MARGIN 0.9
+static void choose_group(rmt_point *pt, int ranks, double budget)
+{
+    int fixed = pt->grid_solver != 0 || rmt_grid_driver_forced();
+    int64_t n = solved_dim(&pt->ens);
+    int gmin = pt->ranks_per_draw, gmax = pt->ranks_per_draw;
+    if (gmin == 0) {
+        /* "auto": from the smallest group that fits */
+        gmin = 1;
+        gmax = ranks;
+        while (gmin < ranks && rmt_point_bytes(&pt->ens, gmin, fixed ? pt->grid_solver : RMT_GRID_PDSYEV) > budget)
+            gmin++;
+    }
+    double best = INFINITY;
+    int best_g = gmin, best_d = pt->grid_solver;
+    for (int g = gmin; g <= gmax; g++) {
+        if (g != gmin && ranks % g) continue;
+        int drivers[2] = {fixed ? pt->grid_solver : RMT_GRID_PDSYEV, RMT_GRID_ELPA}, nd = 1;
+        if (g > 1 && !fixed && rmt_grid_have_elpa() && rmt_point_bytes(&pt->ens, g, RMT_GRID_ELPA) <= budget) nd = 2;
+        for (int k = 0; k < nd; k++) {
+            double eff = g == 1 ? 1.0 : rmt_grid_efficiency(drivers[k], n, g);
+            double rounds = ceil((double)pt->draws / (double)(ranks / g));
+            double cost = rounds / ((double)g * eff);
+            if (cost < best * AUTO_MARGIN) {
+                best = cost;
+                best_g = g;
+                best_d = g > 1 && !fixed ? drivers[k] : pt->grid_solver;
+            }
+        }
+    }
+    pt->ranks_per_draw = best_g;
+    pt->grid_solver = best_d;
+}
 
 rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_rank, const char *describe)
 {
@@ -1382,23 +1440,10 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
         if (pt->ranks_per_draw > ranks)
             return RMT_ERR(RMT_EUSAGE, "%s: %s: %d ranks per draw, but the run has %d rank%s (point %u)",
                            plan->config_path, rpath, pt->ranks_per_draw, ranks, ranks == 1 ? "" : "s", i);
-        if (pt->ranks_per_draw == 0) {
-            int g = 1;
-            while (g < ranks && rmt_point_bytes(&pt->ens, g) > bytes_per_rank) g++;
-            if (pt->ens.n >= AUTO_GRID_N && pt->draws < (uint32_t)ranks) {
-                int use_all = (int)((ranks + pt->draws - 1) / pt->draws);
-                if (use_all > g) g = use_all;
-            }
-            /* a group size that divides the ranks leaves none idle */
-            if (g > 1)
-                for (int q = g; q <= ranks; q++)
-                    if (ranks % q == 0) {
-                        g = q;
-                        break;
-                    }
-            pt->ranks_per_draw = g;
-        }
-        double need = rmt_point_bytes(&pt->ens, pt->ranks_per_draw);
+        /* "auto" group sizes, and the solver of grids the config leaves to us */
+        if (pt->ranks_per_draw == 0 || (pt->ranks_per_draw > 1 && pt->grid_solver == 0))
+            choose_group(pt, ranks, bytes_per_rank);
+        double need = rmt_point_bytes(&pt->ens, pt->ranks_per_draw, pt->grid_solver);
         if (need > bytes_per_rank) {
             /* name the field that makes the draw big: n, or for a wide wishart t (or ratio) */
             const char *field = "n";

@@ -157,13 +157,16 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
                                    double data_hi, rmt_plan **out);
 
 /* Resolve ranks_per_draw "auto" for a run on `ranks` ranks with
- * bytes_per_rank of memory each, and refuse (exit 2, with the point's JSON
+ * bytes_per_rank of memory each (the group size and, unless the config or
+ * RMT_GRID_DRIVER names one, the grid solver that finish the point soonest
+ * by the measured grid efficiencies of rmt_grid_efficiency), and refuse (exit 2, with the point's JSON
  * path) a point whose draw cannot fit or whose group is larger than the
  * run. describe says where the budget comes from. */
 rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_rank, const char *describe);
 
-/* Bytes one rank needs for one draw of e on a group of g ranks. */
-double rmt_point_bytes(const rmt_ensemble *e, int g);
+/* Bytes one rank needs for one draw of e on a group of g ranks with grid
+ * solver driver (RMT_GRID_*, 0: the default). */
+double rmt_point_bytes(const rmt_ensemble *e, int g, int driver);
 
 /* A plan holding only npoints/points, as workers build it. */
 rmt_plan *rmt_plan_create_shared(uint32_t npoints);

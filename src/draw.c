@@ -223,7 +223,7 @@ static rmt_status run_product_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_ensem
 {
     rmt_grid_map m[2 * RMT_MAX_FACTORS];
     int64_t rows[RMT_MAX_FACTORS], cols[RMT_MAX_FACTORS], lld[RMT_MAX_FACTORS];
-    int gram[RMT_MAX_FACTORS];
+    int gram[RMT_MAX_FACTORS] = {0};
     size_t off[RMT_MAX_FACTORS], total = 0;
     for (int k = 0; k < e->nfactors; k++) {
         rmt_ensemble_factor_shape(e, k, &rows[k], &cols[k], &gram[k]);

@@ -207,7 +207,7 @@ int64_t rmt_grid_global(const rmt_grid *g, int64_t l, int is_col)
     return ((l / RMT_GRID_NB) * np + me) * RMT_GRID_NB + l % RMT_GRID_NB;
 }
 
-double rmt_grid_bytes(int64_t n, int p)
+double rmt_grid_bytes(int64_t n, int p, int driver)
 {
     int r, c;
     rmt_grid_shape_for(p, &r, &c);
@@ -216,8 +216,51 @@ double rmt_grid_bytes(int64_t n, int p)
     double lr = ceil((double)n / RMT_GRID_NB / r) * RMT_GRID_NB, lc = ceil((double)n / RMT_GRID_NB / c) * RMT_GRID_NB;
     if (lr > (double)n) lr = (double)n;
     if (lc > (double)n) lc = (double)n;
-    return 8.0 * (lr * lc + 2.0 * (double)n + 4.0 * RMT_GRID_NB * (lr + lc) + 40.0 * (double)n);
+    /* PDSYEVR's workspace holds about three more local matrices, ELPA about six
+     * (peak resident memory measured at n = 3000 and 6000 on 1x2 grids) */
+    if (driver == 0) driver = default_driver();
+    if (driver == RMT_GRID_ELPA && !rmt_grid_have_elpa()) driver = RMT_GRID_PDSYEV;
+    double copies = driver == RMT_GRID_ELPA ? 7.0 : driver == RMT_GRID_PDSYEVR ? 4.0 : 1.0;
+    return 8.0 * (copies * lr * lc + 2.0 * (double)n + 4.0 * RMT_GRID_NB * (lr + lc) + 40.0 * (double)n);
 }
+
+/* Throughput of a 2-rank group against two ranks with LAPACK each, t1 / (2
+ * t2), measured by bench/grid-efficiency on the reference machine (2 cores,
+ * quiet; one Wigner draw; results/BENCHMARKS.md section 5b): t1 = one
+ * rank's LAPACK draw while the other rank runs one too (0.474, 3.09, 22.4 s
+ * at n = 2000, 4000, 8000), t2 = the 1x2 grid's draw (PDSYEV 0.446, 3.72,
+ * 30.7 s; PDSYEVR 0.947, 7.03, 49.5 s; ELPA 0.577, 3.06, 20.5 s). */
+static const struct {
+    double n, eff[4]; /* by driver: -, pdsyev, pdsyevr, elpa */
+} grid_eff[] = {
+    {2000, {0, 0.53, 0.25, 0.41}},
+    {4000, {0, 0.42, 0.22, 0.50}},
+    {8000, {0, 0.36, 0.23, 0.55}},
+};
+
+double rmt_grid_efficiency(int driver, int64_t n, int p)
+{
+    if (p <= 1) return 1.0;
+    if (driver == 0) driver = default_driver();
+    if (driver == RMT_GRID_ELPA && !rmt_grid_have_elpa()) driver = RMT_GRID_PDSYEV;
+    const int m = (int)(sizeof grid_eff / sizeof grid_eff[0]);
+    /* p ranks at n are taken to be as efficient as 2 ranks with the same
+     * local matrix, n sqrt(2 / p) (not measured beyond 2 ranks here) */
+    double x = log((double)(n > 1 ? n : 1) * sqrt(2.0 / p)), e2;
+    /* smaller shares than measured: unknown, and worse; say 0 (not chosen
+     * unless memory leaves no other choice) */
+    if (x < log(grid_eff[0].n) - 1e-9) return 0.0;
+    if (x >= log(grid_eff[m - 1].n)) e2 = grid_eff[m - 1].eff[driver];
+    else {
+        int i = 0;
+        while (x > log(grid_eff[i + 1].n)) i++;
+        double u = (x - log(grid_eff[i].n)) / (log(grid_eff[i + 1].n) - log(grid_eff[i].n));
+        e2 = (1 - u) * grid_eff[i].eff[driver] + u * grid_eff[i + 1].eff[driver];
+    }
+    return e2 < 1.0 ? e2 : 1.0;
+}
+
+int rmt_grid_driver_forced(void) { return getenv("RMT_GRID_DRIVER") != NULL; }
 
 static rmt_status desc_for(const rmt_grid *g, int64_t m, int64_t n, int64_t lld, int desc[9])
 {

@@ -34,8 +34,20 @@ int64_t rmt_grid_local(const rmt_grid *g, int64_t n, int is_col);
 int64_t rmt_grid_global(const rmt_grid *g, int64_t l, int is_col);
 
 /* Bytes one rank needs for one draw of an n x n symmetric eigenproblem on
- * p ranks (local matrix, eigenvalues, ScaLAPACK workspace estimate). */
-double rmt_grid_bytes(int64_t n, int p);
+ * p ranks with driver (RMT_GRID_*, 0: the default): local matrix,
+ * eigenvalues, the solver's workspace (measured for PDSYEVR and ELPA). */
+double rmt_grid_bytes(int64_t n, int p, int driver);
+
+/* Throughput of a p-rank group with driver at size n relative to p ranks
+ * each diagonalizing its own draw with LAPACK (1 = no loss): measured at
+ * p = 2 on the reference machine and interpolated in log n; p ranks at n
+ * are taken to match 2 ranks with the same local matrix, at n sqrt(2 / p);
+ * 0 (unknown, so not chosen) for a local matrix smaller than any measured.
+ * Not collective. */
+double rmt_grid_efficiency(int driver, int64_t n, int p);
+
+/* 1 when RMT_GRID_DRIVER names the grid solver for the whole run. */
+int rmt_grid_driver_forced(void);
 
 /* Eigenvalues (ascending, on every rank of the grid) of the symmetric n x n
  * matrix whose local part a (lld rows, from rmt_grid_local) this rank holds;

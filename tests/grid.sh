@@ -104,17 +104,37 @@ done
 mpiexec -n 2 "$rmtmc" run "$tmp/g3.json" -o "$tmp/x.h5" > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "ranks_per_draw: 3 ranks per draw, but the run has 2" "$tmp/err" && ok "3 ranks per draw on 2 ranks: exit 2" || { bad "group larger than the run"; cat "$tmp/err"; }
 
-# "auto": one rank per draw for a small n; for large n the smallest group
-# that fits the memory, raised to a size that divides the ranks
+# "auto" on 64 ranks, 4 draws: n = 2000 stays on one rank per draw (a grid
+# smaller than measured is never chosen for speed); n = 6000 takes groups of
+# 16, since 4 groups finish in one round and a 4x4 grid's measured
+# efficiency (that of 2 ranks at n = 6000 sqrt(2/16)) beats one rank's
+# 1/16; n = 100000 needs 27 ranks of 3 GB, raised to 32 so none idles
 cat > "$tmp/auto.json" <<'JSON'
 {"name": "auto", "draws": 4, "ranks_per_draw": "auto",
- "ensemble": {"type": "wigner", "n": {"sweep": [2000, 100000]}}}
+ "ensemble": {"type": "wigner", "n": {"sweep": [2000, 6000, 100000]}}}
 JSON
 "$rmtmc" check "$tmp/auto.json" --ranks 64 --mem-per-rank 3G > "$tmp/plan" 2>&1
-grep -Eq "^ +0 +auto +2000 +4 +1 +- +- " "$tmp/plan" && grep -Eq "^ +1 +auto +100000 +4 +32 +4x8 +64 " "$tmp/plan" \
-  && ok "auto: 1 rank for n = 2000; 32 ranks (4x8) for n = 100000 with 3 GB per rank of 64" || { bad "auto group sizes"; cat "$tmp/plan"; }
+grep -Eq "^ +0 +auto +2000 +4 +1 +- +- " "$tmp/plan" && grep -Eq "^ +1 +auto +6000 +4 +16 +4x4 +64 " "$tmp/plan" \
+  && grep -Eq "^ +2 +auto +100000 +4 +32 +4x8 +64 " "$tmp/plan" \
+  && ok "auto: 1 rank for n = 2000; 16 (4x4) for n = 6000; 32 (4x8) for n = 100000 with 3 GB per rank of 64" \
+  || { bad "auto group sizes"; cat "$tmp/plan"; }
 "$rmtmc" check "$tmp/auto.json" --ranks 8 --mem-per-rank 3G > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "needs .* GiB per rank for one draw on 8 ranks" "$tmp/err" && ok "auto: a plan that cannot fit is refused (exit 2)" || bad "auto: unfit plan"
+
+# the grid solver: with "solver" auto, the fastest measured one that fits
+# the memory per rank (ELPA needs several local matrices, PDSYEV one); a
+# solver the config or RMT_GRID_DRIVER names is kept
+echo '{"name": "s", "draws": 1, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 6000}}' > "$tmp/solver.json"
+sed 's/"draws": 1,/"draws": 1, "solver": "pdsyevr",/' "$tmp/solver.json" > "$tmp/solver-named.json"
+solver_of() { "$rmtmc" check "$@" --ranks 2 2>&1 | awk '$1 == "0" {print $8}'; }
+small=$(solver_of "$tmp/solver.json" --mem-per-rank 216M)
+big=$(solver_of "$tmp/solver.json" --mem-per-rank 8G)
+named=$(solver_of "$tmp/solver-named.json" --mem-per-rank 8G)
+forced=$(RMT_GRID_DRIVER=pdsyevr solver_of "$tmp/solver.json" --mem-per-rank 8G)
+if "$rmtmc" --version | grep -q ELPA; then want_big=elpa; else want_big=pdsyev; fi
+[ "$small" = pdsyev ] && [ "$big" = "$want_big" ] && [ "$named" = pdsyevr ] && [ "$forced" = pdsyevr ] \
+  && ok "solver auto at n = 6000 on 1x2: pdsyev in 216 MB per rank, $want_big in 8 GB; a named solver is kept" \
+  || bad "solver choice: $small in 216M, $big in 8G (want $want_big), named $named, RMT_GRID_DRIVER $forced"
 
 # mixed groups in one run: small points on one rank each, large points on two
 cat > "$tmp/mixed.json" <<'JSON'
@@ -142,9 +162,10 @@ assert (a["points/000002/draws/structural_zeros"][:] == 150).all()
 PY
 
 if [ "${3:-}" != --no-memory ]; then
-  # peak resident memory of a draw at n = 6000 on a group of 2 ranks
+  # peak resident memory of a draw at n = 6000 on a group of 2 ranks, given
+  # that much memory per rank: the solver chosen must live within it
   echo '{"name": "mem", "seed": 1, "draws": 1, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 6000}, "statistics": {"moments": 2}}' > "$tmp/mem.json"
-  mpiexec -n 2 "$rmtmc" run "$tmp/mem.json" -o "$tmp/mem.h5" --progress none > /dev/null 2>&1 || bad "n = 6000 on 2 ranks"
+  mpiexec -n 2 "$rmtmc" run "$tmp/mem.json" -o "$tmp/mem.h5" --progress none --mem-per-rank 216M > /dev/null 2>&1 || bad "n = 6000 on 2 ranks"
   $py -c "
 import h5py
 f = h5py.File('$tmp/mem.h5')
