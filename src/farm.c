@@ -186,13 +186,20 @@ static rmt_status member(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
     }
 }
 
+/* Result messages a leader may have in flight: it sends without waiting for
+ * the master (who answers only between its own draws), so a result never
+ * holds up the next queued draw. */
+#define SEND_RING 4
+
 /* A group leader other than the master: takes draws from the master, runs
  * them with its group, sends back the figures. */
 static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ctx)
 {
-    size_t cap = 0, used;
-    char *buf = NULL;
-    for (;;) {
+    size_t caps[SEND_RING] = {0}, used;
+    char *bufs[SEND_RING] = {NULL};
+    MPI_Request reqs[SEND_RING];
+    for (int r = 0; r < SEND_RING; r++) reqs[r] = MPI_REQUEST_NULL;
+    for (unsigned slot = 0;; slot = (slot + 1) % SEND_RING) {
         /* a task: draws task[1] .. task[1] + task[2] - 1 of point task[0] */
         uint32_t task[3], msg[3];
         MPI_Status st;
@@ -205,11 +212,14 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
         const rmt_point *pt = &plan->points[task[0]];
         size_t one = result_bytes(pt), nc = (size_t)rmt_stats_ncounts(&pt->stat);
         size_t need = sizeof(result_head) + counts_bytes(pt) * 2 + one * task[2];
-        if (need > cap) {
-            free(buf);
-            buf = malloc(need);
-            cap = buf ? need : 0;
+        /* this slot's previous message must be on its way before reuse */
+        MPI_Wait(&reqs[slot], MPI_STATUS_IGNORE);
+        if (need > caps[slot]) {
+            free(bufs[slot]);
+            bufs[slot] = malloc(need);
+            caps[slot] = bufs[slot] ? need : 0;
         }
+        char *buf = bufs[slot];
         /* the batch's summed counts follow the header; one draw's counts go
          * to scratch at the end of the buffer */
         uint64_t *sum = buf ? (uint64_t *)(buf + sizeof(result_head)) : NULL;
@@ -262,9 +272,10 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                 }
             }
         }
-        if (buf) MPI_Send(buf, (int)used, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+        if (buf) MPI_Isend(buf, (int)used, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD, &reqs[slot]);
     }
-    free(buf);
+    MPI_Waitall(SEND_RING, reqs, MPI_STATUSES_IGNORE);
+    for (int r = 0; r < SEND_RING; r++) free(bufs[r]);
     return RMT_OK;
 }
 
@@ -372,6 +383,8 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     int ng = ph->groups;
     int *outstanding = calloc((size_t)ng + 1, sizeof(int));
     uint64_t *dealt = calloc((size_t)ng + 1, sizeof(uint64_t));
+    uint64_t *queued = calloc((size_t)ng + 1, sizeof(uint64_t)); /* draws sent and not yet returned */
+    uint64_t queued_all = 0;
     char *stopped = calloc((size_t)ng + 1, 1);
     size_t rcap = 0;
     char *rbuf = NULL;
@@ -379,7 +392,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint32_t task[3] = {0, 0, 0};
     long in_flight = 0;
     int more = 1;
-    if (!outstanding || !stopped || !dealt) {
+    if (!outstanding || !stopped || !dealt || !queued) {
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
@@ -399,6 +412,8 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             if (!more) break;
             MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_TASK, MPI_COMM_WORLD);
             dealt[k] += task[2];
+            queued[k] += task[2];
+            queued_all += task[2];
             left -= task[2];
             outstanding[k]++;
             in_flight++;
@@ -442,6 +457,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             }
             const rmt_point *pt = &plan->points[h.point];
             size_t off = sizeof h + (h.has_counts ? counts_bytes(pt) : 0);
+            uint64_t nblocks = 0;
             if ((size_t)bytes < off) {
                 s = RMT_ERR(RMT_ERUNTIME, "rank %d sent a truncated result (%d bytes)", w, bytes);
                 goto out;
@@ -469,14 +485,27 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
                     goto out;
                 }
                 off += blk;
+                nblocks++;
             }
             if (h.has_counts) rmt_results_add_counts(res, h.point, (const uint64_t *)(rbuf + sizeof h));
+            queued[k] -= nblocks < queued[k] ? nblocks : queued[k];
+            queued_all -= nblocks < queued_all ? nblocks : queued_all;
             outstanding[k]--;
             in_flight--;
             handled = 1;
-            if (!stop_signal && more &&
-                (more = next_batch(plan, res, ph->g, &cur, batch_size(plan, &cur, left, sharers), task))) {
+            /* refill, but toward the end never past this group's share of
+             * what is left (queued everywhere plus unassigned), so the last
+             * draws are not queued behind one group while others idle; the
+             * master, between its own draws here, takes what it keeps */
+            uint64_t target = (left + queued_all + sharers - 1) / sharers;
+            uint32_t bs = batch_size(plan, &cur, left, sharers);
+            if (queued[k] + bs > target) bs = target > queued[k] ? (uint32_t)(target - queued[k]) : 0;
+            if (!stop_signal && more && bs == 0 && queued[k] > 0) {
+                /* over its share: let it work through its queue first */
+            } else if (!stop_signal && more && (more = next_batch(plan, res, ph->g, &cur, bs ? bs : 1, task))) {
                 MPI_Send(task, 3, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
+                queued[k] += task[2];
+                queued_all += task[2];
                 left -= task[2];
                 outstanding[k]++;
                 in_flight++;
@@ -544,6 +573,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
 out:
     free(outstanding);
     free(dealt);
+    free(queued);
     free(stopped);
     free(rbuf);
     return s;
