@@ -801,17 +801,21 @@ const char *rmt_ens_name(int32_t kind)
 static rmt_status add_point(rmt_plan *plan, const rmt_point *pt, char *params)
 {
     uint32_t n = plan->npoints;
-    if (n >= 10000000u) {
+    if (n >= RMT_MAX_POINTS) {
         free(params);
-        return RMT_ERR(RMT_EUSAGE, "%s: the sweeps expand to more than 10000000 points", plan->config_path);
+        return RMT_ERR(RMT_EUSAGE, "%s: the sweeps expand to more than %u points", plan->config_path, RMT_MAX_POINTS);
     }
-    rmt_point *np = realloc(plan->points, sizeof(rmt_point) * (n + 1));
-    char **pj = np ? realloc(plan->params_json, sizeof(char *) * (n + 1)) : NULL;
-    if (np) plan->points = np;
-    if (pj) plan->params_json = pj;
-    if (!np || !pj) {
-        free(params);
-        return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    if ((n & (n - 1)) == 0) {
+        /* room doubles at every power of two: n points cost O(n) copying */
+        size_t cap = n ? 2 * (size_t)n : 1;
+        rmt_point *np = realloc(plan->points, sizeof(rmt_point) * cap);
+        char **pj = np ? realloc(plan->params_json, sizeof(char *) * cap) : NULL;
+        if (np) plan->points = np;
+        if (pj) plan->params_json = pj;
+        if (!np || !pj) {
+            free(params);
+            return RMT_ERR(RMT_ERUNTIME, "out of memory");
+        }
     }
     plan->points[n] = *pt;
     plan->points[n].index = n;
@@ -899,8 +903,9 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         double total = (double)plan->npoints;
         double prod = 1;
         for (size_t k = 0; k < nsw; k++) prod *= (double)sw[k].count;
-        if (total + prod > 10000000.0) {
-            s = bad(c, epath, "the sweeps expand to %.17g points, more than 10000000", total + prod);
+        if (total + prod > (double)RMT_MAX_POINTS) {
+            s = bad(c, epath, "the sweeps expand to %.17g points, more than %u (every rank holds the whole plan, %zu bytes a point)",
+                    total + prod, RMT_MAX_POINTS, sizeof(rmt_point));
             goto out;
         }
     }

@@ -30,7 +30,9 @@ if [ -d "$src/tests/data/fuzz-crashes" ]; then
   done
 fi
 cd "$tmp"
-ASAN_OPTIONS=detect_leaks=1 "$tmp/fuzz" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=4096 \
+# -timeout: a valid config of up to 1000000 points takes tens of seconds
+# under the sanitizers; only a true hang should count
+ASAN_OPTIONS=detect_leaks=1 "$tmp/fuzz" -max_total_time="$secs" -max_len=4096 -timeout=60 -rss_limit_mb=4096 \
   -print_final_stats=1 "$tmp/corpus" > "$tmp/fuzz.log" 2>&1
 rc=$?
 grep -E "stat::number_of_executed_units|stat::new_units_added" "$tmp/fuzz.log"
