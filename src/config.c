@@ -1379,6 +1379,14 @@ static int64_t solved_dim(const rmt_ensemble *e)
     rmt_layout lay;
     rmt_ensemble_layout(e, &lay);
     if (lay.form == RMT_FORM_GRAM) return lay.rows < lay.cols ? lay.rows : lay.cols;
+    if (lay.form == RMT_FORM_PRODUCT && e->form == RMT_PROD_SIMILAR) {
+        /* one factor as it is, or Y^T S Y with W = Y Y^T the wishart one */
+        int64_t r, c;
+        int gr;
+        int k = e->nfactors == 2 && e->factors[0].kind != RMT_FAC_WISHART ? 1 : 0;
+        rmt_ensemble_factor_shape(e, k, &r, &c, &gr);
+        return gr && c < r ? c : r;
+    }
     if (lay.form == RMT_FORM_PRODUCT && e->form == RMT_PROD_GRAM) {
         int64_t thin = e->n;
         for (int k = 0; k < e->nfactors; k++) {

@@ -40,11 +40,11 @@ typedef enum {
     RMT_PROD_SYMPART = 3   /* (P + P^T) / 2 */
 } rmt_product_form;
 
-/* One matrix with its modifiers: a factor of a product, or the matrix of a
- * wigner/wishart ensemble. A zeroed struct has no modifiers. */
 /* Points a config may expand to: every rank holds the whole plan. */
 #define RMT_MAX_POINTS 1000000u
 
+/* One matrix with its modifiers: a factor of a product, or the matrix of a
+ * wigner/wishart ensemble. A zeroed struct has no modifiers. */
 typedef struct {
     int32_t kind;      /* rmt_factor_kind */
     int32_t nspikes;   /* entries used in spikes */

@@ -186,6 +186,13 @@ static rmt_status member(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
     }
 }
 
+static int world_rank(void)
+{
+    int r = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    return r;
+}
+
 /* Result messages a leader may have in flight: it sends without waiting for
  * the master (who answers only between its own draws), so a result never
  * holds up the next queued draw. */
@@ -220,6 +227,18 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
             caps[slot] = bufs[slot] ? need : 0;
         }
         char *buf = bufs[slot];
+        /* no room to run the batch: its figures alone, every draw reported
+         * failed for lack of memory (status -2), still in one message */
+        char *lean = NULL;
+        if (!buf) {
+            lean = malloc(sizeof(result_head) + sizeof(rmt_draw_figs) * task[2]);
+            if (!lean) {
+                fprintf(stderr, "rmtmc: rank %d: out of memory even for a batch's figures\n", world_rank());
+                MPI_Abort(MPI_COMM_WORLD, 1);
+            }
+            result_head h = {task[0], 0};
+            memcpy(lean, &h, sizeof h);
+        }
         /* the batch's summed counts follow the header; one draw's counts go
          * to scratch at the end of the buffer */
         uint64_t *sum = buf ? (uint64_t *)(buf + sizeof(result_head)) : NULL;
@@ -229,7 +248,7 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
             memcpy(buf, &h, sizeof h);
             memset(sum, 0, counts_bytes(pt));
         }
-        used = sizeof(result_head) + counts_bytes(pt);
+        used = sizeof(result_head) + (buf ? counts_bytes(pt) : 0);
         for (uint32_t b = 0; b < task[2]; b++) {
             rmt_draw_figs f;
             uint32_t draw = task[1] + b;
@@ -237,6 +256,8 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
              * master that was not signalled stops as well (status -3: not run) */
             int ok = 0, skipped = stop_signal != 0;
             if (!skipped && buf) {
+                int done = 0;
+                MPI_Testall(SEND_RING, reqs, &done, MPI_STATUSES_IGNORE);
                 msg[0] = task[0];
                 msg[1] = draw;
                 msg[2] = 1;
@@ -259,20 +280,20 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                 f.point = task[0];
                 f.draw = draw;
                 f.status = skipped ? RMT_STATUS_SKIPPED : RMT_STATUS_NOMEM;
-                if (buf) {
-                    memcpy(buf + used, &f, sizeof f);
-                    used += sizeof f;
-                } else {
-                    /* no room for a batch: this draw's figures alone */
-                    char one_msg[sizeof(result_head) + sizeof f];
-                    result_head h = {task[0], 0};
-                    memcpy(one_msg, &h, sizeof h);
-                    memcpy(one_msg + sizeof h, &f, sizeof f);
-                    MPI_Send(one_msg, (int)sizeof one_msg, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
-                }
+                memcpy((buf ? buf : lean) + used, &f, sizeof f);
+                used += sizeof f;
             }
         }
-        if (buf) MPI_Isend(buf, (int)used, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD, &reqs[slot]);
+        if (buf) {
+            MPI_Isend(buf, (int)used, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD, &reqs[slot]);
+            /* let the transport move what it can now; on a network a large
+             * message may need this rank's help, given before every batch */
+            int done = 0;
+            MPI_Testall(SEND_RING, reqs, &done, MPI_STATUSES_IGNORE);
+        } else {
+            MPI_Send(lean, (int)used, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+            free(lean);
+        }
     }
     MPI_Waitall(SEND_RING, reqs, MPI_STATUSES_IGNORE);
     for (int r = 0; r < SEND_RING; r++) free(bufs[r]);

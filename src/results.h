@@ -48,7 +48,8 @@ void rmt_results_destroy(rmt_results *r); /* accepts NULL */
 rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_t *counts, const double *eig);
 
 /* Add the histogram counts of a batch of draws of point, summed by the
- * worker that ran them (the farm hands out only draws not yet recorded). */
+ * worker that ran them. Unlike rmt_results_add this cannot tell a draw
+ * counted twice: the farm hands out only draws not yet recorded. */
 void rmt_results_add_counts(rmt_results *r, uint32_t point, const uint64_t *counts);
 
 /* Restore a draw read back from a checkpoint: like rmt_results_add but the

@@ -57,6 +57,7 @@ struct rmt_grid {
     int nprow, npcol, myrow, mycol;
     int use_pdsyev;       /* 1: PDSYEV (default), 0: PDSYEVR (RMT_GRID_DRIVER=pdsyevr) */
     int use_elpa;         /* 1: ELPA's two-stage solver (RMT_GRID_DRIVER=elpa, when built with it) */
+    int elpa_failed;      /* ELPA could not be set up on this grid: not tried again */
     int default_driver;   /* RMT_GRID_*: from RMT_GRID_DRIVER, else PDSYEV */
 #ifdef RMT_HAVE_ELPA
     elpa_t elpa;          /* set up for elpa_n */
@@ -158,7 +159,7 @@ void rmt_grid_set_driver(rmt_grid *g, int driver)
     if (driver == RMT_GRID_ELPA) {
         static int elpa_ready = -1; /* elpa_init once per process */
         if (elpa_ready < 0) elpa_ready = elpa_init(ELPA_API_VERSION) == ELPA_OK;
-        g->use_elpa = elpa_ready;
+        g->use_elpa = elpa_ready && !g->elpa_failed;
     }
 #endif
 }
@@ -315,7 +316,8 @@ static rmt_status eig(rmt_grid *g, int nn, double *a, const int *desc, double *w
          * ELPA reads the whole matrix, so complete it here */
         RMT_TRY(mirror_lower(g, nn, a, desc));
         if (elpa_eig(g, nn, a, desc[8], w, info) == 0) return RMT_OK;
-        g->use_elpa = 0; /* say so once, then use ScaLAPACK */
+        g->use_elpa = 0; /* say so once, then use ScaLAPACK for good */
+        g->elpa_failed = 1;
         fprintf(stderr, "rmtmc: ELPA cannot be set up for n = %d; using pdsyev\n", nn);
     }
 #endif
