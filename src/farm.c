@@ -406,6 +406,8 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint64_t *dealt = calloc((size_t)ng + 1, sizeof(uint64_t));
     uint64_t *queued = calloc((size_t)ng + 1, sizeof(uint64_t)); /* draws sent and not yet returned */
     uint64_t queued_all = 0;
+    MPI_Request rreq = MPI_REQUEST_NULL; /* the result being received */
+    int rpending = 0, rbytes = 0, rsource = 0;
     char *stopped = calloc((size_t)ng + 1, 1);
     size_t rcap = 0;
     char *rbuf = NULL;
@@ -447,23 +449,33 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     for (;;) {
         int handled = 0;
         for (;;) {
+            /* one result is received at a time, without blocking: a large
+             * message may need its sender's progress, and the master goes on
+             * with its own draws meanwhile */
             int flag = 0;
-            MPI_Status st;
-            MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
-            if (!flag) break;
-            int bytes = 0;
-            MPI_Get_count(&st, MPI_BYTE, &bytes);
-            if ((size_t)bytes > rcap) {
-                free(rbuf);
-                rbuf = malloc((size_t)bytes);
-                rcap = rbuf ? (size_t)bytes : 0;
-                if (!rbuf) {
-                    s = RMT_ERR(RMT_ERUNTIME, "out of memory");
-                    goto out;
+            if (!rpending) {
+                MPI_Status st;
+                MPI_Message mh;
+                MPI_Improbe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &mh, &st);
+                if (!flag) break;
+                MPI_Get_count(&st, MPI_BYTE, &rbytes);
+                if ((size_t)rbytes > rcap) {
+                    free(rbuf);
+                    rbuf = malloc((size_t)rbytes);
+                    rcap = rbuf ? (size_t)rbytes : 0;
+                    if (!rbuf) {
+                        s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+                        goto out;
+                    }
                 }
+                rsource = st.MPI_SOURCE;
+                MPI_Imrecv(rbuf, rbytes, MPI_BYTE, &mh, &rreq);
+                rpending = 1;
             }
-            int w = st.MPI_SOURCE, k = w / ph->g;
-            MPI_Recv(rbuf, bytes, MPI_BYTE, w, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Test(&rreq, &flag, MPI_STATUS_IGNORE);
+            if (!flag) break;
+            rpending = 0;
+            int bytes = rbytes, w = rsource, k = w / ph->g;
             /* a batch: the header, the summed counts, then each draw's figures
              * and (for a draw that ran, when the point needs it) its spectrum */
             result_head h;
@@ -592,6 +604,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint32_t msg[3] = {0, 0, 0};
     group_bcast(ph, msg);
 out:
+    if (rpending) MPI_Wait(&rreq, MPI_STATUS_IGNORE); /* rbuf is in use until then */
     free(outstanding);
     free(dealt);
     free(queued);
