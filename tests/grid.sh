@@ -24,6 +24,8 @@ cfg() {
     "statistics": {"density": {"bins": 64}, "moments": 3}},
    {"name": "sim1", "ensemble": {"type": "product", "form": "similar", "factors": [
       {"type": "wishart", "n": 190, "t": {"sweep": [120, 300]}}]}, "statistics": {"density": {"bins": 64}}},
+   {"name": "simwig", "ensemble": {"type": "product", "form": "similar", "factors": [{"type": "wigner", "n": 150}]},
+    "statistics": {"density": {"bins": 64}}},
    {"name": "simw", "ensemble": {"type": "product", "form": "similar", "factors": [
       {"type": "wigner", "n": 200}, {"type": "wishart", "n": 200, "t": {"sweep": [90, 330]}}]},
     "statistics": {"density": {"bins": 64}, "moments": 3}},
