@@ -1431,7 +1431,10 @@ static void choose_group(rmt_point *pt, int ranks, double budget)
         if (g > 1 && !fixed && rmt_grid_have_elpa() && rmt_point_bytes(&pt->ens, g, RMT_GRID_ELPA) <= budget) nd = 2;
         for (int k = 0; k < nd; k++) {
             double eff = g == 1 ? 1.0 : rmt_grid_efficiency(drivers[k], n, g);
-            double rounds = ceil((double)pt->draws / (double)(ranks / g));
+            /* above RMT_MASTER_COMPUTES_MAX_RANKS the master's group only dispatches */
+            int groups = ranks / g;
+            if (ranks > RMT_MASTER_COMPUTES_MAX_RANKS && groups > 1) groups--;
+            double rounds = ceil((double)pt->draws / (double)groups);
             double cost = rounds / ((double)g * eff);
             if (cost < best * AUTO_MARGIN) {
                 best = cost;

@@ -40,6 +40,12 @@ typedef enum {
     RMT_PROD_SYMPART = 3   /* (P + P^T) / 2 */
 } rmt_product_form;
 
+/* With at most this many ranks the master computes draws as well as
+ * dispatching: a laptop or a node keeps every core busy. Beyond it the
+ * master only dispatches (its group idles when there are others), so it
+ * answers a large farm without delay. */
+#define RMT_MASTER_COMPUTES_MAX_RANKS 16
+
 /* Points a config may expand to: every rank holds the whole plan. */
 #define RMT_MAX_POINTS 1000000u
 

@@ -29,10 +29,8 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 #define BATCH_BYTES (64u << 20)
 
 
-/* With at most this many ranks the master computes draws as well as
- * dispatching: a laptop or a node keeps every core busy. Beyond it the
- * master only dispatches, so it answers a large farm without delay. */
-#define MASTER_COMPUTES_MAX_RANKS 16
+/* RMT_MASTER_COMPUTES_MAX_RANKS (config.h): up to that many ranks the
+ * master computes draws as well as dispatching. */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -399,7 +397,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     rmt_results *res = m->res;
     const rmt_farm_opts *o = m->o;
     rmt_status s = RMT_OK;
-    int computes = size <= MASTER_COMPUTES_MAX_RANKS || ph->groups == 1;
+    int computes = size <= RMT_MASTER_COMPUTES_MAX_RANKS || ph->groups == 1;
     int depth = computes ? 3 : 2;
     int ng = ph->groups;
     int *outstanding = calloc((size_t)ng + 1, sizeof(int));

@@ -110,15 +110,16 @@ mpiexec -n 2 "$rmtmc" run "$tmp/g3.json" -o "$tmp/x.h5" > /dev/null 2> "$tmp/err
 # smaller than measured is never chosen for speed); n = 6000 takes groups of
 # 16, since 4 groups finish in one round and a 4x4 grid's measured
 # efficiency (that of 2 ranks at n = 6000 sqrt(2/16)) beats one rank's
-# 1/16; n = 100000 needs 27 ranks of 3 GB, raised to 32 so none idles
+# 1/16; n = 100000 needs 27 ranks of 3 GB: 2 groups of 32 would leave the
+# master's group dispatching only (above 16 ranks), so one group of 64
 cat > "$tmp/auto.json" <<'JSON'
 {"name": "auto", "draws": 4, "ranks_per_draw": "auto",
  "ensemble": {"type": "wigner", "n": {"sweep": [2000, 6000, 100000]}}}
 JSON
 "$rmtmc" check "$tmp/auto.json" --ranks 64 --mem-per-rank 3G > "$tmp/plan" 2>&1
 grep -Eq "^ +0 +auto +2000 +4 +1 +- +- " "$tmp/plan" && grep -Eq "^ +1 +auto +6000 +4 +16 +4x4 +64 " "$tmp/plan" \
-  && grep -Eq "^ +2 +auto +100000 +4 +32 +4x8 +64 " "$tmp/plan" \
-  && ok "auto: 1 rank for n = 2000; 16 (4x4) for n = 6000; 32 (4x8) for n = 100000 with 3 GB per rank of 64" \
+  && grep -Eq "^ +2 +auto +100000 +4 +64 +8x8 +64 " "$tmp/plan" \
+  && ok "auto: 1 rank for n = 2000; 16 (4x4) for n = 6000; 64 (8x8) for n = 100000 with 3 GB per rank of 64" \
   || { bad "auto group sizes"; cat "$tmp/plan"; }
 "$rmtmc" check "$tmp/auto.json" --ranks 8 --mem-per-rank 3G > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "needs .* GiB per rank for one draw on 8 ranks" "$tmp/err" && ok "auto: a plan that cannot fit is refused (exit 2)" || bad "auto: unfit plan"
