@@ -42,6 +42,8 @@ extern void pdtrmm_(const char *side, const char *uplo, const char *transa, cons
                     const double *alpha, const double *a, const int *ia, const int *ja, const int *desca, double *b,
                     const int *ib, const int *jb, const int *descb, size_t lside, size_t luplo, size_t ltransa,
                     size_t ldiag);
+extern void pdgelqf_(const int *m, const int *n, double *a, const int *ia, const int *ja, const int *desca, double *tau,
+                     double *work, const int *lwork, int *info);
 extern void pdsymm_(const char *side, const char *uplo, const int *m, const int *n, const double *alpha,
                     const double *a, const int *ia, const int *ja, const int *desca, const double *b, const int *ib,
                     const int *jb, const int *descb, const double *beta, double *c, const int *ic, const int *jc,
@@ -74,6 +76,8 @@ struct rmt_grid {
     size_t sym_cap;
     double *chain[3];     /* local parts of products along a chain, and L */
     size_t chain_cap[3];
+    double *tau, *lq_work; /* PDGELQF's scalars and workspace */
+    size_t tau_cap, lq_cap;
 };
 
 void rmt_grid_shape_for(int p, int *nprow, int *npcol)
@@ -132,6 +136,8 @@ void rmt_grid_destroy(rmt_grid *g)
     free(g->gram);
     free(g->sym);
     for (int k = 0; k < 3; k++) free(g->chain[k]);
+    free(g->tau);
+    free(g->lq_work);
     free(g);
 }
 
@@ -540,21 +546,41 @@ rmt_status rmt_grid_similar(rmt_grid *g, const rmt_grid_map *y, const rmt_grid_m
     RMT_TRY(desc_for(g, n, tw, y->lld, dy));
     RMT_TRY(desc_for(g, s->rows, s->cols, s->lld, ds));
     if (tw > n) {
-        /* a wide Y: Y Y^T = L L^T (PDSYRK, PDPOTRF), and eig(S L L^T) = eig(L^T S L) */
+        /* a wide Y = L Q (PDGELQF, as one rank's LQ): Y Y^T = L L^T, and
+         * eig(S L L^T) = eig(L^T S L); L is the lower triangle of the
+         * factored copy's first n columns */
         int64_t lldl = 0;
         int TW = (int)tw, q = 0;
-        RMT_TRY(chain_buf(g, 2, n, n, &lldl));
+        RMT_TRY(chain_buf(g, 2, n, tw, &lldl));
         int dl[9];
-        RMT_TRY(desc_for(g, n, n, lldl, dl));
-        pdsyrk_("L", "N", &N, &TW, &alpha, y->a, &one, &one, dy, &beta, g->chain[2], &one, &one, dl, 1, 1);
-        pdpotrf_("L", &N, g->chain[2], &one, &one, dl, &q, 1);
-        if (q < 0) return RMT_ERR(RMT_ERUNTIME, "pdpotrf: argument %d is illegal (bug)", -q);
-        if (q > 0) {
-            *info = 3000 + q; /* Y Y^T not positive definite: a degenerate draw */
-            return RMT_OK;
+        RMT_TRY(desc_for(g, n, tw, lldl, dl));
+        int64_t lr = rmt_grid_local(g, n, 0), lcy = rmt_grid_local(g, tw, 1);
+        for (int64_t jl = 0; jl < lcy; jl++)
+            memcpy(g->chain[2] + (size_t)jl * (size_t)lldl, y->a + (size_t)jl * (size_t)y->lld, sizeof(double) * (size_t)lr);
+        size_t ntau = (size_t)(lr > 0 ? lr : 1);
+        if (ntau > g->tau_cap) {
+            free(g->tau);
+            g->tau = malloc(sizeof(double) * ntau);
+            g->tau_cap = g->tau ? ntau : 0;
+            if (!g->tau) return RMT_ERR(RMT_ERUNTIME, "out of memory for an LQ factorization");
         }
-        /* L's strict upper triangle holds PDSYRK's leftovers: clear it */
-        int64_t lr = rmt_grid_local(g, n, 0), lc = rmt_grid_local(g, n, 1);
+        double wq = 0;
+        int lq = -1;
+        pdgelqf_(&N, &TW, g->chain[2], &one, &one, dl, g->tau, &wq, &lq, &q);
+        if (q != 0) return RMT_ERR(RMT_ERUNTIME, "pdgelqf workspace query: info %d (bug)", q);
+        size_t need = (size_t)wq + 1;
+        if (need > g->lq_cap) {
+            free(g->lq_work);
+            g->lq_work = malloc(sizeof(double) * need);
+            g->lq_cap = g->lq_work ? need : 0;
+            if (!g->lq_work) return RMT_ERR(RMT_ERUNTIME, "out of memory for an LQ factorization");
+        }
+        lq = (int)need;
+        pdgelqf_(&N, &TW, g->chain[2], &one, &one, dl, g->tau, g->lq_work, &lq, &q);
+        if (q != 0) return RMT_ERR(RMT_ERUNTIME, "pdgelqf: argument %d is illegal (bug)", -q);
+        /* in the first n columns L is the lower triangle; above it lie the
+         * Householder vectors of Q: clear them */
+        int64_t lc = rmt_grid_local(g, n, 1);
         for (int64_t jl = 0; jl < lc; jl++) {
             int64_t j = rmt_grid_global(g, jl, 1);
             for (int64_t il = 0; il < lr; il++)

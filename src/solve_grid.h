@@ -102,7 +102,7 @@ rmt_status rmt_grid_sympart_chain(rmt_grid *g, int nm, const rmt_grid_map *m, do
  * n x tw, not transposed) and S either symmetric n x n (s_gram = 0, lower
  * triangle read) or V V^T (s_gram = 1, s: V n x ts). They are those of the
  * symmetric Y^T S Y plus n - min(n, tw) exact zeros; a wide Y (tw > n) is
- * first replaced by L with L L^T = Y Y^T (PDSYRK, PDPOTRF). *structural
+ * first replaced by L from Y = L Q (PDGELQF), L L^T = Y Y^T. *structural
  * counts the exact zeros. Collective on the grid. */
 rmt_status rmt_grid_similar(rmt_grid *g, const rmt_grid_map *y, const rmt_grid_map *s, int s_gram, double *w,
                             int64_t *structural, int *info);
