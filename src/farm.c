@@ -28,7 +28,6 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 #define BATCH_MAX 64
 #define BATCH_BYTES (64u << 20)
 
-
 /* RMT_MASTER_COMPUTES_MAX_RANKS (config.h): up to that many ranks the
  * master computes draws as well as dispatching. */
 

@@ -1,12 +1,15 @@
 /* farm: the master/worker protocol on MPI_COMM_WORLD.
  *
- * Rank 0 hands out draws (point, draw) one message at a time and keeps a few
- * in flight per worker so none waits; workers compute a draw and send back
- * its figures, integer counts and (when asked) the spectrum. The master
- * records results by draw index, so nothing depends on which rank did what
- * or in which order results arrived. With few ranks the master computes
- * draws too, so P ranks on P cores keep P cores busy; with many it only
- * dispatches, sleeping between polls rather than spinning. */
+ * Rank 0 hands out batches of consecutive draws (point, first draw, k) and
+ * keeps a few in flight per worker so none waits, but never more than the
+ * worker's share of what is left, so the last draws do not queue behind one
+ * rank; workers compute the draws and send back, without waiting for the
+ * master, each draw's figures and (when asked) spectrum and the batch's
+ * summed integer counts. The master records results by draw index, so
+ * nothing depends on which rank did what or in which order results
+ * arrived. With few ranks the master computes draws too, so P ranks on P
+ * cores keep P cores busy; with many it only dispatches, sleeping between
+ * polls rather than spinning. */
 #ifndef RMT_FARM_H
 #define RMT_FARM_H
 
