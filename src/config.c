@@ -1340,38 +1340,6 @@ out:
     return RMT_OK;
 }
 
-/* Bytes one rank needs for a draw of e on a group of g ranks with the grid
- * solver `driver` (RMT_GRID_*, 0: the default). */
-double rmt_point_bytes(const rmt_ensemble *e, int g, int driver)
-{
-    if (g <= 1) return rmt_ensemble_bytes(e);
-    rmt_layout lay;
-    rmt_ensemble_layout(e, &lay);
-    if (lay.form == RMT_FORM_PRODUCT) {
-        /* the factors' shares, two chain products and the small Gram matrix */
-        double fac = 0, big = 0, n0 = 0, thin = 0;
-        for (int k = 0; k < e->nfactors; k++) {
-            int64_t r, c;
-            int gr;
-            rmt_ensemble_factor_shape(e, k, &r, &c, &gr);
-            fac += (double)r * (double)c;
-            big = fmax(big, fmax((double)r, (double)c));
-            if (k == 0) n0 = gr ? (double)r : (double)c;
-            double out = gr ? (double)c : (double)r; /* the narrowest a factor passes through */
-            thin = k == 0 ? fmin(out, n0) : fmin(thin, out);
-        }
-        /* similar and symmetric-part diagonalize up to N0 x N0 */
-        if (e->form != RMT_PROD_GRAM) thin = n0;
-        return 8.0 * (fac + 2.0 * big * n0) / g * 1.1 + rmt_grid_bytes((int64_t)thin, g, driver) + 8.0 * (double)e->n;
-    }
-    if (lay.form == RMT_FORM_GRAM) {
-        /* the factor's share, the smaller Gram matrix on the grid, the spectrum */
-        double m = (double)(lay.rows < lay.cols ? lay.rows : lay.cols);
-        return 8.0 * (double)lay.rows * (double)lay.cols / g * 1.1 + rmt_grid_bytes((int64_t)m, g, driver) + 8.0 * (double)e->n;
-    }
-    return rmt_grid_bytes(lay.rows, g, driver) + 8.0 * (double)e->n;
-}
-
 /* The size of the matrix a draw of e diagonalizes (what a grid's
  * efficiency depends on). */
 static int64_t solved_dim(const rmt_ensemble *e)
@@ -1399,6 +1367,32 @@ static int64_t solved_dim(const rmt_ensemble *e)
         return thin;
     }
     return lay.rows;
+}
+
+/* Bytes one rank needs for a draw of e on a group of g ranks with the grid
+ * solver `driver` (RMT_GRID_*, 0: the default): the rank's share of what is
+ * generated, and the eigenproblem of solved_dim(e) on the grid. */
+double rmt_point_bytes(const rmt_ensemble *e, int g, int driver)
+{
+    if (g <= 1) return rmt_ensemble_bytes(e);
+    rmt_layout lay;
+    rmt_ensemble_layout(e, &lay);
+    double gen = 0;
+    if (lay.form == RMT_FORM_PRODUCT) {
+        /* the factors' shares and two chain products */
+        double fac = 0, big = 0;
+        for (int k = 0; k < e->nfactors; k++) {
+            int64_t r, c;
+            int gr;
+            rmt_ensemble_factor_shape(e, k, &r, &c, &gr);
+            fac += (double)r * (double)c;
+            big = fmax(big, fmax((double)r, (double)c));
+        }
+        gen = 8.0 * (fac + 2.0 * big * (double)e->n) / g * 1.1;
+    } else if (lay.form == RMT_FORM_GRAM) {
+        gen = 8.0 * (double)lay.rows * (double)lay.cols / g * 1.1;
+    }
+    return gen + rmt_grid_bytes(solved_dim(e), g, driver) + 8.0 * (double)e->n;
 }
 
 /* "auto": the group size g (unless the config gives it) and the grid
