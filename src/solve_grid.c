@@ -296,6 +296,16 @@ static rmt_status local_buf(const rmt_grid *g, double **buf, size_t *cap, int64_
     return RMT_OK;
 }
 
+/* Copy this rank's part of a distributed rows x cols matrix (same layout,
+ * leading dimensions lds and ldd). */
+static void copy_local(const rmt_grid *g, int64_t rows, int64_t cols, const double *src, int64_t lds, double *dst,
+                       int64_t ldd)
+{
+    int64_t lr = rmt_grid_local(g, rows, 0), lc = rmt_grid_local(g, cols, 1);
+    for (int64_t j = 0; j < lc; j++)
+        memcpy(dst + (size_t)j * (size_t)ldd, src + (size_t)j * (size_t)lds, sizeof(double) * (size_t)lr);
+}
+
 /* Copy the lower triangle of the distributed n x n matrix a onto its upper
  * triangle (PDTRAN into scratch, then the entries above the diagonal). */
 static rmt_status mirror_lower(rmt_grid *g, int n, double *a, const int *desc)
@@ -423,10 +433,7 @@ static rmt_status chain_product(rmt_grid *g, const rmt_grid_map *m, int from, in
         int mm = (int)map_out(&m[from]), nn = (int)in;
         pdtran_(&mm, &nn, &alpha, m[from].a, &one, &one, dm, &beta, g->chain[cur], &one, &one, dc);
     } else {
-        int64_t lr = rmt_grid_local(g, m[from].rows, 0), lc = rmt_grid_local(g, m[from].cols, 1);
-        for (int64_t j = 0; j < lc; j++)
-            memcpy(g->chain[cur] + (size_t)j * (size_t)lld, m[from].a + (size_t)j * (size_t)m[from].lld,
-                   sizeof(double) * (size_t)lr);
+        copy_local(g, m[from].rows, m[from].cols, m[from].a, m[from].lld, g->chain[cur], lld);
     }
     int64_t rows = map_out(&m[from]);
     for (int i = from + 1; i < to; i++) {
@@ -526,9 +533,7 @@ rmt_status rmt_grid_sympart_chain(rmt_grid *g, int nm, const rmt_grid_map *m, do
     RMT_TRY(desc_for(g, n0, n0, lld, dp));
     RMT_TRY(desc_for(g, n0, n0, lldg, dg));
     /* G = P, then G = P / 2 + P^T / 2 (PDTRAN: C = beta C + alpha A^T) */
-    int64_t lr = rmt_grid_local(g, n0, 0), lc = rmt_grid_local(g, n0, 1);
-    for (int64_t j = 0; j < lc; j++)
-        memcpy(g->gram + (size_t)j * (size_t)lldg, g->chain[slot] + (size_t)j * (size_t)lld, sizeof(double) * (size_t)lr);
+    copy_local(g, n0, n0, g->chain[slot], lld, g->gram, lldg);
     pdtran_(&nn, &nn, &half, g->chain[slot], &one, &one, dp, &half, g->gram, &one, &one, dg);
     return eig(g, nn, g->gram, dg, w, info);
 }
@@ -554,9 +559,8 @@ rmt_status rmt_grid_similar(rmt_grid *g, const rmt_grid_map *y, const rmt_grid_m
         RMT_TRY(chain_buf(g, 2, n, tw, &lldl));
         int dl[9];
         RMT_TRY(desc_for(g, n, tw, lldl, dl));
-        int64_t lr = rmt_grid_local(g, n, 0), lcy = rmt_grid_local(g, tw, 1);
-        for (int64_t jl = 0; jl < lcy; jl++)
-            memcpy(g->chain[2] + (size_t)jl * (size_t)lldl, y->a + (size_t)jl * (size_t)y->lld, sizeof(double) * (size_t)lr);
+        copy_local(g, n, tw, y->a, y->lld, g->chain[2], lldl);
+        int64_t lr = rmt_grid_local(g, n, 0);
         size_t ntau = (size_t)(lr > 0 ? lr : 1);
         if (ntau > g->tau_cap) {
             free(g->tau);
