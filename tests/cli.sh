@@ -1,7 +1,8 @@
 #!/bin/bash
 # Command-line behaviour: help, version, usage errors, refusing to overwrite,
 # --force, check, a 2-rank run of the quickstart config that h5dump and h5py
-# both read, and SIGTERM giving exit 3 with a valid checkpoint.
+# both read, SIGTERM giving exit 3 with a valid checkpoint, and the one-node
+# MPI transport.
 # usage: cli.sh RMTMC SRCDIR
 set -u
 rmtmc=$(realpath "$1")
@@ -115,4 +116,15 @@ n = g.attrs['draws_done']
 assert 0 < n < 100000 and len(g['draws/index']) == n
 " && ok "checkpoint after SIGTERM is valid and partial" || bad "checkpoint after SIGTERM"
 [ ! -e "$tmp/long.h5.tmp" ] || bad "a temporary file was left behind"
+# on one node rmtmc asks Open MPI for the shared-memory pml (ob1) and never
+# lets UCX probe the network; a pml the user sets is kept
+echo '{"name": "t", "draws": 2, "ensemble": {"type": "wigner", "n": 8}, "statistics": {"moments": 2}}' > "$tmp/pml.json"
+OMPI_MCA_pml_base_verbose=10 mpiexec -n 2 "$rmtmc" run "$tmp/pml.json" -o "$tmp/pml.h5" --progress none > "$tmp/pml.log" 2>&1
+grep -q "component ob1 selected" "$tmp/pml.log" && ! grep -q "initializing pml component ucx" "$tmp/pml.log" \
+  && ok "one node: Open MPI's ob1 pml, UCX not initialized" || { bad "one-node pml"; grep -i select "$tmp/pml.log" | head; }
+OMPI_MCA_pml=ucx OMPI_MCA_pml_base_verbose=10 mpiexec -n 2 "$rmtmc" run "$tmp/pml.json" -o "$tmp/pml2.h5" --progress none \
+  > "$tmp/pml.log" 2>&1
+grep -q "initializing pml component ucx" "$tmp/pml.log" && ! grep -q "component ob1 selected" "$tmp/pml.log" \
+  && ok "OMPI_MCA_pml set by the user is kept" || { bad "user's pml"; grep -i select "$tmp/pml.log" | head; }
+
 exit $fail
