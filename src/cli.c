@@ -371,9 +371,10 @@ static void print_summary(const rmt_results *res, const char *out)
 
 /* When every rank runs on this node (Open MPI's launcher says so, a
  * one-node Slurm step, or a singleton), use the shared-memory transport
- * (pml ob1) rather than probing network devices through UCX, which costs
- * ~0.2 s of MPI_Init on every run. Across nodes, and whenever OMPI_MCA_pml
- * is set, Open MPI chooses as usual. */
+ * (pml ob1) rather than letting Open MPI open its other pml components:
+ * opening cm probes the MTL network layers, ~0.2 s of MPI_Init on every
+ * run (Debian's openmpi-mca-params.conf already excludes UCX). Across
+ * nodes, and whenever OMPI_MCA_pml is set, Open MPI chooses as usual. */
 static void single_node_transport(void)
 {
     const char *size = getenv("OMPI_COMM_WORLD_SIZE"), *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
