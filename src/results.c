@@ -1,6 +1,8 @@
 #include "results.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -115,14 +117,18 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
         *mean = *se = NAN;
         return;
     }
+    /* the figure's place in rmt_draw_figs, found once rather than per draw */
+    size_t at;
+    if (!strcmp(field, "zero_fraction")) at = offsetof(rmt_draw_figs, zero_fraction);
+    else if (!strcmp(field, "mean_gap_ratio")) at = offsetof(rmt_draw_figs, mean_gap_ratio);
+    else if (!strcmp(field, "lambda_max")) at = offsetof(rmt_draw_figs, lambda_max);
+    else if (!strcmp(field, "moment") && k >= 1 && k <= RMT_MAX_MOMENTS)
+        at = offsetof(rmt_draw_figs, moments) + sizeof(double) * (size_t)(k - 1);
+    else at = SIZE_MAX;
     int64_t m = 0;
-    for (uint32_t d = 0; d < pt->draws; d++) {
+    for (uint32_t d = 0; at != SIZE_MAX && d < pt->draws; d++) {
         if (!p->have[d] || p->figs[d].status != 0) continue;
-        const rmt_draw_figs *f = &p->figs[d];
-        if (!strcmp(field, "zero_fraction")) x[m++] = f->zero_fraction;
-        else if (!strcmp(field, "mean_gap_ratio")) x[m++] = f->mean_gap_ratio;
-        else if (!strcmp(field, "lambda_max")) x[m++] = f->lambda_max;
-        else if (!strcmp(field, "moment") && k >= 1 && k <= RMT_MAX_MOMENTS) x[m++] = f->moments[k - 1];
+        memcpy(&x[m++], (const char *)&p->figs[d] + at, sizeof(double));
     }
     rmt_stats_mean_stderr(x, m, 1, mean, se);
     free(x);
