@@ -190,6 +190,15 @@ static int world_rank(void)
     return r;
 }
 
+/* RMT_FAIL_RESULT_ALLOC set: a leader acts as if its result buffer could
+ * not be allocated, so that the fallback below can be tested. Off unless set. */
+static int result_alloc_fails(void)
+{
+    static int fails = -1;
+    if (fails < 0) fails = getenv("RMT_FAIL_RESULT_ALLOC") != NULL;
+    return fails;
+}
+
 /* Result messages a leader may have in flight: it sends without waiting for
  * the master (who answers only between its own draws), so a result never
  * holds up the next queued draw. */
@@ -223,7 +232,7 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
             bufs[slot] = malloc(need);
             caps[slot] = bufs[slot] ? need : 0;
         }
-        char *buf = bufs[slot];
+        char *buf = result_alloc_fails() ? NULL : bufs[slot];
         /* no room to run the batch: its figures alone, every draw reported
          * failed for lack of memory (status -2), still in one message */
         char *lean = NULL;
@@ -235,6 +244,12 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
             }
             result_head h = {task[0], 0};
             memcpy(lean, &h, sizeof h);
+            if (task[2] == 1)
+                fprintf(stderr, "rmtmc: rank %d: no memory for the results of draw %u of point %u; "
+                        "it is reported failed (status -2)\n", world_rank(), task[1], task[0]);
+            else
+                fprintf(stderr, "rmtmc: rank %d: no memory for the results of draws %u..%u of point %u; "
+                        "they are reported failed (status -2)\n", world_rank(), task[1], task[1] + task[2] - 1, task[0]);
         }
         /* the batch's summed counts follow the header; one draw's counts go
          * to scratch at the end of the buffer */
@@ -277,6 +292,9 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                 f.point = task[0];
                 f.draw = draw;
                 f.status = skipped ? RMT_STATUS_SKIPPED : RMT_STATUS_NOMEM;
+                /* no figures: NaN, as for a draw whose solver failed */
+                f.zero_fraction = f.lambda_min = f.lambda_max = f.mean_gap_ratio = NAN;
+                for (int k = 0; k < RMT_MAX_MOMENTS; k++) f.moments[k] = NAN;
                 memcpy((buf ? buf : lean) + used, &f, sizeof f);
                 used += sizeof f;
             }

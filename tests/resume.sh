@@ -165,4 +165,26 @@ rc=$?
 [ $rc = 1 ] && grep -q "max_failures" "$tmp/err" && $py -c "
 import h5py; f = h5py.File('$tmp/m.h5'); assert f.attrs['complete'] == 0 and f.attrs['failed_draws'] == 2
 " && ok "max_failures stops the run with exit 1 and a checkpoint" || { bad "max_failures: exit $rc"; cat "$tmp/err"; }
+# a worker that cannot allocate its result message still reports its draws
+# (status -2), and the run goes on with the master's draws
+cat > "$tmp/o.json" <<'JSON'
+{"name": "nomem", "seed": 5, "draws": 12, "ensemble": {"type": "wigner", "n": 40},
+ "statistics": {"density": {"bins": 10, "range": [-3, 3]}, "moments": 2}}
+JSON
+"$rmtmc" run "$tmp/o.json" -o "$tmp/o-ref.h5" --progress none > /dev/null 2>&1 || bad "run without the fallback"
+RMT_FAIL_RESULT_ALLOC=1 mpiexec -n 2 "$rmtmc" run "$tmp/o.json" -o "$tmp/o.h5" --progress none > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc = 0 ] && grep -q "is reported failed (status -2)\|are reported failed (status -2)" "$tmp/err" && $py -c "
+import h5py, numpy as np
+f, r = h5py.File('$tmp/o.h5'), h5py.File('$tmp/o-ref.h5')
+g, gr = f['points/000000'], r['points/000000']
+st = g['draws/status'][:]
+good, lost = st == 0, st == -2
+assert (good | lost).all() and good.any() and lost.any(), st
+assert f.attrs['complete'] == 1 and f.attrs['failed_draws'] == lost.sum() and g.attrs['draws_done'] == 12
+assert int(g['density/counts'][:].sum() + g['density/below'][()] + g['density/above'][()]) == 40 * good.sum()
+assert np.array_equal(g['draws/moments'][:][good], gr['draws/moments'][:][good])
+assert np.isnan(g['draws/moments'][:][lost]).all()
+" && ok "a worker out of memory for its results reports them as failed (status -2); the run completes" \
+  || { bad "result-allocation fallback: exit $rc"; cat "$tmp/err"; }
 exit $fail
