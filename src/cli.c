@@ -77,6 +77,8 @@ static const char help[] =
     "  RMT_EIG_DRIVER     LAPACK driver: auto (default: dsyevr below n = 2250, dsyevd_2stage\n"
     "                     from there), syevr, syevd, syev, syevd_2stage, syev_2stage\n"
     "  RMT_EIG_2STAGE_MIN n from which auto uses the two-stage driver (default 2250)\n"
+    "  RMT_EIG_2STAGE_KD  band half-width of the two-stage driver (default n/80, 32 to 96;\n"
+    "                     0: LAPACK's own dsyevd_2stage and its band)\n"
     "  RMT_GRID_DRIVER    eigensolver on process grids where the config's \"solver\" is auto:\n"
     "                     pdsyev, pdsyevr, elpa (unset: the fastest measured solver that\n"
     "                     fits in --mem-per-rank)\n"

@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <limits.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,16 @@
 
 /* OpenBLAS's thread control; declared here to avoid depending on its cblas.h variant. */
 void openblas_set_num_threads(int num_threads);
+
+/* The two stages of LAPACK's dsytrd_2stage (full to band of half-width kd,
+ * band to tridiagonal), called directly to choose kd: lapack.h does not
+ * declare them. Trailing arguments: Fortran's hidden string lengths. */
+void dsytrd_sy2sb_(const char *uplo, const lapack_int *n, const lapack_int *kd, double *a, const lapack_int *lda,
+                   double *ab, const lapack_int *ldab, double *tau, double *work, const lapack_int *lwork,
+                   lapack_int *info, size_t luplo);
+void dsytrd_sb2st_(const char *stage1, const char *vect, const char *uplo, const lapack_int *n, const lapack_int *kd,
+                   double *ab, const lapack_int *ldab, double *d, double *e, double *hous, const lapack_int *lhous,
+                   double *work, const lapack_int *lwork, lapack_int *info, size_t lstage1, size_t lvect, size_t luplo);
 
 /* Below this n the one-stage drivers are fastest; from it the two-stage
  * reduction wins (measured: results/eig-drivers.md, one BLAS thread per
@@ -32,7 +43,24 @@ struct rmt_solver {
     size_t gram_cap;     /* doubles allocated in gram */
     double *z;           /* dsyevr needs a (unused) Z argument */
     lapack_int *isuppz;
+    lapack_int kd;       /* dsyevd_2stage's band half-width; 0: LAPACK's own choice */
+    int kd_env;          /* RMT_EIG_2STAGE_KD: -1 unset, else the kd it names (0: LAPACK's) */
+    double *band, *tau, *e, *hous; /* the two-stage reduction's arrays, for kd > 0 */
+    lapack_int lhous, lwork2;
 };
+
+/* dsyevd_2stage's band half-width for values only at n, one BLAS thread.
+ * LAPACK's ilaenv2stage gives 32 at every n; a wider band makes the first
+ * stage (BLAS-3) faster and the bulge chasing slower. Measured on the
+ * reference machine (results/BENCHMARKS.md, section 4c; both ranks busy at
+ * n = 4000): best kd 48 at n = 4000 (5 % faster than 32), 96 at n = 8000
+ * (11 %), within 1 % of 64 at both; n / 80 rounded down to a multiple of 16,
+ * clamped to [32, 96], follows that. */
+static lapack_int band_for(int64_t n)
+{
+    int64_t kd = n / 80 / 16 * 16;
+    return (lapack_int)(kd < 32 ? 32 : kd > 96 ? 96 : kd);
+}
 
 static const char *const driver_names[RMT_DRIVER_COUNT] = {"dsyevd", "dsyevr", "dsyev", "dsyevd_2stage",
                                                           "dsyev_2stage"};
@@ -58,6 +86,9 @@ rmt_solver *rmt_solve_create(int driver)
     const char *mn = getenv("RMT_EIG_2STAGE_MIN");
     s->two_stage_min = th && atoi(th) > 1 ? INT64_MAX : TWO_STAGE_MIN_DEFAULT;
     if (mn && atoll(mn) > 0) s->two_stage_min = atoll(mn);
+    const char *kd = getenv("RMT_EIG_2STAGE_KD");
+    s->kd_env = kd && *kd ? atoi(kd) : -1;
+    if (s->kd_env < -1) s->kd_env = -1;
     return s;
 }
 
@@ -69,6 +100,10 @@ void rmt_solve_destroy(rmt_solver *s)
     free(s->gram);
     free(s->z);
     free(s->isuppz);
+    free(s->band);
+    free(s->tau);
+    free(s->e);
+    free(s->hous);
     free(s);
 }
 
@@ -104,7 +139,34 @@ static rmt_status ensure_work(rmt_solver *s, lapack_int n, double *a, lapack_int
     if (s->work_n == n && s->work) return RMT_OK;
     double wq = 0;
     lapack_int iq = 0, info = 0, m = 0;
-    switch (s->driver) {
+    free(s->band);
+    free(s->tau);
+    free(s->e);
+    free(s->hous);
+    s->band = s->tau = s->e = s->hous = NULL;
+    s->kd = 0;
+    if (s->driver == RMT_DRIVER_SYEVD_2STAGE && s->kd_env != 0 && n > 1) {
+        /* the two stages with rmtmc's band (or RMT_EIG_2STAGE_KD's) */
+        lapack_int kd = s->kd_env > 0 ? s->kd_env : band_for(n), ldab = 0, q = -1, one = 1;
+        if (kd > n - 1) kd = n - 1;
+        ldab = kd + 1;
+        double hq = 0, wq2 = 0;
+        dsytrd_sy2sb_("L", &n, &kd, a, &lda, NULL, &ldab, NULL, &wq, &q, &info, 1);
+        if (info == 0) dsytrd_sb2st_("Y", "N", "L", &n, &kd, NULL, &ldab, NULL, NULL, &hq, &q, &wq2, &q, &info, 1, 1, 1);
+        if (info != 0) return RMT_ERR(RMT_ERUNTIME, "LAPACK workspace query failed (info %d)", (int)info);
+        s->kd = kd;
+        s->lhous = (lapack_int)hq > one ? (lapack_int)hq : one;
+        s->lwork2 = (lapack_int)wq2 + 1;
+        if ((lapack_int)wq < s->lwork2) wq = s->lwork2;
+        s->band = malloc(sizeof(double) * (size_t)ldab * (size_t)n);
+        s->tau = malloc(sizeof(double) * (size_t)n);
+        s->e = malloc(sizeof(double) * (size_t)n);
+        s->hous = malloc(sizeof(double) * (size_t)s->lhous);
+        if (!s->band || !s->tau || !s->e || !s->hous) {
+            s->work_n = 0;
+            return RMT_ERR(RMT_ERUNTIME, "out of memory for the LAPACK workspace (n = %d)", (int)n);
+        }
+    } else switch (s->driver) {
     case RMT_DRIVER_SYEVD:
         info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'N', 'L', n, a, lda, w, &wq, -1, &iq, -1);
         break;
@@ -160,6 +222,26 @@ rmt_status rmt_solve_symmetric(rmt_solver *s, int64_t n64, double *a, int64_t ld
         r = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'N', 'L', n, a, lda, w, s->work, s->lwork, s->iwork, s->liwork);
         break;
     case RMT_DRIVER_SYEVD_2STAGE:
+        if (s->kd > 0) {
+            /* what dsyevd_2stage does for values only (dsytrd_2stage, then
+             * dsterf), with the band chosen above */
+            lapack_int ldab = s->kd + 1;
+            /* the driver's scaling of a matrix whose norm is near under- or
+             * overflow, as dsyevd_2stage does */
+            double safmin = LAPACKE_dlamch('S'), eps = LAPACKE_dlamch('P');
+            double rmin = sqrt(safmin / eps), rmax = sqrt(eps / safmin);
+            double anrm = LAPACKE_dlansy_work(LAPACK_COL_MAJOR, 'M', 'L', n, a, lda, NULL), sigma = 1.0;
+            if (anrm > 0.0 && anrm < rmin) sigma = rmin / anrm;
+            else if (anrm > rmax) sigma = rmax / anrm;
+            if (sigma != 1.0) LAPACKE_dlascl_work(LAPACK_COL_MAJOR, 'L', 0, 0, 1.0, sigma, n, n, a, lda);
+            dsytrd_sy2sb_("L", &n, &s->kd, a, &lda, s->band, &ldab, s->tau, s->work, &s->lwork, &r, 1);
+            if (r == 0)
+                dsytrd_sb2st_("Y", "N", "L", &n, &s->kd, s->band, &ldab, w, s->e, s->hous, &s->lhous, s->work,
+                              &s->lwork2, &r, 1, 1, 1);
+            if (r == 0) r = LAPACKE_dsterf_work(n, w, s->e);
+            if (sigma != 1.0) cblas_dscal(r == 0 ? n : r - 1, 1.0 / sigma, w, 1);
+            break;
+        }
         r = LAPACKE_dsyevd_2stage_work(LAPACK_COL_MAJOR, 'N', 'L', n, a, lda, w, s->work, s->lwork, s->iwork,
                                        s->liwork);
         break;

@@ -26,7 +26,9 @@ typedef struct rmt_solver rmt_solver;
  * this kind of machine: dsyevr below n = 2250 (RMT_EIG_2STAGE_MIN changes
  * it), dsyevd_2stage from there; one-stage throughout when
  * RMT_BLAS_THREADS > 1. RMT_EIG_DRIVER=syevd|syevr|syev|syevd_2stage|
- * syev_2stage|auto overrides. Returns NULL when out of memory. */
+ * syev_2stage|auto overrides. dsyevd_2stage runs as LAPACK's driver does for
+ * values only, with rmtmc's band half-width (RMT_EIG_2STAGE_KD overrides; 0:
+ * LAPACK's driver itself). Returns NULL when out of memory. */
 rmt_solver *rmt_solve_create(int driver);
 void rmt_solve_destroy(rmt_solver *s);   /* accepts NULL */
 
