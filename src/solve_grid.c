@@ -234,15 +234,16 @@ double rmt_grid_bytes(int64_t n, int p, int driver)
 /* Throughput of a 2-rank group against two ranks with LAPACK each, t1 / (2
  * t2), measured by bench/grid-efficiency on the reference machine (2 cores,
  * quiet; one Wigner draw; results/BENCHMARKS.md section 5b): t1 = one
- * rank's LAPACK draw while the other rank runs one too (0.474, 3.09, 22.4 s
- * at n = 2000, 4000, 8000), t2 = the 1x2 grid's draw (PDSYEV 0.446, 3.72,
- * 30.7 s; PDSYEVR 0.947, 7.03, 49.5 s; ELPA 0.577, 3.06, 20.5 s). */
+ * rank's LAPACK draw while the other rank runs one too (0.482, 3.02, 20.4 s
+ * at n = 2000, 4000, 8000, with rmtmc's two-stage band), t2 = the 1x2
+ * grid's draw (PDSYEV 0.471, 4.18, 33.1 s; PDSYEVR 0.999, 7.33, 52.5 s;
+ * ELPA 0.590, 3.52, 21.1 s). */
 static const struct {
     double n, eff[4]; /* by driver: -, pdsyev, pdsyevr, elpa */
 } grid_eff[] = {
-    {2000, {0, 0.53, 0.25, 0.41}},
-    {4000, {0, 0.42, 0.22, 0.50}},
-    {8000, {0, 0.36, 0.23, 0.55}},
+    {2000, {0, 0.51, 0.24, 0.41}},
+    {4000, {0, 0.36, 0.21, 0.43}},
+    {8000, {0, 0.31, 0.19, 0.48}},
 };
 
 double rmt_grid_efficiency(int driver, int64_t n, int p)
