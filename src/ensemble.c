@@ -3,7 +3,7 @@
 #include <math.h>
 
 #include "freeprob.h"
-#include "solve.h" /* rmt_solve_product_bytes: sizes only */
+#include "solve.h" /* rmt_solve_product_bytes, rmt_solve_work_doubles: sizes only */
 
 /* The matrix of a wigner or wishart ensemble as a factor with its modifiers. */
 static rmt_factor top_factor(const rmt_ensemble *e)
@@ -690,7 +690,7 @@ double rmt_ensemble_bytes(const rmt_ensemble *e)
     case RMT_ENS_WISHART: {
         double t = (double)(e->t + e->mod.nspikes), m = n < t ? n : t;
         /* factor, the smaller Gram matrix, eigenvalues, workspace */
-        return 8.0 * (n * t + m * m + n + 64.0 * m);
+        return 8.0 * (n * t + m * m + n + rmt_solve_work_doubles((int64_t)m));
     }
     case RMT_ENS_DIAGONAL:
         return 8.0 * 2.0 * n;
@@ -704,14 +704,14 @@ double rmt_ensemble_bytes(const rmt_ensemble *e)
             sf[i].gram = gram;
             stored += (double)sf[i].rows * (double)sf[i].cols;
         }
-        return 8.0 * (stored + n + 64.0 * n) + rmt_solve_product_bytes(e->form, e->nfactors, sf);
+        return 8.0 * (stored + n + rmt_solve_work_doubles(e->n)) + rmt_solve_product_bytes(e->form, e->nfactors, sf);
     }
     case RMT_ENS_GP_HESSIAN: {
         double g = (double)e->gp_n;
-        return 8.0 * (g * g + n + 64.0 * g);
+        return 8.0 * (g * g + n + rmt_solve_work_doubles(e->gp_n));
     }
     default:
-        return 8.0 * (n * n + n + 64.0 * n);
+        return 8.0 * (n * n + n + rmt_solve_work_doubles(e->n));
     }
 }
 

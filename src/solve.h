@@ -30,6 +30,10 @@ typedef struct rmt_solver rmt_solver;
  * values only, with rmtmc's band half-width (RMT_EIG_2STAGE_KD overrides; 0:
  * LAPACK's driver itself). Returns NULL when out of memory. */
 rmt_solver *rmt_solve_create(int driver);
+
+/* Doubles of workspace rmt_solve_symmetric takes at n with the automatic
+ * driver choice (an estimate for memory checks, with a margin). */
+double rmt_solve_work_doubles(int64_t n);
 void rmt_solve_destroy(rmt_solver *s);   /* accepts NULL */
 
 /* The driver the last call used (rmt_driver). */
