@@ -23,4 +23,8 @@ with h5py.File(sys.argv[1], "r") as f:
         "lambda_max": float(s["lambda_max_mean"][0]),
         "m2": float(s["moments"][0, 1]) if "moments" in s and s["moments"].shape[1] > 1 else float("nan"),
     }
+    # the master's own accounting (rmtmc from git 42487e4 on)
+    for k in ("master_draws_received", "master_busy_seconds", "master_run_seconds"):
+        if k in f.attrs:
+            out[k] = f.attrs[k].item()
 print(json.dumps(out))

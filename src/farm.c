@@ -328,8 +328,11 @@ typedef struct {
 
 static rmt_status checkpoint(rmt_results *res, const rmt_farm_opts *o, int complete)
 {
-    RMT_TRY(rmt_results_finalize(res));
-    return rmt_h5out_write(o->output_path, res, &o->meta, complete);
+    double t0 = now();
+    rmt_status s = rmt_results_finalize(res);
+    if (!s) s = rmt_h5out_write(o->output_path, res, &o->meta, complete);
+    res->master_ckpt_s += now() - t0;
+    return s;
 }
 
 /* The next draw not yet done among the points of this phase, in (point,
@@ -464,6 +467,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     for (;;) {
         int handled = 0;
         for (;;) {
+            const double t_iter = now(); /* counted as busy when a result is handled */
             /* one result is received at a time, without blocking: a large
              * message may need its sender's progress, and the master goes on
              * with its own draws meanwhile */
@@ -536,6 +540,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
                 nblocks++;
             }
             if (h.has_counts) rmt_results_add_counts(res, h.point, (const uint64_t *)(rbuf + sizeof h));
+            res->master_received += nblocks;
             queued[k] -= nblocks < queued[k] ? nblocks : queued[k];
             queued_all -= nblocks < queued_all ? nblocks : queued_all;
             outstanding[k]--;
@@ -561,6 +566,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
                 MPI_Send(task, 3, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
                 stopped[k] = 1;
             }
+            res->master_busy_s += now() - t_iter;
         }
         if (stop_signal) break;
         if (o->max_failures >= 0 && (int64_t)res->failed_draws > o->max_failures) {
@@ -690,6 +696,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
     }
     rmt_status s = RMT_OK;
     int g = 0;
+    const double t_run = now();
     for (;;) {
         /* next group size above g present in the slice */
         int next = 0;
@@ -747,5 +754,6 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
     gather_rss(res, rank, size);
     if (rank != 0) return RMT_OK;
     progress_show(&m.pg, res, 1);
+    res->master_run_s = now() - t_run;
     return checkpoint(res, opts, res->done_draws == res->total_draws);
 }

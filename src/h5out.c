@@ -157,6 +157,13 @@ static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int c
     rc |= attr_i64(f, "draws_requested", (int64_t)r->total_draws);
     rc |= attr_i64(f, "draws_done", (int64_t)r->done_draws);
     rc |= attr_i64(f, "failed_draws", (int64_t)r->failed_draws);
+    if (r->master_run_s > 0) {
+        /* what the master spent on other groups' results (results.h) */
+        rc |= attr_i64(f, "master_draws_received", (int64_t)r->master_received);
+        rc |= attr_f64(f, "master_busy_seconds", r->master_busy_s);
+        rc |= attr_f64(f, "master_checkpoint_seconds", r->master_ckpt_s);
+        rc |= attr_f64(f, "master_run_seconds", r->master_run_s);
+    }
     if (r->peak_rss && r->nranks > 0) {
         hsize_t nr = (hsize_t)r->nranks;
         hid_t sp = H5Screate_simple(1, &nr, NULL);

@@ -33,6 +33,12 @@ typedef struct {
     char created_utc[32];   /* when the run (first) started */
     int64_t *peak_rss;      /* [nranks] peak resident bytes of each rank, gathered at the end; NULL before */
     int nranks;
+    /* the master's own accounting of this run (rank 0; zero when no other
+     * group sent results): draws it received from other groups, wall
+     * seconds spent receiving, recording and answering them, seconds in
+     * checkpoints, and the farm's wall seconds */
+    uint64_t master_received;
+    double master_busy_s, master_ckpt_s, master_run_s;
 } rmt_results;
 
 rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out);

@@ -69,6 +69,14 @@ for name in f["points"]:
     if "density" in g:
         total = int(g["density/counts"][:].sum() + g["density/below"][()] + g["density/above"][()])
         assert total == g.attrs["draws_requested"] * g.attrs["n"], (name, total)
-print("ok: 3-rank file is complete and consistent")
+# the master's accounting: it received the other ranks' draws (it computes
+# some itself at 3 ranks), and its busy time fits in the run
+a = f.attrs
+got, done = int(a["master_draws_received"]), int(a["draws_done"])
+assert 0 < got < done, (got, done)
+assert 0 < a["master_busy_seconds"] <= a["master_run_seconds"], (a["master_busy_seconds"], a["master_run_seconds"])
+assert 0 <= a["master_checkpoint_seconds"] <= a["master_run_seconds"]
+print("ok: 3-rank file is complete and consistent; the master received %d of %d draws, busy %.3g of %.3g s"
+      % (got, done, a["master_busy_seconds"], a["master_run_seconds"]))
 PY
 exit $fail
