@@ -25,7 +25,7 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
  * batch rather than per draw. A batch stays below BATCH_MAX draws,
  * BATCH_BYTES, and a fair share of what is left. */
 #define BATCH_SECONDS 0.02
-#define BATCH_MAX 64
+#define BATCH_MAX 1024
 #define BATCH_BYTES (64u << 20)
 
 /* RMT_MASTER_COMPUTES_MAX_RANKS (config.h): up to that many ranks the

@@ -102,7 +102,8 @@ rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_
 void rmt_results_add_counts(rmt_results *r, uint32_t point, const uint64_t *counts)
 {
     rmt_point_result *p = &r->pts[point];
-    for (int64_t k = 0; k < rmt_stats_ncounts(&r->plan->points[point].stat); k++) p->counts[k] += counts[k];
+    const int64_t nc = rmt_stats_ncounts(&r->plan->points[point].stat);
+    for (int64_t k = 0; k < nc; k++) p->counts[k] += counts[k];
 }
 
 void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const double *eig) { (void)record(r, f, eig); }
