@@ -5,7 +5,28 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+
+/* Rows the master fills one draw at a time, in memory it touches for the
+ * first time: ask for transparent huge pages (Linux, where enabled as
+ * "madvise"), so that a 2 MB page fault serves ~10 000 draws' figures
+ * rather than a 4 kB one 20. Measured on 2 ranks with 10^6 tiny draws: the
+ * master's busy time per draw received 0.15 -> 0.09 us (results/SCALING.md).
+ * Advice only: without huge pages nothing changes. */
+static void *rows_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count, size);
+    size_t bytes = count * size, page = 4096;
+    if (p && bytes >= ((size_t)4 << 20)) {
+        uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+        uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
+#ifdef MADV_HUGEPAGE
+        if (e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#endif
+    }
+    return p;
+}
 
 rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
 {
@@ -22,10 +43,10 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
         const rmt_point *pt = &plan->points[i];
         rmt_point_result *p = &r->pts[i];
         p->have = calloc(pt->draws, 1);
-        p->figs = calloc(pt->draws, sizeof(rmt_draw_figs));
+        p->figs = rows_calloc(pt->draws, sizeof(rmt_draw_figs));
         p->counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
         int spectra = rmt_stats_needs_spectra(&pt->stat);
-        if (spectra) p->eig = malloc(sizeof(double) * (size_t)pt->draws * (size_t)pt->ens.n);
+        if (spectra) p->eig = rows_calloc((size_t)pt->draws * (size_t)pt->ens.n, sizeof(double));
         if (!p->have || !p->figs || !p->counts || (spectra && !p->eig)) {
             rmt_results_destroy(r);
             return RMT_ERR(RMT_ERUNTIME, "out of memory for the results of point %u", i);
