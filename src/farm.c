@@ -19,6 +19,10 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 #define RMT_STATUS_SKIPPED (-3) /* a draw a stopping worker did not run */
 #define RMT_STATUS_NOMEM (-2)   /* a draw a worker could not run for lack of memory */
 
+/* A checkpoint by time waits at least this many times as long as the last
+ * one took: checkpoints then take at most 1/(1 + CKPT_SPACING) of the run. */
+#define CKPT_SPACING 10.0
+
 /* Results travel in batches of consecutive draws of one point, sized so a
  * message carries about BATCH_SECONDS of work (estimated from the draw's
  * flops at ~5 GFLOP/s): tiny draws then cost the master one message per
@@ -322,7 +326,8 @@ typedef struct {
     rmt_results *res;
     const rmt_farm_opts *o;
     progress pg;
-    double last_ckpt;
+    double last_ckpt;      /* when the last checkpoint ended */
+    double last_ckpt_cost; /* how long it took */
     uint64_t last_ckpt_draws;
 } master_state;
 
@@ -576,10 +581,17 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             goto out;
         }
         progress_show(&m->pg, res, 0);
-        if ((o->checkpoint_seconds > 0 && now() - m->last_ckpt >= o->checkpoint_seconds) ||
+        /* by time: every checkpoint_seconds, but never sooner than
+         * CKPT_SPACING times what the last one took, since a checkpoint
+         * rewrites every row so far and the groups wait meanwhile: on a
+         * long, large run they would otherwise come to take all the time */
+        if ((o->checkpoint_seconds > 0 &&
+             now() - m->last_ckpt >= fmax(o->checkpoint_seconds, CKPT_SPACING * m->last_ckpt_cost)) ||
             (o->checkpoint_draws > 0 && (int64_t)(res->done_draws - m->last_ckpt_draws) >= o->checkpoint_draws)) {
+            const double t0 = now();
             if ((s = checkpoint(res, o, 0))) goto out;
             m->last_ckpt = now();
+            m->last_ckpt_cost = m->last_ckpt - t0;
             m->last_ckpt_draws = res->done_draws;
         }
         if (handled) continue;
