@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Rows the master fills one draw at a time, in memory it touches for the
  * first time: ask for transparent huge pages (Linux, where enabled as
@@ -17,7 +18,7 @@
 static void *rows_calloc(size_t count, size_t size)
 {
     void *p = calloc(count, size);
-    size_t bytes = count * size, page = 4096;
+    size_t bytes = count * size, page = (size_t)sysconf(_SC_PAGESIZE);
     if (p && bytes >= ((size_t)4 << 20)) {
         uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
         uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
@@ -102,7 +103,12 @@ static int record(rmt_results *r, const rmt_draw_figs *f, const double *eig)
         p->failed++;
         r->failed_draws++;
     }
-    if (p->eig && eig) memcpy(p->eig + (size_t)f->draw * (size_t)pt->ens.n, eig, sizeof(double) * (size_t)pt->ens.n);
+    if (p->eig) {
+        double *row = p->eig + (size_t)f->draw * (size_t)pt->ens.n;
+        if (eig) memcpy(row, eig, sizeof(double) * (size_t)pt->ens.n);
+        else
+            for (int64_t i = 0; i < pt->ens.n; i++) row[i] = NAN; /* a draw not run (status -2): no spectrum */
+    }
     return 1;
 }
 

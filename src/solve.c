@@ -118,6 +118,8 @@ void rmt_solve_destroy(rmt_solver *s)
 
 int rmt_solve_last_driver(const rmt_solver *s) { return s->driver; }
 
+int rmt_solve_last_band(const rmt_solver *s) { return s->driver == RMT_DRIVER_SYEVD_2STAGE ? (int)s->kd : 0; }
+
 const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len)
 {
     if (s->fixed || s->two_stage_min == INT64_MAX)
@@ -146,6 +148,7 @@ static rmt_status to_lapack_int(int64_t v, lapack_int *out)
 static rmt_status ensure_work(rmt_solver *s, lapack_int n, double *a, lapack_int lda, double *w)
 {
     if (s->work_n == n && s->work) return RMT_OK;
+    s->work_n = 0; /* until the workspaces below are in place */
     double wq = 0;
     lapack_int iq = 0, info = 0, m = 0;
     free(s->band);
@@ -248,7 +251,7 @@ rmt_status rmt_solve_symmetric(rmt_solver *s, int64_t n64, double *a, int64_t ld
                 dsytrd_sb2st_("Y", "N", "L", &n, &s->kd, s->band, &ldab, w, s->e, s->hous, &s->lhous, s->work,
                               &s->lwork2, &r, 1, 1, 1);
             if (r == 0) r = LAPACKE_dsterf_work(n, w, s->e);
-            if (sigma != 1.0) cblas_dscal(r == 0 ? n : r - 1, 1.0 / sigma, w, 1);
+            if (sigma != 1.0 && r >= 0) cblas_dscal(n, 1.0 / sigma, w, 1); /* all of W, as the driver does */
             break;
         }
         r = LAPACKE_dsyevd_2stage_work(LAPACK_COL_MAJOR, 'N', 'L', n, a, lda, w, s->work, s->lwork, s->iwork,

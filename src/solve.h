@@ -39,6 +39,10 @@ void rmt_solve_destroy(rmt_solver *s);   /* accepts NULL */
 /* The driver the last call used (rmt_driver). */
 int rmt_solve_last_driver(const rmt_solver *s);
 
+/* The band half-width the two-stage driver last used with rmtmc's own
+ * stages; 0 when it ran LAPACK's driver or another driver ran. */
+int rmt_solve_last_band(const rmt_solver *s);
+
 /* How the driver is chosen, for the output's "solver" attribute. */
 const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len);
 

@@ -420,8 +420,9 @@ static void test_canonical(void **state)
 }
 
 /* Eigenvalues of the symmetric matrix a (n x n, lower triangle, scaled by
- * c) with `driver`, RMT_EIG_2STAGE_KD set to kd (NULL: unset). */
-static void eig_with(int driver, const char *kd, const double *a, int n, double c, double *w)
+ * c) with `driver`, RMT_EIG_2STAGE_KD set to kd (NULL: unset); returns the
+ * band rmtmc's two-stage path used (0: none). */
+static int eig_with(int driver, const char *kd, const double *a, int n, double c, double *w)
 {
     if (kd) setenv("RMT_EIG_2STAGE_KD", kd, 1);
     else unsetenv("RMT_EIG_2STAGE_KD");
@@ -433,9 +434,11 @@ static void eig_with(int driver, const char *kd, const double *a, int n, double 
     int info = -1;
     assert_int_equal(rmt_solve_symmetric(s, n, b, n, w, &info), RMT_OK);
     assert_int_equal(info, 0);
+    int band = rmt_solve_last_band(s);
     free(b);
     rmt_solve_destroy(s);
     unsetenv("RMT_EIG_2STAGE_KD");
+    return band;
 }
 
 /* dsyevd_2stage with rmtmc's band (the two stages called directly: kd 32 at
@@ -455,11 +458,14 @@ static void test_two_stage_band(void **state)
         for (int i = 0; i < n; i++) a[i + j * n] = rmt_rng_normal(&st, (uint32_t)(i > j ? i : j), (uint32_t)(i > j ? j : i), 0);
     eig_with(RMT_DRIVER_SYEVR, NULL, a, n, 1.0, ref);
     double norm = fmax(fabs(ref[0]), fabs(ref[n - 1]));
+    /* and the band each setting must have used: 32 by default at this n,
+     * none for 0 (LAPACK's driver), kd clamped to n - 1 */
     const char *kds[] = {NULL, "0", "8", "40", "299", "1000"};
+    const int bands[] = {32, 0, 8, 40, 299, 299};
     const double scales[] = {1.0, 1e-310, 1e305};
     for (size_t q = 0; q < sizeof kds / sizeof *kds; q++)
         for (size_t c = 0; c < 3; c++) {
-            eig_with(RMT_DRIVER_SYEVD_2STAGE, kds[q], a, n, scales[c], w);
+            assert_int_equal(eig_with(RMT_DRIVER_SYEVD_2STAGE, kds[q], a, n, scales[c], w), bands[q]);
             double worst = 0;
             for (int k = 0; k < n; k++) {
                 double d = fabs(w[k] / scales[c] - ref[k]) / norm;
@@ -470,6 +476,34 @@ static void test_two_stage_band(void **state)
                         worst);
             assert_true(worst < 2e-14);
         }
+    /* one automatic solver reused across sizes and drivers (two-stage from
+     * n = 200 here): workspaces resized each time, the same spectra as a
+     * fresh dsyevr of each leading block */
+    setenv("RMT_EIG_2STAGE_MIN", "200", 1);
+    rmt_solver *s = rmt_solve_create(-1);
+    unsetenv("RMT_EIG_2STAGE_MIN");
+    assert_non_null(s);
+    const int sizes[] = {300, 150, 300, 2, 250, 1};
+    double *b = malloc(sizeof(double) * n * n);
+    assert_non_null(b);
+    for (size_t q = 0; q < sizeof sizes / sizeof *sizes; q++) {
+        const int m = sizes[q];
+        for (int j = 0; j < m; j++)
+            for (int i = 0; i < m; i++) b[i + j * m] = a[i + j * n];
+        eig_with(RMT_DRIVER_SYEVR, NULL, b, m, 1.0, ref);
+        int info = -1;
+        assert_int_equal(rmt_solve_symmetric(s, m, b, m, w, &info), RMT_OK);
+        assert_int_equal(info, 0);
+        assert_int_equal(rmt_solve_last_band(s), m >= 200 ? 32 : 0);
+        double worst = 0, scale = fmax(fabs(ref[0]), fabs(ref[m - 1]));
+        for (int k = 0; k < m; k++) {
+            double d = fabs(w[k] - ref[k]) / scale;
+            if (!(d <= worst)) worst = d;
+        }
+        assert_true(worst < 2e-14);
+    }
+    rmt_solve_destroy(s);
+    free(b);
     free(a);
     free(ref);
     free(w);
