@@ -169,7 +169,7 @@ import h5py; f = h5py.File('$tmp/m.h5'); assert f.attrs['complete'] == 0 and f.a
 # (status -2), and the run goes on with the master's draws
 cat > "$tmp/o.json" <<'JSON'
 {"name": "nomem", "seed": 5, "draws": 12, "ensemble": {"type": "wigner", "n": 40},
- "statistics": {"density": {"bins": 10, "range": [-3, 3]}, "moments": 2}}
+ "statistics": {"density": {"bins": 10, "range": [-3, 3]}, "moments": 2}, "output": {"eigenvalues": true}}
 JSON
 "$rmtmc" run "$tmp/o.json" -o "$tmp/o-ref.h5" --progress none > /dev/null 2>&1 || bad "run without the fallback"
 RMT_FAIL_RESULT_ALLOC=1 mpiexec -n 2 "$rmtmc" run "$tmp/o.json" -o "$tmp/o.h5" --progress none > /dev/null 2> "$tmp/err"
@@ -185,6 +185,7 @@ assert f.attrs['complete'] == 1 and f.attrs['failed_draws'] == lost.sum() and g.
 assert int(g['density/counts'][:].sum() + g['density/below'][()] + g['density/above'][()]) == 40 * good.sum()
 assert np.array_equal(g['draws/moments'][:][good], gr['draws/moments'][:][good])
 assert np.isnan(g['draws/moments'][:][lost]).all()
+assert np.array_equal(g['eigenvalues'][:][good], gr['eigenvalues'][:][good]) and np.isnan(g['eigenvalues'][:][lost]).all()
 " && ok "a worker out of memory for its results reports them as failed (status -2); the run completes" \
   || { bad "result-allocation fallback: exit $rc"; cat "$tmp/err"; }
 # checkpoints by time are spaced by at least 10x what the last one took, so
