@@ -69,9 +69,16 @@ double rmt_solve_work_doubles(int64_t n)
 {
     /* dsyevr: 26 n + 10 n integers; the two-stage path with band kd: the
      * band, e, tau, 4 n of Householder data and ~2 kd n of work (queried:
-     * 104 n at n = 2250, 152 n at 4000, 297 n at 8000); a margin on both */
-    if (n < TWO_STAGE_MIN_DEFAULT) return 64.0 * (double)n;
-    return (3.0 * (double)band_for(n) + 16.0) * (double)n;
+     * 104 n at n = 2250, 152 n at 4000, 297 n at 8000; LAPACK's own driver,
+     * kd 32: 104 n); a margin on both. The environment's choices as
+     * rmt_solve_create reads them. */
+    const char *mn = getenv("RMT_EIG_2STAGE_MIN"), *kd = getenv("RMT_EIG_2STAGE_KD");
+    int64_t from = mn && atoll(mn) > 0 ? atoll(mn) : TWO_STAGE_MIN_DEFAULT;
+    if (n < from) return 64.0 * (double)n;
+    int64_t band = kd && *kd && atoi(kd) >= 0 ? atoi(kd) : band_for(n);
+    if (band == 0) band = 32; /* LAPACK's driver and its band */
+    if (band > n - 1) band = n > 1 ? n - 1 : 1;
+    return (3.0 * (double)band + 16.0) * (double)n;
 }
 
 rmt_solver *rmt_solve_create(int driver)
