@@ -377,10 +377,13 @@ static void print_summary(const rmt_results *res, const char *out)
  * opening cm probes the MTL network layers, ~0.2 s of MPI_Init on every
  * run (Debian's openmpi-mca-params.conf already excludes UCX). Across
  * nodes, and whenever OMPI_MCA_pml is set, Open MPI chooses as usual. */
+static int launched_by_launcher; /* read before MPI_Init, which sets PMIX_RANK even in a singleton */
+
 static void single_node_transport(void)
 {
     const char *size = getenv("OMPI_COMM_WORLD_SIZE"), *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
     int launched = size != NULL || getenv("PMI_RANK") || getenv("PMIX_RANK") || getenv("SLURM_PROCID");
+    launched_by_launcher = launched;
     const char *step_nodes = getenv("SLURM_STEP_NUM_NODES");
     int one_node = size && local ? !strcmp(size, local) : step_nodes ? !strcmp(step_nodes, "1") : !launched;
     if (one_node) setenv("OMPI_MCA_pml", "ob1", 0);
@@ -508,6 +511,18 @@ static int cmd_merge(int argc, char **argv)
     return finish(s);
 }
 
+/* A run started without a launcher uses one core (one rank, one BLAS
+ * thread): say so once when the machine has more, with what uses them. */
+static void one_core_hint(int size)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (size != 1 || launched_by_launcher || cores < 2 || getenv("RMT_BLAS_THREADS")) return;
+    fprintf(stderr,
+            "rmtmc: one process on a machine with %ld cores: `mpiexec -n %ld rmtmc run ...` uses them all "
+            "(or RMT_BLAS_THREADS=%ld for one large draw at a time)\n",
+            cores, cores, cores);
+}
+
 static int cmd_run(const args *a, int argc, char **argv)
 {
     int rank = 0, size = 1;
@@ -551,6 +566,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         if (!s && resuming) s = resume(plan, res, out, &nothing_to_do);
         else if (!s && a->resume) fprintf(stderr, "rmtmc: no checkpoint at %s: starting the run\n", out);
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+        if (!s && !nothing_to_do && a->progress != RMT_PROGRESS_NONE) one_core_hint(size);
     }
     /* every rank learns whether to go on before any collective work */
     int code = nothing_to_do ? -1 : (int)s;

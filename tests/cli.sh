@@ -128,4 +128,17 @@ OMPI_MCA_pml=ucx OMPI_MCA_pml_base_verbose=10 mpiexec -n 2 "$rmtmc" run "$tmp/pm
 grep -q "initializing pml component ucx" "$tmp/pml.log" && ! grep -q "component ob1 selected" "$tmp/pml.log" \
   && ok "OMPI_MCA_pml set by the user is kept" || { bad "user's pml"; grep -i select "$tmp/pml.log" | head; }
 
+# a run started without a launcher on a machine of several cores says it
+# uses one and how to use them all; launched, or with --progress none, it
+# says nothing of the kind
+if [ "$(nproc)" -gt 1 ]; then
+  "$rmtmc" run "$tmp/pml.json" -o "$tmp/hint1.h5" --progress log > /dev/null 2> "$tmp/hint1"
+  mpiexec -n 2 "$rmtmc" run "$tmp/pml.json" -o "$tmp/hint2.h5" --progress log > /dev/null 2> "$tmp/hint2"
+  "$rmtmc" run "$tmp/pml.json" -o "$tmp/hint3.h5" --progress none > /dev/null 2> "$tmp/hint3"
+  grep -q "one process on a machine with $(nproc) cores: .mpiexec -n $(nproc) rmtmc run" "$tmp/hint1" \
+    && ! grep -q "one process on a machine" "$tmp/hint2" "$tmp/hint3" \
+    && ok "a singleton run on $(nproc) cores says how to use them all; a launched or quiet one does not" \
+    || { bad "one-core hint"; cat "$tmp/hint1" "$tmp/hint2" "$tmp/hint3"; }
+fi
+
 exit $fail
