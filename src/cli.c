@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
+#include <time.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "config.h"
 #include "ensemble.h"
 #include "err.h"
+#include "draw.h"
 #include "farm.h"
 #include "h5out.h"
 #include "results.h"
@@ -28,7 +30,7 @@ static const char usage[] =
     "usage: rmtmc run CONFIG.json [-o OUT.h5] [--resume | --force] [--points I/K]\n"
     "                 [--progress auto|bar|log|none]\n"
     "                 [--mem-per-rank BYTES[K|M|G]]\n"
-    "       rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]]\n"
+    "       rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]] [--time SECONDS]\n"
     "       rmtmc merge OUT.h5 PART.h5... [--force]\n"
     "       rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n"
     "       rmtmc --version | --help\n";
@@ -65,6 +67,9 @@ static const char help[] =
     "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
     "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\n"
     "  --ranks P             (check) plan as if run on P ranks\n"
+    "  --time SECONDS        (check) also time draws on this machine, spending at most about\n"
+    "                        SECONDS, and estimate the run's duration from them (for a batch\n"
+    "                        job's time limit: run it on a node like the job's)\n"
     "  --version, --help\n"
     "\n"
     "Exit codes\n"
@@ -95,6 +100,7 @@ typedef struct {
     rmt_progress progress;
     double mem_per_rank;   /* bytes; 0 = not given */
     int ranks;             /* check --ranks */
+    double time_budget;    /* check --time: seconds of draws to time; 0 = none */
     const char *analyze_config; /* analyze -c */
     const char *dataset;   /* analyze --dataset */
     unsigned slice_i, slice_k; /* run --points I/K; k = 0 when not given */
@@ -166,6 +172,13 @@ static rmt_status parse_args(int argc, char **argv, args *a)
         } else if (!strcmp(o, "--dataset") && analyze) {
             if (!val) return RMT_ERR(RMT_EUSAGE, "--dataset needs a dataset name");
             a->dataset = val;
+            i++;
+        } else if (!strcmp(o, "--time") && !strcmp(a->cmd, "check")) {
+            char *end = NULL;
+            double t = val ? strtod(val, &end) : 0;
+            if (!val || end == val || *end || !(t > 0) || t > 86400)
+                return RMT_ERR(RMT_EUSAGE, "--time needs seconds between 0 and 86400, found '%s'", val ? val : "");
+            a->time_budget = t;
             i++;
         } else if (!strcmp(o, "--ranks") && !strcmp(a->cmd, "check")) {
             if (!val || atoi(val) < 1) return RMT_ERR(RMT_EUSAGE, "--ranks needs a positive integer");
@@ -399,6 +412,94 @@ static int finish(rmt_status s)
     return (int)s;
 }
 
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* check --time: one-rank points' draws timed here (draws 0, 1, ... of a
+ * point until 0.2 s or 50 draws; points with the same ensemble JSON share
+ * a timing; no new point once `budget` seconds are spent); the others
+ * scaled by flops from the timed point of most flops, and grid points at
+ * 5 GFLOP/s per core. Prints the estimate of the run on `ranks` ranks. */
+static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
+{
+    rmt_solve_init_threads();
+    rmt_draw_ctx *ctx = rmt_draw_create();
+    double *secs = malloc(sizeof(double) * (plan->npoints ? plan->npoints : 1));
+    if (!ctx || !secs) {
+        rmt_draw_destroy(ctx);
+        free(secs);
+        return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    }
+    double spent = 0, ref_s = 0, ref_fl = 0;
+    uint32_t timed = 0, shared = 0;
+    rmt_status s = RMT_OK;
+    for (uint32_t i = 0; i < plan->npoints && !s; i++) {
+        const rmt_point *pt = &plan->points[i];
+        secs[i] = NAN;
+        if (pt->ranks_per_draw > 1 || pt->draws == 0) continue;
+        for (uint32_t j = 0; j < i; j++)
+            if (isfinite(secs[j]) && !strcmp(plan->params_json[j], plan->params_json[i])) {
+                secs[i] = secs[j];
+                shared++;
+                break;
+            }
+        if (isfinite(secs[i]) || spent >= budget) continue;
+        uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
+        double *eig = malloc(sizeof(double) * (size_t)(pt->ens.n > 0 ? pt->ens.n : 1));
+        if (!counts || !eig) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+        uint32_t d = 0;
+        double t0 = now_s(), t = 0;
+        while (!s && d < pt->draws && d < 50 && (d == 0 || t < 0.2)) {
+            rmt_draw_figs f;
+            s = rmt_draw_run(ctx, pt, d++, &f, counts, eig);
+            t = now_s() - t0;
+        }
+        free(counts);
+        free(eig);
+        if (s) break;
+        secs[i] = t / d;
+        spent += t;
+        timed++;
+        double fl = rmt_ensemble_flops(&pt->ens);
+        if (fl > ref_fl) {
+            ref_fl = fl;
+            ref_s = secs[i];
+        }
+    }
+    rmt_draw_destroy(ctx);
+    if (s) {
+        free(secs);
+        return s;
+    }
+    /* core-seconds of every draw, then spread over the ranks */
+    double core_s = 0;
+    uint32_t scaled = 0, grids = 0;
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        const rmt_point *pt = &plan->points[i];
+        double fl = rmt_ensemble_flops(&pt->ens), t = secs[i];
+        if (pt->ranks_per_draw > 1) {
+            t = fl / 5e9;
+            grids++;
+        } else if (!isfinite(t)) {
+            t = ref_fl > 0 ? fl * ref_s / ref_fl : fl / 5e9;
+            scaled++;
+        }
+        core_s += t * pt->draws;
+    }
+    free(secs);
+    printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread, the rest of the machine idle); "
+           "%u more share their ensemble, %u scaled by flops, %u on process grids at 5 GFLOP/s per core\n",
+           timed, timed == 1 ? "" : "s", spent, shared, scaled, grids);
+    printf("estimate %.3g s of draws on %d rank%s (%.3g core-seconds), plus start-up and writing; with every "
+           "core busy draws may take ~20 %% longer\n",
+           core_s / ranks, ranks, ranks == 1 ? "" : "s", core_s);
+    return RMT_OK;
+}
+
 static int cmd_check(const args *a)
 {
     rmt_plan *plan = NULL;
@@ -410,6 +511,10 @@ static int cmd_check(const args *a)
     const char *out = a->output ? a->output : plan->output_path;
     s = rmt_config_check_memory(plan, ranks, budget, why);
     print_plan(plan, out, budget, why, ranks);
+    if (!s && a->time_budget > 0) {
+        fflush(stdout);
+        s = time_plan(plan, a->time_budget, ranks);
+    }
     rmt_plan_destroy(plan);
     return finish(s);
 }

@@ -141,4 +141,32 @@ if [ "$(nproc)" -gt 1 ]; then
     || { bad "one-core hint"; cat "$tmp/hint1" "$tmp/hint2" "$tmp/hint3"; }
 fi
 
+# check --time: draws timed here give an estimate of the run's duration
+# that a real run bears out (within a factor of 3 either way: the timing
+# and the run may see different load from parallel tests); points sharing
+# an ensemble share a timing; grid points are scaled; bad values exit 2
+cat > "$tmp/est.json" <<'JSON'
+{"name": "est", "seed": 3, "experiments": [
+  {"name": "a", "draws": 60, "ensemble": {"type": "wigner", "n": 400}},
+  {"name": "b", "draws": 40, "ensemble": {"type": "wishart", "n": 300, "ratio": {"sweep": [0.5, 2]}}},
+  {"name": "c", "draws": 20, "ensemble": {"type": "wigner", "n": 400}, "statistics": {"moments": 2}}],
+ "output": {"checkpoint_seconds": 0}}
+JSON
+"$rmtmc" check "$tmp/est.json" --time 10 > "$tmp/est.out" 2>&1; rc=$?
+t0=$(date +%s.%N)
+"$rmtmc" run "$tmp/est.json" -o "$tmp/est.h5" --progress none > /dev/null 2>&1 || bad "run of the timed config"
+wall=$(echo "$(date +%s.%N) - $t0" | bc -l)
+est=$(awk '$1 == "estimate" {print $2}' "$tmp/est.out")
+[ $rc = 0 ] && grep -q "^timed    3 points here in .*; 1 more share their ensemble, 0 scaled by flops, 0 on process grids" "$tmp/est.out" \
+  && [ -n "$est" ] && awk -v e="$est" -v w="$wall" 'BEGIN { exit !(w / e > 0.33 && w / e < 3) }' \
+  && ok "check --time: estimate ${est} s, the run took ${wall} s" || { bad "check --time (estimate '$est', run $wall s)"; cat "$tmp/est.out"; }
+sed 's/"name": "c", "draws": 20,/"name": "c", "draws": 20, "ranks_per_draw": 2,/' "$tmp/est.json" > "$tmp/est2.json"
+"$rmtmc" check "$tmp/est2.json" --ranks 2 --time 10 2>&1 | grep -q "^timed    3 points here .*; 0 more share their ensemble, 0 scaled by flops, 1 on process grids" \
+  && ok "check --time: a grid point is scaled, not timed" || bad "check --time with a grid point"
+for v in 0 -1 abc 1e9; do
+  "$rmtmc" check "$tmp/est.json" --time "$v" > /dev/null 2> "$tmp/err"
+  [ $? = 2 ] && grep -q -- "--time needs seconds" "$tmp/err" || bad "check --time $v: not refused"
+done
+ok "check --time refuses 0, -1, abc and 1e9 (exit 2)"
+
 exit $fail
