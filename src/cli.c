@@ -476,7 +476,7 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
         return s;
     }
     /* core-seconds of every draw, then spread over the ranks */
-    double core_s = 0;
+    double core_s = 0, longest = 0;
     uint32_t scaled = 0, grids = 0;
     for (uint32_t i = 0; i < plan->npoints; i++) {
         const rmt_point *pt = &plan->points[i];
@@ -489,14 +489,19 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
             scaled++;
         }
         core_s += t * pt->draws;
+        if (pt->ranks_per_draw > 1) t /= pt->ranks_per_draw; /* a grid's draw takes t / g at best */
+        if (t > longest) longest = t;
     }
     free(secs);
     printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread, the rest of the machine idle); "
            "%u more share their ensemble, %u scaled by flops, %u on process grids at 5 GFLOP/s per core\n",
            timed, timed == 1 ? "" : "s", spent, shared, scaled, grids);
+    /* above RMT_MASTER_COMPUTES_MAX_RANKS rank 0 only hands out draws; and
+     * no run is shorter than its longest draw */
+    int workers = ranks > RMT_MASTER_COMPUTES_MAX_RANKS ? ranks - 1 : ranks;
     printf("estimate %.3g s of draws on %d rank%s (%.3g core-seconds), plus start-up and writing; with every "
            "core busy draws may take ~20 %% longer\n",
-           core_s / ranks, ranks, ranks == 1 ? "" : "s", core_s);
+           fmax(core_s / workers, longest), ranks, ranks == 1 ? "" : "s", core_s);
     return RMT_OK;
 }
 
