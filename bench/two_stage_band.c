@@ -10,7 +10,7 @@
  * largest difference of the spectrum from the one-stage one, relative to
  * the spectral norm.
  *
- * Usage: two-stage-band N REPS KD ...
+ * Usage: two-stage-band N REPS KD ...     (BAND_THREADS=T: T BLAS threads)
  * Output: "band N KD SECONDS MAXRELDIFF" (KD 0 = one-stage) and
  *         "lapack-kd N KD".
  */
@@ -44,7 +44,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: two-stage-band N REPS KD ...\n");
         return 2;
     }
-    openblas_set_num_threads(1);
+    /* one BLAS thread, as rmtmc's ranks use; BAND_THREADS=T for T */
+    const char *th = getenv("BAND_THREADS");
+    openblas_set_num_threads(th && atoi(th) > 0 ? atoi(th) : 1);
     int n = atoi(argv[1]), reps = atoi(argv[2]), info = 0, m1 = -1, ispec = 1;
     size_t nn = (size_t)n * (size_t)n;
     double *a0 = malloc(sizeof(double) * nn), *a = malloc(sizeof(double) * nn);
