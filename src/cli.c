@@ -627,10 +627,8 @@ static void one_core_hint(int size)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (size != 1 || launched_by_launcher || cores < 2 || getenv("RMT_BLAS_THREADS")) return;
-    fprintf(stderr,
-            "rmtmc: one process on a machine with %ld cores: `mpiexec -n %ld rmtmc run ...` uses them all "
-            "(or RMT_BLAS_THREADS=%ld for one large draw at a time)\n",
-            cores, cores, cores);
+    fprintf(stderr, "rmtmc: one process on a machine with %ld cores: `mpiexec -n %ld rmtmc run ...` uses them all\n",
+            cores, cores);
 }
 
 static int cmd_run(const args *a, int argc, char **argv)
