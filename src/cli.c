@@ -447,7 +447,8 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
                 shared++;
                 break;
             }
-        if (isfinite(secs[i]) || spent >= budget) continue;
+        /* not a draw that would overrun the budget even at 50 GFLOP/s */
+        if (isfinite(secs[i]) || spent >= budget || rmt_ensemble_flops(&pt->ens) / 50e9 > budget - spent) continue;
         uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
         double *eig = malloc(sizeof(double) * (size_t)(pt->ens.n > 0 ? pt->ens.n : 1));
         if (!counts || !eig) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
