@@ -357,9 +357,10 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
                (long long)pt->ens.n, pt->draws, rk, grid, block, solver, rmt_point_bytes(&pt->ens, g > 0 ? g : 1, pt->grid_solver) / 1048576.0,
                fl / 1e9, plan->params_json[i]);
     }
-    /* about 5 GFLOP/s per core for eigenvalues-only LAPACK at moderate n */
-    printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s)\n", plan->npoints,
-           (unsigned long long)draws, total / 1e9, total / 5e9 / ranks, ranks, ranks == 1 ? "" : "s");
+    /* a cautious 5 GFLOP/s per core; check --time measures this machine */
+    printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s at 5 GFLOP/s per core; "
+           "check --time measures)\n",
+           plan->npoints, (unsigned long long)draws, total / 1e9, total / 5e9 / ranks, ranks, ranks == 1 ? "" : "s");
 }
 
 static void print_summary(const rmt_results *res, const char *out)
