@@ -53,9 +53,9 @@ struct rmt_solver {
  * LAPACK's ilaenv2stage gives 32 at every n; a wider band makes the first
  * stage (BLAS-3) faster and the bulge chasing slower. Measured on the
  * reference machine (results/BENCHMARKS.md, section 4c; both ranks busy at
- * n = 4000): best kd 48 at n = 4000 (5 % faster than 32), 96 at n = 8000
- * (11 %), within 1 % of 64 at both; n / 80 rounded down to a multiple of 16,
- * clamped to [32, 96], follows that. */
+ * n = 4000): best kd 48 at n = 4000 (5-7 % faster than 32; 64 within 1 %),
+ * 96 at n = 8000 (15 %; 64 within 4 %); n / 80 rounded down to a multiple
+ * of 16, clamped to [32, 96], follows that. */
 static lapack_int band_for(int64_t n)
 {
     int64_t kd = n / 80 / 16 * 16;
