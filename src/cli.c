@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
-#include <time.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,13 +412,6 @@ static int finish(rmt_status s)
     return (int)s;
 }
 
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* check --time: one-rank points' draws timed here (draws 0, 1, ... of a
  * point until 0.2 s or 50 draws; points with the same ensemble JSON share
  * a timing; no new point once `budget` seconds are spent); the others
@@ -454,11 +446,11 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
         double *eig = malloc(sizeof(double) * (size_t)(pt->ens.n > 0 ? pt->ens.n : 1));
         if (!counts || !eig) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         uint32_t d = 0;
-        double t0 = now_s(), t = 0;
+        double t0 = rmt_draw_now(), t = 0;
         while (!s && d < pt->draws && d < 50 && (d == 0 || t < 0.2)) {
             rmt_draw_figs f;
             s = rmt_draw_run(ctx, pt, d++, &f, counts, eig);
-            t = now_s() - t0;
+            t = rmt_draw_now() - t0;
         }
         free(counts);
         free(eig);

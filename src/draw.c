@@ -48,7 +48,7 @@ static rmt_status grow(double **p, size_t *cap, size_t need)
     return RMT_OK;
 }
 
-static double now(void)
+double rmt_draw_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -156,7 +156,7 @@ static rmt_status begin_draw(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw
 rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f, uint64_t *counts,
                         double *eig)
 {
-    double t0 = now();
+    double t0 = rmt_draw_now();
     const rmt_ensemble *e = &pt->ens;
     rmt_stream st = {pt->seed, pt->index, draw};
     rmt_layout lay;
@@ -191,7 +191,7 @@ rmt_status rmt_draw_run(rmt_draw_ctx *c, const rmt_point *pt, uint32_t draw, rmt
     }
     finish_draw(pt, draw, c->w, n, info, f, counts, eig);
     f->solver = lay.form == RMT_FORM_DIAGONAL ? RMT_SOLVER_NONE : RMT_SOLVER_LAPACK0 + rmt_solve_last_driver(c->solver);
-    f->seconds = now() - t0;
+    f->seconds = rmt_draw_now() - t0;
     return RMT_OK;
 }
 
@@ -265,7 +265,7 @@ static rmt_status run_product_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_ensem
 rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, uint32_t draw, rmt_draw_figs *f,
                              uint64_t *counts, double *eig)
 {
-    double t0 = now();
+    double t0 = rmt_draw_now();
     const rmt_ensemble *e = &pt->ens;
     rmt_stream st = {pt->seed, pt->index, draw};
     rmt_layout lay;
@@ -297,6 +297,6 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, rmt_grid *g, const rmt_point *pt, 
     }
     finish_draw(pt, draw, c->w, n, info, f, counts, eig);
     f->solver = rmt_grid_uses_elpa(g) ? RMT_SOLVER_ELPA : rmt_grid_uses_pdsyev(g) ? RMT_SOLVER_PDSYEV : RMT_SOLVER_PDSYEVR;
-    f->seconds = now() - t0;
+    f->seconds = rmt_draw_now() - t0;
     return RMT_OK;
 }

@@ -11,6 +11,10 @@
 typedef struct rmt_draw_ctx rmt_draw_ctx;
 
 rmt_draw_ctx *rmt_draw_create(void);
+
+/* Monotonic seconds: the clock draws/seconds is measured by, and the one
+ * the farm and `check --time` use too. */
+double rmt_draw_now(void);
 void rmt_draw_destroy(rmt_draw_ctx *c); /* accepts NULL */
 
 /* Run draw `draw` of point pt. Fills *f (status included: a solver failure

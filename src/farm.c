@@ -50,12 +50,6 @@ void rmt_farm_install_signals(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* A result message: a header, the histogram counts summed over the batch's
  * draws (when has_counts), then one block per draw. Summing on the worker
@@ -144,7 +138,7 @@ typedef struct {
 static void progress_show(progress *pg, const rmt_results *res, int final)
 {
     if (pg->mode == RMT_PROGRESS_NONE) return;
-    double t = now();
+    double t = rmt_draw_now();
     double every = pg->mode == RMT_PROGRESS_BAR ? 0.2 : 10.0;
     if (!final && t - pg->last < every) return;
     pg->last = t;
@@ -333,10 +327,10 @@ typedef struct {
 
 static rmt_status checkpoint(rmt_results *res, const rmt_farm_opts *o, int complete)
 {
-    double t0 = now();
+    double t0 = rmt_draw_now();
     rmt_status s = rmt_results_finalize(res);
     if (!s) s = rmt_h5out_write(o->output_path, res, &o->meta, complete);
-    res->master_ckpt_s += now() - t0;
+    res->master_ckpt_s += rmt_draw_now() - t0;
     return s;
 }
 
@@ -472,7 +466,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     for (;;) {
         int handled = 0;
         for (;;) {
-            const double t_iter = now(); /* counted as busy when a result is handled */
+            const double t_iter = rmt_draw_now(); /* counted as busy when a result is handled */
             /* one result is received at a time, without blocking: a large
              * message may need its sender's progress, and the master goes on
              * with its own draws meanwhile */
@@ -571,7 +565,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
                 MPI_Send(task, 3, MPI_UINT32_T, w, TAG_STOP, MPI_COMM_WORLD);
                 stopped[k] = 1;
             }
-            res->master_busy_s += now() - t_iter;
+            res->master_busy_s += rmt_draw_now() - t_iter;
         }
         if (stop_signal) break;
         if (o->max_failures >= 0 && (int64_t)res->failed_draws > o->max_failures) {
@@ -586,11 +580,11 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
          * rewrites every row so far and the groups wait meanwhile: on a
          * long, large run they would otherwise come to take all the time */
         if ((o->checkpoint_seconds > 0 &&
-             now() - m->last_ckpt >= fmax(o->checkpoint_seconds, CKPT_SPACING * m->last_ckpt_cost)) ||
+             rmt_draw_now() - m->last_ckpt >= fmax(o->checkpoint_seconds, CKPT_SPACING * m->last_ckpt_cost)) ||
             (o->checkpoint_draws > 0 && (int64_t)(res->done_draws - m->last_ckpt_draws) >= o->checkpoint_draws)) {
-            const double t0 = now();
+            const double t0 = rmt_draw_now();
             if ((s = checkpoint(res, o, 0))) goto out;
-            m->last_ckpt = now();
+            m->last_ckpt = rmt_draw_now();
             m->last_ckpt_cost = m->last_ckpt - t0;
             m->last_ckpt_draws = res->done_draws;
         }
@@ -702,13 +696,13 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         m.plan = plan;
         m.res = res;
         m.o = opts;
-        m.pg = (progress){opts->progress, now(), now(), res->done_draws};
-        m.last_ckpt = now();
+        m.pg = (progress){opts->progress, rmt_draw_now(), rmt_draw_now(), res->done_draws};
+        m.last_ckpt = rmt_draw_now();
         m.last_ckpt_draws = res->done_draws;
     }
     rmt_status s = RMT_OK;
     int g = 0;
-    const double t_run = now();
+    const double t_run = rmt_draw_now();
     for (;;) {
         /* next group size above g present in the slice */
         int next = 0;
@@ -739,13 +733,13 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
          * job the hard way if the groups take longer than STOP_GRACE. */
         MPI_Request req;
         MPI_Ibarrier(MPI_COMM_WORLD, &req);
-        double t0 = now();
+        double t0 = rmt_draw_now();
         for (int done = 0; !done;) {
             MPI_Test(&req, &done, MPI_STATUS_IGNORE);
             if (done) break;
             if (rank == 0 && s == RMT_EINTERRUPT) {
                 drain_results();
-                if (now() - t0 > STOP_GRACE) {
+                if (rmt_draw_now() - t0 > STOP_GRACE) {
                     fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
                     fflush(stderr);
                     MPI_Abort(MPI_COMM_WORLD, (int)s);
@@ -766,6 +760,6 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
     gather_rss(res, rank, size);
     if (rank != 0) return RMT_OK;
     progress_show(&m.pg, res, 1);
-    res->master_run_s = now() - t_run;
+    res->master_run_s = rmt_draw_now() - t_run;
     return checkpoint(res, opts, res->done_draws == res->total_draws);
 }
