@@ -65,6 +65,24 @@ static lapack_int band_for(int64_t n)
 static const char *const driver_names[RMT_DRIVER_COUNT] = {"dsyevd", "dsyevr", "dsyev", "dsyevd_2stage",
                                                           "dsyev_2stage"};
 
+/* The n from which the automatic choice takes the two-stage driver: 2250,
+ * RMT_EIG_2STAGE_MIN's n, or never with several BLAS threads per rank (the
+ * two-stage reduction is erratic with threads: BENCHMARKS.md, section 4c). */
+static int64_t two_stage_from(void)
+{
+    const char *th = getenv("RMT_BLAS_THREADS"), *mn = getenv("RMT_EIG_2STAGE_MIN");
+    if (mn && atoll(mn) > 0) return atoll(mn);
+    return th && atoi(th) > 1 ? INT64_MAX : TWO_STAGE_MIN_DEFAULT;
+}
+
+/* RMT_EIG_2STAGE_KD: the band it names (0: LAPACK's driver), -1 when unset. */
+static int band_env(void)
+{
+    const char *kd = getenv("RMT_EIG_2STAGE_KD");
+    int v = kd && *kd ? atoi(kd) : -1;
+    return v < -1 ? -1 : v;
+}
+
 double rmt_solve_work_doubles(int64_t n)
 {
     /* dsyevr: 26 n + 10 n integers; the two-stage path with band kd: the
@@ -72,10 +90,8 @@ double rmt_solve_work_doubles(int64_t n)
      * 104 n at n = 2250, 152 n at 4000, 297 n at 8000; LAPACK's own driver,
      * kd 32: 104 n); a margin on both. The environment's choices as
      * rmt_solve_create reads them. */
-    const char *mn = getenv("RMT_EIG_2STAGE_MIN"), *kd = getenv("RMT_EIG_2STAGE_KD");
-    int64_t from = mn && atoll(mn) > 0 ? atoll(mn) : TWO_STAGE_MIN_DEFAULT;
-    if (n < from) return 64.0 * (double)n;
-    int64_t band = kd && *kd && atoi(kd) >= 0 ? atoi(kd) : band_for(n);
+    if (n < two_stage_from()) return 64.0 * (double)n;
+    int64_t band = band_env() >= 0 ? band_env() : band_for(n);
     if (band == 0) band = 32; /* LAPACK's driver and its band */
     if (band > n - 1) band = n > 1 ? n - 1 : 1;
     return (3.0 * (double)band + 16.0) * (double)n;
@@ -97,14 +113,8 @@ rmt_solver *rmt_solve_create(int driver)
                 s->fixed = 1;
             }
     }
-    /* with several BLAS threads per rank the one-stage drivers win at every n */
-    const char *th = getenv("RMT_BLAS_THREADS");
-    const char *mn = getenv("RMT_EIG_2STAGE_MIN");
-    s->two_stage_min = th && atoi(th) > 1 ? INT64_MAX : TWO_STAGE_MIN_DEFAULT;
-    if (mn && atoll(mn) > 0) s->two_stage_min = atoll(mn);
-    const char *kd = getenv("RMT_EIG_2STAGE_KD");
-    s->kd_env = kd && *kd ? atoi(kd) : -1;
-    if (s->kd_env < -1) s->kd_env = -1;
+    s->two_stage_min = two_stage_from();
+    s->kd_env = band_env();
     return s;
 }
 
