@@ -27,18 +27,12 @@
 
 #include <lapacke.h>
 
+#include "bench_clock.h"
+
 #include "config.h"
 #include "ensemble.h"
 #include "rng.h"
 
-void openblas_set_num_threads(int num_threads);
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {

@@ -38,6 +38,8 @@
 #include <cblas.h>
 #include <lapacke.h>
 
+#include "bench_clock.h"
+
 enum kind { EV, EVD, EVR };
 
 typedef struct {
@@ -64,12 +66,6 @@ typedef struct {
 
 static char uplo = 'L';
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void *xmalloc(size_t bytes)
 {

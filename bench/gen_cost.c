@@ -37,18 +37,14 @@
 
 #include <cblas.h>
 
+#include "bench_clock.h"
+
 #include "config.h"
 #include "draw.h"
 #include "ensemble.h"
 #include "solve.h"
 #include "stats.h"
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmpd(const void *a, const void *b)
 {

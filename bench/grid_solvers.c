@@ -34,6 +34,8 @@
 
 #include <lapacke.h>
 
+#include "bench_clock.h"
+
 #include "config.h"
 #include "draw.h"
 #include "ensemble.h"
@@ -42,14 +44,6 @@
 #include "solve_grid.h"
 #include "stats.h"
 
-void openblas_set_num_threads(int num_threads);
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int64_t peak_rss(void)
 {

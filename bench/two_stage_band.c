@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_clock.h"
+
 void dsytrd_sy2sb_(const char *, const int *, const int *, double *, const int *, double *, const int *, double *,
                    double *, const int *, int *, size_t);
 void dsytrd_sb2st_(const char *, const char *, const char *, const int *, const int *, double *, const int *, double *,
@@ -29,14 +31,6 @@ void dsytrd_(const char *, const int *, double *, const int *, double *, double 
 void dsterf_(const int *, double *, double *, int *);
 int ilaenv2stage_(const int *, const char *, const char *, const int *, const int *, const int *, const int *, size_t,
                   size_t);
-void openblas_set_num_threads(int);
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
