@@ -48,6 +48,12 @@ static rmt_status grow(double **p, size_t *cap, size_t need)
     return RMT_OK;
 }
 
+void rmt_draw_no_figures(rmt_draw_figs *f)
+{
+    f->zero_fraction = f->lambda_min = f->lambda_max = f->mean_gap_ratio = NAN;
+    for (int k = 0; k < RMT_MAX_MOMENTS; k++) f->moments[k] = NAN;
+}
+
 double rmt_draw_now(void)
 {
     struct timespec ts;
@@ -131,8 +137,7 @@ static void finish_draw(const rmt_point *pt, uint32_t draw, const double *w, int
     if (f->status == 0) {
         rmt_stats_draw(&pt->stat, n, w, f, counts);
     } else {
-        f->zero_fraction = f->lambda_min = f->lambda_max = f->mean_gap_ratio = NAN;
-        for (int k = 0; k < RMT_MAX_MOMENTS; k++) f->moments[k] = NAN;
+        rmt_draw_no_figures(f);
     }
     if (eig) {
         if (f->status == 0) memcpy(eig, w, sizeof(double) * (size_t)n);

@@ -12,6 +12,9 @@ typedef struct rmt_draw_ctx rmt_draw_ctx;
 
 rmt_draw_ctx *rmt_draw_create(void);
 
+/* The figures of a draw that has none (failed, or not run): NaN. */
+void rmt_draw_no_figures(rmt_draw_figs *f);
+
 /* Monotonic seconds: the clock draws/seconds is measured by, and the one
  * the farm and `check --time` use too. */
 double rmt_draw_now(void);

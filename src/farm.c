@@ -290,9 +290,7 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                 f.point = task[0];
                 f.draw = draw;
                 f.status = skipped ? RMT_STATUS_SKIPPED : RMT_STATUS_NOMEM;
-                /* no figures: NaN, as for a draw whose solver failed */
-                f.zero_fraction = f.lambda_min = f.lambda_max = f.mean_gap_ratio = NAN;
-                for (int k = 0; k < RMT_MAX_MOMENTS; k++) f.moments[k] = NAN;
+                rmt_draw_no_figures(&f); /* as for a draw whose solver failed */
                 memcpy((buf ? buf : lean) + used, &f, sizeof f);
                 used += sizeof f;
             }
