@@ -26,11 +26,19 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
 /* Results travel in batches of consecutive draws of one point, sized so a
  * message carries about BATCH_SECONDS of work (estimated from the draw's
  * flops at ~5 GFLOP/s): tiny draws then cost the master one message per
- * batch rather than per draw. A batch stays below BATCH_MAX draws,
- * BATCH_BYTES, and a fair share of what is left. */
+ * batch rather than per draw. A batch stays below BATCH_MAX draws and
+ * BATCH_BYTES ... */
 #define BATCH_SECONDS 0.02
 #define BATCH_MAX 1024
 #define BATCH_BYTES (64u << 20)
+
+/* ... and below 1/BATCH_FAIR_DIV of a group's fair share of the draws not
+ * yet handed out: a queue of up to 3 batches then holds at most a quarter
+ * of it, so a group slower than the others by up to ~3x still ends within
+ * about a draw of them (tests/test_units.c, test_farm_share; with a
+ * quarter share per batch, a 1.7x slower group ended hundreds of tiny
+ * draws late). */
+#define BATCH_FAIR_DIV 12
 
 /* RMT_MASTER_COMPUTES_MAX_RANKS (config.h): up to that many ranks the
  * master computes draws as well as dispatching. */
@@ -375,17 +383,30 @@ static int next_batch(const rmt_plan *plan, const rmt_results *res, int g, curso
     return 1;
 }
 
-/* Draws per batch for the point the cursor is at. */
-static uint32_t batch_size(const rmt_plan *plan, const cursor *c, uint64_t left, uint64_t sharers)
+/* Draws per batch for the point the cursor is at, by time, bytes and
+ * BATCH_MAX alone (rmt_farm_batch then caps it by what is left). */
+static uint64_t batch_size(const rmt_plan *plan, const cursor *c)
 {
     if (c->p >= plan->npoints) return 1;
     const rmt_point *pt = &plan->points[c->p];
     double t = rmt_ensemble_flops(&pt->ens) / 5e9;
     double b = t > 0 ? ceil(BATCH_SECONDS / t) : BATCH_MAX;
-    double fair = (double)left / (double)(4 * sharers);
     double bytes = (double)BATCH_BYTES / (double)result_bytes(pt);
-    b = fmin(b, fmin((double)BATCH_MAX, fmin(fair, bytes)));
-    return b < 1 ? 1 : (uint32_t)b;
+    b = fmin(b, fmin((double)BATCH_MAX, bytes));
+    return b < 1 ? 1 : (uint64_t)b;
+}
+
+/* farm.h */
+uint64_t rmt_farm_batch(uint64_t natural, uint64_t left, uint64_t queued_all, uint64_t queued, uint64_t sharers)
+{
+    if (sharers < 1) sharers = 1;
+    uint64_t fair = left / (BATCH_FAIR_DIV * sharers), bs = natural;
+    if (bs > fair) bs = fair;
+    if (bs < 1) bs = 1;
+    /* the group's share of what is left, counting what every group holds */
+    uint64_t target = (left + queued_all + sharers - 1) / sharers;
+    if (queued + bs > target) bs = target > queued ? target - queued : 0;
+    return bs == 0 && queued == 0 ? 1 : bs;
 }
 
 /* Compute one draw on the master (with its group) and record it. */
@@ -418,7 +439,6 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     int depth = computes ? 3 : 2;
     int ng = ph->groups;
     int *outstanding = calloc((size_t)ng + 1, sizeof(int));
-    uint64_t *dealt = calloc((size_t)ng + 1, sizeof(uint64_t));
     uint64_t *queued = calloc((size_t)ng + 1, sizeof(uint64_t)); /* draws sent and not yet returned */
     uint64_t queued_all = 0;
     MPI_Request rreq = MPI_REQUEST_NULL; /* the result being received */
@@ -430,7 +450,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint32_t task[3] = {0, 0, 0};
     long in_flight = 0;
     int more = 1;
-    if (!outstanding || !stopped || !dealt || !queued) {
+    if (!outstanding || !stopped || !queued) {
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
@@ -440,16 +460,13 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint64_t left = 0;
     for (cursor c2 = cur; next_task(plan, res, ph->g, &c2, task);) left++;
     uint64_t sharers = (uint64_t)(computes ? ng : (ng > 1 ? ng - 1 : 1));
-    uint64_t share = (left + sharers - 1) / sharers;
     for (int q = 0; q < depth && more; q++)
         for (int k = 1; k < ng && more; k++) {
-            if (dealt[k] >= share) continue;
-            uint32_t bs = batch_size(plan, &cur, left, sharers);
-            if (dealt[k] + bs > share) bs = (uint32_t)(share - dealt[k]);
-            more = next_batch(plan, res, ph->g, &cur, bs, task);
+            uint64_t bs = rmt_farm_batch(batch_size(plan, &cur), left, queued_all, queued[k], sharers);
+            if (bs == 0) continue; /* it holds its share */
+            more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task);
             if (!more) break;
             MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_TASK, MPI_COMM_WORLD);
-            dealt[k] += task[2];
             queued[k] += task[2];
             queued_all += task[2];
             left -= task[2];
@@ -547,12 +564,10 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
              * what is left (queued everywhere plus unassigned), so the last
              * draws are not queued behind one group while others idle; the
              * master, between its own draws here, takes what it keeps */
-            uint64_t target = (left + queued_all + sharers - 1) / sharers;
-            uint32_t bs = batch_size(plan, &cur, left, sharers);
-            if (queued[k] + bs > target) bs = target > queued[k] ? (uint32_t)(target - queued[k]) : 0;
-            if (!stop_signal && more && bs == 0 && queued[k] > 0) {
+            uint64_t bs = rmt_farm_batch(batch_size(plan, &cur), left, queued_all, queued[k], sharers);
+            if (!stop_signal && more && bs == 0) {
                 /* over its share: let it work through its queue first */
-            } else if (!stop_signal && more && (more = next_batch(plan, res, ph->g, &cur, bs ? bs : 1, task))) {
+            } else if (!stop_signal && more && (more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task))) {
                 MPI_Send(task, 3, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
                 queued[k] += task[2];
                 queued_all += task[2];
@@ -631,7 +646,6 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
 out:
     if (rpending) MPI_Wait(&rreq, MPI_STATUS_IGNORE); /* rbuf is in use until then */
     free(outstanding);
-    free(dealt);
     free(queued);
     free(stopped);
     free(rbuf);

@@ -36,6 +36,16 @@ typedef struct {
  * after writing a checkpoint. */
 rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_opts *opts);
 
+/* The master's rule for how many draws to send a group next: `natural`
+ * (by a draw's expected time and bytes), at most a twelfth of a fair share
+ * of the `left` draws not yet handed out, at least 1, and never past the
+ * group's share of all the work not done, ceil((left + queued_all) /
+ * sharers), where `queued` draws are already sent to it and not returned
+ * and `queued_all` to all groups. 0: it holds its share; let it work
+ * through its queue first (never when queued is 0). Pure; exposed for
+ * tests, which check that it leaves no end-of-run tail. */
+uint64_t rmt_farm_batch(uint64_t natural, uint64_t left, uint64_t queued_all, uint64_t queued, uint64_t sharers);
+
 /* Install the signal handlers that ask the master to stop (all ranks). */
 void rmt_farm_install_signals(void);
 
