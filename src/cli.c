@@ -74,7 +74,8 @@ static const char help[] =
     "Exit codes\n"
     "  0 done; 1 runtime failure; 2 bad usage or bad config (one line on stderr naming\n"
     "  the file, the JSON path and the problem; no output file is created or touched);\n"
-    "  3 interrupted by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint.\n"
+    "  3 interrupted by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint (a signal to\n"
+    "  mpiexec itself: Open MPI's mpiexec exits 1; the checkpoint is written all the same).\n"
     "\n"
     "Environment\n"
     "  RMT_BLAS_THREADS   BLAS threads per rank (default 1: one rank per core)\n"
@@ -128,10 +129,10 @@ static rmt_status parse_args(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
     a->progress = RMT_PROGRESS_AUTO;
-    if (argc < 2) return RMT_ERR(RMT_EUSAGE, "missing command (run, check); see rmtmc --help");
+    if (argc < 2) return RMT_ERR(RMT_EUSAGE, "missing command (run, check, analyze, merge); see rmtmc --help");
     a->cmd = argv[1];
     if (strcmp(a->cmd, "run") && strcmp(a->cmd, "check") && strcmp(a->cmd, "analyze"))
-        return RMT_ERR(RMT_EUSAGE, "unknown command '%s' (run, check, analyze); see rmtmc --help", a->cmd);
+        return RMT_ERR(RMT_EUSAGE, "unknown command '%s' (run, check, analyze, merge); see rmtmc --help", a->cmd);
     int analyze = !strcmp(a->cmd, "analyze");
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
@@ -306,21 +307,37 @@ static rmt_status check_space(const char *path, const rmt_plan *plan)
     return s;
 }
 
-/* Refuse outputs that would clobber a file or cannot be written, before any work. */
-static rmt_status check_output(const char *path, int force)
+/* Refuse outputs that would clobber a file or cannot be written, before any
+ * work. from_config: the path is the config's output.path (named in the
+ * message, with where a relative path is taken from); resumable: an
+ * unfinished run of rmtmc there can be continued with --resume. */
+static rmt_status check_output(const char *path, int force, const char *from_config, int resumable)
 {
     struct stat sb;
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode)) return RMT_ERR(RMT_EUSAGE, "%s: is a directory, not an output file", path);
-        if (!force) return RMT_ERR(RMT_EUSAGE, "%s: exists; use --force to overwrite it", path);
+        if (!force) {
+            rmt_h5_state st = {0, "", NULL};
+            int unfinished = resumable && rmt_h5in_is_hdf5(path) && rmt_h5in_state(path, &st) == RMT_OK && !st.complete;
+            free(st.config_json);
+            if (unfinished)
+                return RMT_ERR(RMT_EUSAGE, "%s: exists and holds an unfinished run; continue it with --resume, "
+                               "or use --force to overwrite it", path);
+            return RMT_ERR(RMT_EUSAGE, "%s: exists; use --force to overwrite it", path);
+        }
     }
     char *copy = strdup(path);
     if (!copy) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     const char *dir = dirname(copy);
     rmt_status s = RMT_OK;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        s = RMT_ERR(RMT_EUSAGE, "%s: directory %s does not exist", path, dir);
-    else if (access(dir, W_OK) != 0)
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        char cwd[4096];
+        if (from_config && path[0] != '/' && getcwd(cwd, sizeof cwd))
+            s = RMT_ERR(RMT_EUSAGE, "%s: output.path: directory %s does not exist (a relative path is taken from "
+                        "the current directory, %s; or give -o FILE)", from_config, dir, cwd);
+        else
+            s = RMT_ERR(RMT_EUSAGE, "%s: directory %s does not exist", path, dir);
+    } else if (access(dir, W_OK) != 0)
         s = RMT_ERR(RMT_EUSAGE, "%s: directory %s is not writable", path, dir);
     free(copy);
     return s;
@@ -365,9 +382,12 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
 static void print_summary(const rmt_results *res, const char *out)
 {
     const rmt_plan *plan = res->plan;
+    if (res->slice_k > 1)
+        printf("slice %u/%u: points %u to %u of %u (the other points are in the other slices' files)\n", res->slice_i,
+               res->slice_k, res->p_begin, res->p_end - 1, plan->npoints);
     printf("%6s  %-16s %8s %7s  %-22s %-10s  %s\n", "point", "experiment", "n", "draws", "zero mass (mean+-se)", "theory",
            "parameters");
-    for (uint32_t i = 0; i < plan->npoints; i++) {
+    for (uint32_t i = res->p_begin; i < res->p_end; i++) {
         const rmt_point *pt = &plan->points[i];
         double zm, zse;
         rmt_results_estimate(res, i, "zero_fraction", 0, &zm, &zse);
@@ -375,8 +395,8 @@ static void print_summary(const rmt_results *res, const char *out)
         snprintf(zs, sizeof zs, "%.4f +- %.4f", zm, isfinite(zse) ? zse : 0.0);
         printf("%6u  %-16s %8lld %7u  %-22s %-10.4g  %s\n", i, plan->exp_names[pt->experiment], (long long)pt->ens.n,
                res->pts[i].done, zs, pt->zero_mass_theory, plan->params_json[i]);
-        if (i >= 19 && plan->npoints > 21) {
-            printf("   ... %u more points in %s (/summary)\n", plan->npoints - 20, out);
+        if (i - res->p_begin >= 19 && res->p_end - res->p_begin > 21) {
+            printf("   ... %u more points in %s (/summary)\n", res->p_end - i - 1, out);
             break;
         }
     }
@@ -525,7 +545,7 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     if (!r) r = getenv("PMI_RANK");
     if (r && atoi(r) != 0) return 0;
     rmt_h5out_quiet();
-    rmt_status s = check_output(a->output, a->force);
+    rmt_status s = check_output(a->output, a->force, NULL, 0);
     if (s) return finish(s);
     char *cmdline = join_argv(argc, argv);
     rmt_analyze_opts o = {a->config, a->dataset, a->analyze_config, a->output, a->force,
@@ -582,7 +602,7 @@ static int cmd_merge(int argc, char **argv)
     rmt_h5_state st = {0, "", NULL};
     char *cmdline = join_argv(argc, argv);
     if (!out || nparts == 0) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
-    if (!s) s = check_output(out, force);
+    if (!s) s = check_output(out, force, NULL, 0);
     for (int i = 0; !s && i < nparts; i++) {
         for (int j = 0; j < i; j++)
             if (!strcmp(parts[i], parts[j])) s = RMT_ERR(RMT_EUSAGE, "merge: %s is given twice", parts[i]);
@@ -655,7 +675,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         }
         struct stat sb;
         int resuming = a->resume && !s && stat(out, &sb) == 0;
-        if (!s) s = check_output(out, a->force || resuming);
+        if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, 1);
         if (!s) s = check_space(out, plan);
         if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, &res);

@@ -25,6 +25,7 @@ expect 0 "--version" -- "$rmtmc" --version
 grep -q "^rmtmc [0-9]" "$tmp/out" || bad "--version prints no version"
 expect 2 "no command" -- "$rmtmc"
 expect 2 "unknown command" -- "$rmtmc" frobnicate x.json
+grep -q "run, check, analyze, merge" "$tmp/err" || bad "unknown command: the commands are not all listed: $(cat "$tmp/err")"
 expect 2 "unknown option" -- "$rmtmc" run "$src/configs/quickstart.json" --bogus
 expect 2 "missing config file" -- "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5"
 grep -q "nope.json" "$tmp/err" || bad "missing file not named"
@@ -32,6 +33,11 @@ grep -q "nope.json" "$tmp/err" || bad "missing file not named"
 RMT_DEBUG=1 "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5" 2> "$tmp/err"
 grep -q "nope.json.*\[.*config.c:[0-9]*\]$" "$tmp/err" && ok "RMT_DEBUG names the source line" || bad "RMT_DEBUG: $(cat "$tmp/err")"
 expect 2 "output directory missing" -- "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/no/such/dir/x.h5"
+# output.path is relative to the current directory: the message says so, naming the config
+(cd "$tmp" && "$rmtmc" run "$src/configs/quickstart.json" --progress none > /dev/null 2> "$tmp/err"; echo $? > "$tmp/rc")
+[ "$(cat "$tmp/rc")" = 2 ] && grep -q "quickstart.json: output.path: directory results does not exist (a relative path is taken from the current directory, $tmp" "$tmp/err" \
+  && ok "a config's relative output.path in a missing directory: named, with the directory it is taken from" \
+  || bad "relative output.path: $(cat "$tmp/err")"
 
 cat > "$tmp/small.json" <<'JSON'
 {"name": "small", "seed": 1, "draws": 6, "ensemble": {"type": "wigner", "n": 50},

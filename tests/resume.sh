@@ -90,6 +90,12 @@ import h5py
 f = h5py.File('$tmp/t.h5')
 assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_requested']
 " && ok "checkpoint after SIGTERM to the $target is partial and valid" || bad "checkpoint after SIGTERM to the $target"
+  # the same command without --resume must not suggest only --force (which throws the work away)
+  sum0=$(md5sum < "$tmp/t.h5")
+  "$rmtmc" run "$tmp/long.json" -o "$tmp/t.h5" --progress none > /dev/null 2> "$tmp/rerr"
+  [ $? = 2 ] && grep -q "unfinished run; continue it with --resume" "$tmp/rerr" && [ "$(md5sum < "$tmp/t.h5")" = "$sum0" ] \
+    && ok "a checkpoint without --resume: exit 2, points to --resume, file untouched" \
+    || { bad "a checkpoint without --resume"; cat "$tmp/rerr"; }
   "$rmtmc" run "$tmp/long.json" -o "$tmp/t.h5" --resume --progress none > /dev/null 2> "$tmp/rerr"
   grep -q "already done" "$tmp/rerr" || bad "resume does not say how far the checkpoint got"
   $py "$src/tests/h5same.py" "$tmp/longref.h5" "$tmp/t.h5" && ok "resume after SIGTERM to the $target: identical" \

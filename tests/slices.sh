@@ -13,8 +13,17 @@ cat > "$tmp/c.json" <<'JSON'
 JSON
 "$rmtmc" run "$tmp/c.json" -o "$tmp/single.h5" --progress none > /dev/null || bad "single run"
 for i in 0 1 2; do
-  mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$tmp/part$i.h5" --points $i/3 --progress none > /dev/null 2>&1 || bad "slice $i/3"
+  mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$tmp/part$i.h5" --points $i/3 --progress none > "$tmp/sum$i" 2>&1 || bad "slice $i/3"
 done
+# a slice's summary lists its own points only, and says it is a slice
+grep -q "^slice 1/3: points 1 to 2 of 5" "$tmp/sum1" && [ "$(grep -cE '^ +[0-9]+  ' "$tmp/sum1")" = 2 ] \
+  && ok "a slice's summary lists its points only" || { bad "slice summary"; cat "$tmp/sum1"; }
+# rmtplot draws a slice's own points, not the others as unfinished ones
+if $py -c "import matplotlib" 2> /dev/null; then
+  $py "$src/tools/rmtplot" "$tmp/part1.h5" -o "$tmp/plots1" > /dev/null 2>&1 || bad "rmtplot on a slice"
+  ls "$tmp/plots1" | grep -q "^000001-" && ls "$tmp/plots1" | grep -q "^000002-" && ! ls "$tmp/plots1" | grep -qE "^00000[034]-" \
+    && ok "rmtplot on a slice draws its own points only" || { bad "rmtplot on a slice"; ls "$tmp/plots1"; }
+fi
 $py -c "
 import h5py
 for i, pts in [(0, [0]), (1, [1, 2]), (2, [3, 4])]:
