@@ -13,22 +13,75 @@
 #include "solve_grid.h"
 #include "theory.h"
 
-/* A parse context: the file label for messages and the first error. */
+typedef struct {
+    char *path;      /* JSON path relative to the experiment, e.g. "ensemble.ratio" */
+    char *key;       /* the leaf's key, e.g. "ratio" */
+    double *values;
+    size_t count;
+    int range;       /* linspace/logspace (integer fields rounded), not values listed in the file */
+} sweep;
+
+/* A parse context: the file label for messages; while one point of a sweep
+ * is parsed, the sweeps and the value each takes (choice), and whether a
+ * number read here may be a sweep. */
 typedef struct {
     const char *label;
+    const sweep *sw;
+    size_t nsw;
+    const size_t *choice;
+    int sweepable;
 } ctx;
+
+/* v as the shortest of %.15g and %.17g that reads back as v: 0.8, not
+ * 0.80000000000000004 (the array lives until the end of the full expression) */
+typedef struct {
+    char s[32];
+} numstr;
+
+static numstr num(double v)
+{
+    numstr n;
+    snprintf(n.s, sizeof n.s, "%.15g", v);
+    if (strtod(n.s, NULL) != v) snprintf(n.s, sizeof n.s, "%.17g", v);
+    return n;
+}
+
+/* a size in bytes in the largest binary unit that keeps it >= 1: "3.2 GiB", "12 KiB" */
+static numstr bytes_str(double b)
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (u < 4 && b >= 1024) b /= 1024, u++;
+    numstr n;
+    snprintf(n.s, sizeof n.s, "%.3g %s", b, unit[u]);
+    return n;
+}
 
 static rmt_status bad(const ctx *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static rmt_status bad(const ctx *c, const char *path, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[512], where[640], at[400] = "";
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return RMT_ERR(RMT_EUSAGE, "%s: %s: %s", c->label, path[0] ? path : "(top level)", msg);
+    snprintf(where, sizeof where, "%s", path[0] ? path : "(top level)");
+    /* at a point of a sweep: a value listed in {"sweep": [...]} is named by
+     * its element, any other problem by the values that made the point */
+    for (size_t k = 0; k < c->nsw; k++) {
+        if (!c->sw[k].range && !strcmp(path, c->sw[k].path)) {
+            snprintf(where, sizeof where, "%s.sweep[%zu]", path, c->choice[k]);
+            at[0] = '\0';
+            break;
+        }
+        char one[160];
+        snprintf(one, sizeof one, "%s%s = %s", k ? ", " : " (at ", c->sw[k].path, num(c->sw[k].values[c->choice[k]]).s);
+        strncat(at, one, sizeof at - strlen(at) - 2);
+        if (k + 1 == c->nsw) strcat(at, ")");
+    }
+    return RMT_ERR(RMT_EUSAGE, "%s: %s: %s%s", c->label, where, msg, at);
 }
 
 static char *xstrdup(const char *s)
@@ -60,8 +113,11 @@ static const char *type_name(const cJSON *j)
 }
 
 /* Every key of obj must be in allowed (NULL-terminated) and appear once. */
-static rmt_status check_keys(const ctx *c, const cJSON *obj, const char *path, const char *const *allowed)
+static rmt_status check_keys(const ctx *pc, const cJSON *obj, const char *path, const char *const *allowed)
 {
+    /* a key is wrong at every point alike: name it without sweep values */
+    const ctx plain = {.label = pc->label};
+    const ctx *c = &plain;
     for (const cJSON *k = obj->child; k; k = k->next) {
         int ok = 0;
         for (const char *const *a = allowed; *a; a++)
@@ -95,20 +151,35 @@ static rmt_status want_object(const ctx *c, const cJSON *j, const char *path)
     return RMT_OK;
 }
 
+/* j is not a number (what: "a number" or "an integer"); where a sweep may
+ * stand, an object is one with a misspelled key. */
+static rmt_status not_number(const ctx *c, const cJSON *j, const char *path, const char *what)
+{
+    if (!c->sweepable || !cJSON_IsObject(j) || !j->child) return bad(c, path, "expected %s, found %s", what, type_name(j));
+    char keys[256] = "";
+    size_t used = 0;
+    for (const cJSON *k = j->child; k && used < sizeof keys; k = k->next) {
+        int w = snprintf(keys + used, sizeof keys - used, "%s\"%.64s\"", k == j->child ? "" : ", ", k->string);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    return bad(c, path, "expected %s or {\"sweep\": [...]}, {\"linspace\": [a, b, k]} or {\"logspace\": [a, b, k]}, "
+               "found an object with key%s %s", what, j->child->next ? "s" : "", keys);
+}
+
 static rmt_status get_int(const ctx *c, const cJSON *j, const char *path, int64_t lo, int64_t hi, int64_t *out)
 {
-    if (!cJSON_IsNumber(j)) return bad(c, path, "expected an integer, found %s", type_name(j));
+    if (!cJSON_IsNumber(j)) return not_number(c, j, path, "an integer");
     double v = j->valuedouble;
-    if (!isfinite(v) || v != floor(v)) return bad(c, path, "expected an integer, found %.17g", v);
+    if (!isfinite(v) || v != floor(v)) return bad(c, path, "expected an integer, found %s", num(v).s);
     if (v < (double)lo || v > (double)hi)
-        return bad(c, path, "%.17g is out of range [%lld, %lld]", v, (long long)lo, (long long)hi);
+        return bad(c, path, "%s is out of range [%lld, %lld]", num(v).s, (long long)lo, (long long)hi);
     *out = (int64_t)v;
     return RMT_OK;
 }
 
 static rmt_status get_num(const ctx *c, const cJSON *j, const char *path, double *out)
 {
-    if (!cJSON_IsNumber(j)) return bad(c, path, "expected a number, found %s", type_name(j));
+    if (!cJSON_IsNumber(j)) return not_number(c, j, path, "a number");
     if (!isfinite(j->valuedouble)) return bad(c, path, "expected a finite number");
     *out = j->valuedouble;
     return RMT_OK;
@@ -116,19 +187,29 @@ static rmt_status get_num(const ctx *c, const cJSON *j, const char *path, double
 
 /* ---------------------------------------------------------------- sweeps */
 
-typedef struct {
-    char *path;      /* JSON path relative to the experiment, e.g. "ensemble.ratio" */
-    char *key;       /* the leaf's key, e.g. "ratio" */
-    double *values;
-    size_t count;
-    int range;       /* linspace/logspace: integer fields are rounded */
-} sweep;
-
 static int is_sweep(const cJSON *j)
 {
     return cJSON_IsObject(j) && j->child && (!strcmp(j->child->string, "sweep") ||
                                              !strcmp(j->child->string, "linspace") ||
                                              !strcmp(j->child->string, "logspace"));
+}
+
+static int is_integer_key(const char *key)
+{
+    static const char *const ints[] = {"n", "t", "rows", "cols", "degeneracy", "count", NULL};
+    for (const char *const *k = ints; *k; k++)
+        if (!strcmp(key, *k)) return 1;
+    return 0;
+}
+
+/* A sweep gives numbers: fields that hold a string, an object or an array
+ * (the ensemble itself, a factor) cannot be swept. */
+static int is_sweepable(const char *key)
+{
+    static const char *const others[] = {"ensemble", "type", "form", "factors", "percolation", "spikes", "outliers", NULL};
+    for (const char *const *k = others; *k; k++)
+        if (!strcmp(key, *k)) return 0;
+    return strncmp(key, "factors[", 8) != 0;
 }
 
 static rmt_status parse_sweep(const ctx *c, const cJSON *j, const char *path, sweep *sw)
@@ -172,7 +253,7 @@ static rmt_status parse_sweep(const ctx *c, const cJSON *j, const char *path, sw
             s = bad(c, p, "expected [start, stop, count], found %d element(s)", len);
             goto out;
         }
-        double a, b;
+        double a = 0, b = 0;
         int64_t cnt;
         char *vp = malloc(strlen(p) + 8);
         if (!vp) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
@@ -188,6 +269,7 @@ static rmt_status parse_sweep(const ctx *c, const cJSON *j, const char *path, sw
         for (int64_t i = 0; i < cnt; i++) {
             double x = cnt == 1 ? a : a + (b - a) * (double)i / (double)(cnt - 1);
             sw->values[i] = logs ? pow(10.0, x) : x;
+            if (is_integer_key(sw->key)) sw->values[i] = nearbyint(sw->values[i]);
         }
         sw->count = (size_t)cnt;
         sw->range = 1;
@@ -211,6 +293,9 @@ static void sweeps_free(sweep *sw, size_t n)
 static rmt_status find_sweeps(const ctx *c, const cJSON *j, const char *path, sweep **sw, size_t *n)
 {
     if (is_sweep(j)) {
+        const char *dot = strrchr(path, '.');
+        if (!is_sweepable(dot ? dot + 1 : path))
+            return bad(c, path, "cannot be swept (only numeric fields can; give one experiment per value instead)");
         sweep *grown = realloc(*sw, sizeof(sweep) * (*n + 1));
         if (!grown) return RMT_ERR(RMT_ERUNTIME, "out of memory");
         *sw = grown;
@@ -218,7 +303,6 @@ static rmt_status find_sweeps(const ctx *c, const cJSON *j, const char *path, sw
         memset(s, 0, sizeof *s);
         (*n)++;
         s->path = xstrdup(path);
-        const char *dot = strrchr(path, '.');
         s->key = xstrdup(dot ? dot + 1 : path);
         if (!s->path || !s->key) return RMT_ERR(RMT_ERUNTIME, "out of memory");
         return parse_sweep(c, j, path, s);
@@ -245,14 +329,6 @@ static rmt_status find_sweeps(const ctx *c, const cJSON *j, const char *path, sw
     return RMT_OK;
 }
 
-static int is_integer_key(const char *key)
-{
-    static const char *const ints[] = {"n", "t", "rows", "cols", "degeneracy", "count", NULL};
-    for (const char *const *k = ints; *k; k++)
-        if (!strcmp(key, *k)) return 1;
-    return 0;
-}
-
 /* Replace the sweeps of j (same depth-first order as find_sweeps) by values. */
 static int substitute(cJSON *j, const sweep *sw, const size_t *choice, size_t *next)
 {
@@ -261,7 +337,6 @@ static int substitute(cJSON *j, const sweep *sw, const size_t *choice, size_t *n
         if (is_sweep(k)) {
             const sweep *s = &sw[*next];
             double v = s->values[choice[*next]];
-            if (s->range && is_integer_key(s->key)) v = nearbyint(v);
             (*next)++;
             cJSON *num = cJSON_CreateNumber(v);
             if (!num) return -1;
@@ -295,10 +370,10 @@ static rmt_status parse_wishart_t(const ctx *c, const cJSON *j, const char *path
     double q = 0;
     snprintf(p, sizeof p, "%s.ratio", path);
     RMT_TRY(get_num(c, r, p, &q));
-    if (!(q > 0)) return bad(c, p, "ratio must be > 0, found %.17g", q);
+    if (!(q > 0)) return bad(c, p, "ratio must be > 0, found %s", num(q).s);
     double tt = nearbyint((double)n / q);
-    if (tt < 1) return bad(c, p, "ratio %.17g gives t = n/ratio < 1 for n = %lld", q, (long long)n);
-    if (tt > (double)RMT_MAX_N) return bad(c, p, "ratio %.17g gives t beyond %lld", q, RMT_MAX_N);
+    if (tt < 1) return bad(c, p, "ratio %s gives t = n/ratio < 1 for n = %lld", num(q).s, (long long)n);
+    if (tt > (double)RMT_MAX_N) return bad(c, p, "ratio %s gives t beyond %lld", num(q).s, RMT_MAX_N);
     *out = (int64_t)tt;
     return RMT_OK;
 }
@@ -317,18 +392,18 @@ static rmt_status parse_percolation(const ctx *c, const cJSON *j, const char *pa
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(pc, "mean_degree");
     if (kp && md) return bad(c, p, "give \"p\" or \"mean_degree\", not both");
     if (!kp && !md) return bad(c, p, "missing \"p\" (keep probability) or \"mean_degree\" (P = mean_degree/n)");
-    double v;
+    double v = 0;
     if (kp) {
         snprintf(q, sizeof q, "%s.p", p);
         RMT_TRY(get_num(c, kp, q, &v));
-        if (!(v > 0 && v <= 1)) return bad(c, q, "p must be in (0, 1], found %.17g", v);
+        if (!(v > 0 && v <= 1)) return bad(c, q, "p must be in (0, 1], found %s", num(v).s);
         f->keep = v;
         return RMT_OK;
     }
     snprintf(q, sizeof q, "%s.mean_degree", p);
     RMT_TRY(get_num(c, md, q, &v));
     if (!(v > 0 && v <= (double)n))
-        return bad(c, q, "mean_degree must be in (0, n] = (0, %lld], found %.17g", (long long)n, v);
+        return bad(c, q, "mean_degree must be in (0, n] = (0, %lld], found %s", (long long)n, num(v).s);
     f->keep = v / (double)n;
     f->sparse = 1;
     f->mean_degree = v;
@@ -352,7 +427,7 @@ static rmt_status parse_spikes(const ctx *c, const cJSON *j, const char *path, i
         snprintf(q, sizeof q, "%s[%d]", p, i);
         RMT_TRY(get_num(c, v, q, &f->spikes[i]));
         if (psd && f->spikes[i] < 0)
-            return bad(c, q, "a wishart spike must be >= 0 (W stays positive semi-definite), found %.17g", f->spikes[i]);
+            return bad(c, q, "a wishart spike must be >= 0 (W stays positive semi-definite), found %s", num(f->spikes[i]).s);
     }
     f->nspikes = len;
     return RMT_OK;
@@ -489,12 +564,12 @@ static rmt_status parse_gp_hessian(const ctx *c, const cJSON *j, const char *pat
     RMT_TRY(get_num(c, cJSON_GetObjectItemCaseSensitive(j, "kp"), p, &e->kp));
     snprintf(p, sizeof p, "%s.kpp", path);
     RMT_TRY(get_num(c, cJSON_GetObjectItemCaseSensitive(j, "kpp"), p, &e->kpp));
-    if (!(e->kpp > 0)) return bad(c, p, "kpp (the off-diagonal variance) must be > 0, found %.17g", e->kpp);
+    if (!(e->kpp > 0)) return bad(c, p, "kpp (the off-diagonal variance) must be > 0, found %s", num(e->kpp).s);
     const cJSON *k0 = cJSON_GetObjectItemCaseSensitive(j, "k0");
     if (k0) {
         snprintf(p, sizeof p, "%s.k0", path);
         RMT_TRY(get_num(c, k0, p, &e->k0));
-        if (!(e->k0 >= 1)) return bad(c, p, "k0 must be >= 1 (shared variance kp^2 (1 - 1/k0) >= 0), found %.17g", e->k0);
+        if (!(e->k0 >= 1)) return bad(c, p, "k0 must be >= 1 (shared variance kp^2 (1 - 1/k0) >= 0), found %s", num(e->k0).s);
     }
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "degeneracy");
     if (d) {
@@ -515,7 +590,7 @@ static rmt_status parse_gp_hessian(const ctx *c, const cJSON *j, const char *pat
         RMT_TRY(get_int(c, cnt, q, 0, e->gp_n, &e->outliers));
         snprintf(q, sizeof q, "%s.scale", p);
         RMT_TRY(get_num(c, sc, q, &e->outlier_scale));
-        if (e->outlier_scale < 0) return bad(c, q, "scale must be >= 0, found %.17g", e->outlier_scale);
+        if (e->outlier_scale < 0) return bad(c, q, "scale must be >= 0, found %s", num(e->outlier_scale).s);
     }
     return RMT_OK;
 }
@@ -615,7 +690,7 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
             RMT_TRY(get_num(c, cJSON_GetArrayItem(r, 0), pp, &st->lo));
             snprintf(pp, sizeof pp, "%s[1]", p);
             RMT_TRY(get_num(c, cJSON_GetArrayItem(r, 1), pp, &st->hi));
-            if (!(st->lo < st->hi)) return bad(c, p, "low %.17g must be below high %.17g", st->lo, st->hi);
+            if (!(st->lo < st->hi)) return bad(c, p, "low %s must be below high %s", num(st->lo).s, num(st->hi).s);
         } else {
             return bad(c, p, "expected [low, high] or \"auto\", found %s", type_name(r));
         }
@@ -631,7 +706,7 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
         if (t && !(cJSON_IsString(t) && !strcmp(t->valuestring, "auto"))) {
             if (cJSON_IsString(t)) return bad(c, p, "expected \"auto\" or a number, found \"%s\"", t->valuestring);
             RMT_TRY(get_num(c, t, p, &st->zero_tol));
-            if (st->zero_tol < 0) return bad(c, p, "tolerance must be >= 0, found %.17g", st->zero_tol);
+            if (st->zero_tol < 0) return bad(c, p, "tolerance must be >= 0, found %s", num(st->zero_tol).s);
             st->zero_tol_auto = 0;
         }
     }
@@ -657,7 +732,7 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
         const cJSON *mx = cJSON_GetObjectItemCaseSensitive(g, "max");
         snprintf(p, sizeof p, "%s.gap_ratios.max", path);
         if (mx) RMT_TRY(get_num(c, mx, p, &st->gr_max));
-        if (!(st->gr_max > 0)) return bad(c, p, "max must be > 0, found %.17g", st->gr_max);
+        if (!(st->gr_max > 0)) return bad(c, p, "max must be > 0, found %s", num(st->gr_max).s);
     }
     const cJSON *sp = cJSON_GetObjectItemCaseSensitive(j, "spacings");
     if (sp) {
@@ -686,7 +761,7 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
         const cJSON *mx = cJSON_GetObjectItemCaseSensitive(sp, "max");
         snprintf(p, sizeof p, "%s.spacings.max", path);
         if (mx) RMT_TRY(get_num(c, mx, p, &st->sp_max));
-        if (!(st->sp_max > 0)) return bad(c, p, "max must be > 0, found %.17g", st->sp_max);
+        if (!(st->sp_max > 0)) return bad(c, p, "max must be > 0, found %s", num(st->sp_max).s);
         v = 9;
         const cJSON *dg = cJSON_GetObjectItemCaseSensitive(sp, "degree");
         snprintf(p, sizeof p, "%s.spacings.degree", path);
@@ -706,7 +781,7 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
             snprintf(pp, sizeof pp, "%s[1]", p);
             RMT_TRY(get_num(c, cJSON_GetArrayItem(bk, 1), pp, &st->sp_bulk_hi));
             if (!(0 <= st->sp_bulk_lo && st->sp_bulk_lo < st->sp_bulk_hi && st->sp_bulk_hi <= 1))
-                return bad(c, p, "expected 0 <= a < b <= 1, found [%.17g, %.17g]", st->sp_bulk_lo, st->sp_bulk_hi);
+                return bad(c, p, "expected 0 <= a < b <= 1, found [%s, %s]", num(st->sp_bulk_lo).s, num(st->sp_bulk_hi).s);
         }
     }
     return RMT_OK;
@@ -904,8 +979,8 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         double prod = 1;
         for (size_t k = 0; k < nsw; k++) prod *= (double)sw[k].count;
         if (total + prod > (double)RMT_MAX_POINTS) {
-            s = bad(c, epath, "the sweeps expand to %.17g points, more than %u (every rank holds the whole plan, %zu bytes a point)",
-                    total + prod, RMT_MAX_POINTS, sizeof(rmt_point));
+            s = bad(c, epath, "the sweeps expand to %s points, more than %u (every rank holds the whole plan, %zu bytes a point)",
+                    num(total + prod).s, RMT_MAX_POINTS, sizeof(rmt_point));
             goto out;
         }
     }
@@ -930,30 +1005,20 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         pt.seed = plan->seed;
         pt.draws = (uint32_t)nd;
         pt.ranks_per_draw = rpd_value;
-        s = parse_ensemble(c, dup, epath, &pt.ens);
-        if (!s) s = parse_statistics(c, stats, spath, &pt.ens, &pt.stat);
+        /* messages name the sweep values of this point (see bad) */
+        ctx pc = {.label = c->label, .sw = sw, .nsw = nsw, .choice = choice, .sweepable = 1};
+        s = parse_ensemble(&pc, dup, epath, &pt.ens);
+        pc.sweepable = 0;
+        if (!s) s = parse_statistics(&pc, stats, spath, &pt.ens, &pt.stat);
         /* a diagonal is sorted, not diagonalized: it needs no grid */
         if (!s && pt.ens.kind == RMT_ENS_DIAGONAL) {
             if (pt.ranks_per_draw > 1)
-                s = bad(c, rpath, "%d ranks per draw: a diagonal ensemble has nothing to diagonalize, so its draws "
+                s = bad(&pc, rpath, "%d ranks per draw: a diagonal ensemble has nothing to diagonalize, so its draws "
                         "run on one rank", pt.ranks_per_draw);
             pt.ranks_per_draw = 1;
         }
         if (s) {
             cJSON_Delete(dup);
-            if (nsw) {
-                /* name the sweep values that made this point */
-                char extra[400] = "";
-                for (size_t k = 0; k < nsw; k++) {
-                    char one[128];
-                    snprintf(one, sizeof one, "%s%s = %.17g", k ? ", " : "", sw[k].path, sw[k].values[choice[k]]);
-                    strncat(extra, one, sizeof extra - strlen(extra) - 1);
-                }
-                char msg[1024];
-                snprintf(msg, sizeof msg, "%s (at %s)", rmt_err_message(), extra);
-                rmt_err_clear();
-                RMT_ERR(RMT_EUSAGE, "%s", msg);
-            }
             goto out;
         }
         rmt_ensemble_theory(&pt.ens, &pt.zero_mass_theory, &pt.lambda_max_theory, pt.moments_theory);
@@ -1036,7 +1101,7 @@ static rmt_status fill_swept(rmt_plan *plan)
 
 rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt_plan **out)
 {
-    ctx c = {label};
+    ctx c = {.label = label};
     rmt_status s = RMT_OK;
     *out = NULL;
     const char *end = NULL;
@@ -1208,9 +1273,9 @@ static rmt_status read_text(const char *path, char **text, size_t *length)
         buf = g;
         cap *= 2;
     }
-    int err = ferror(f);
+    int err = ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
-    if (err) { free(buf); return RMT_ERR(RMT_EUSAGE, "%s: cannot read", path); }
+    if (err) { free(buf); return RMT_ERR(RMT_EUSAGE, "%s: cannot read: %s", path, strerror(err)); }
     if (memchr(buf, '\0', len)) {
         free(buf);
         return RMT_ERR(RMT_EUSAGE, "%s: (top level): contains a NUL byte, not a JSON text", path);
@@ -1238,7 +1303,7 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
     char *buf = NULL;
     size_t len = 0;
     const char *label = path ? path : "(defaults)";
-    ctx c = {label};
+    ctx c = {.label = label};
     cJSON *root = NULL;
     rmt_status s = RMT_OK;
     rmt_plan *plan = rmt_plan_create_shared(1);
@@ -1472,10 +1537,10 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
             char path[128];
             snprintf(path, sizeof path, "%sensemble.%s", plan->exp_prefix[pt->experiment], field);
             return RMT_ERR(RMT_EUSAGE,
-                           "%s: %s: %s needs %.3g GiB per rank for one draw on %d rank%s (point %u), more than the "
-                           "%.3g GiB available per rank (%s)%s",
-                           plan->config_path, path, dims, need / 1073741824.0, pt->ranks_per_draw,
-                           pt->ranks_per_draw == 1 ? "" : "s", i, bytes_per_rank / 1073741824.0, describe,
+                           "%s: %s: %s needs %s per rank for one draw on %d rank%s (point %u), more than the "
+                           "%s available per rank (%s)%s",
+                           plan->config_path, path, dims, bytes_str(need).s, pt->ranks_per_draw,
+                           pt->ranks_per_draw == 1 ? "" : "s", i, bytes_str(bytes_per_rank).s, describe,
                            pt->ranks_per_draw < ranks ? "; a larger ranks_per_draw would share it" : "");
         }
     }
