@@ -10,9 +10,16 @@
  * largest difference of the spectrum from the one-stage one, relative to
  * the spectral norm.
  *
- * Usage: two-stage-band N REPS KD ...     (BAND_THREADS=T: T BLAS threads)
- * Output: "band N KD SECONDS MAXRELDIFF" (KD 0 = one-stage) and
- *         "lapack-kd N KD".
+ * With OWN=1 it also times, at each kd, a full-to-band reduction written
+ * here on BLAS (dsytrd_sy2sb's algorithm, with the panel's QR by the
+ * recursive dgeqrt3 instead of dgeqrf's unblocked dgeqr2 at these widths):
+ * what rewriting LAPACK's first stage could gain.
+ *
+ * Usage: two-stage-band N REPS KD ...     (BAND_THREADS=T: T BLAS threads;
+ *                                         REF=0: without the one-stage reference)
+ * Output: "band N KD SECONDS MAXRELDIFF" (KD 0 = one-stage),
+ *         "stages N KD SY2SB SB2ST STERF" (seconds of each stage, best of REPS),
+ *         "own N KD SECONDS SY2SB MAXRELDIFF" (OWN=1) and "lapack-kd N KD".
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +36,48 @@ void dsytrd_sb2st_(const char *, const char *, const char *, const int *, const 
 void dsytrd_(const char *, const int *, double *, const int *, double *, double *, double *, double *, const int *,
              int *, size_t);
 void dsterf_(const int *, double *, double *, int *);
+void dgeqrt3_(const int *, const int *, double *, const int *, double *, const int *, int *);
+void dgeqrf_(const int *, const int *, double *, const int *, double *, double *, const int *, int *);
+void dlarft_(const char *, const char *, const int *, const int *, double *, const int *, const double *, double *,
+             const int *, size_t, size_t);
+void cblas_dgemm(int, int, int, int, int, int, double, const double *, int, const double *, int, double, double *,
+                 int);
+void cblas_dsymm(int, int, int, int, int, double, const double *, int, const double *, int, double, double *, int);
+void cblas_dsyr2k(int, int, int, int, int, double, const double *, int, const double *, int, double, double *, int);
+enum { COLMAJ = 102, NOTR = 111, TR = 112, LOWER = 122, LEFT = 141 };
+
+/* The lower triangle of a (n x n) to a band of half-width kd in ab (ldab =
+ * kd + 1), as dsytrd_sy2sb: for each panel, a QR of the kd columns below
+ * the band (dgeqrt3 gives V and T at once; dgeqrf + dlarft for the last,
+ * short one), then A22 -= V Z^T + Z V^T with W = A22 V T and
+ * Z = W - V (T^T V^T W) / 2. work: 3 n kd + 2 kd^2 doubles, tau n. */
+static void own_sy2sb(int n, int kd, double *a, double *ab, int ldab, double *work, double *tau, int lwq)
+{
+    double *t = work, *s1 = t + (size_t)kd * kd, *s2 = s1 + (size_t)kd * kd, *w = s2 + (size_t)n * kd,
+           *wq = w + (size_t)n * kd;
+    for (int i = 0; i < n - kd; i += kd) {
+        int pn = n - i - kd, pk = pn < kd ? pn : kd, info;
+        double *p = a + (i + kd) + (size_t)i * n, *a22 = a + (i + kd) + (size_t)(i + kd) * n;
+        if (pn >= kd)
+            dgeqrt3_(&pn, &kd, p, &n, t, &kd, &info);
+        else {
+            dgeqrf_(&pn, &kd, p, &n, tau, wq, &lwq, &info);
+            dlarft_("F", "C", &pn, &pk, p, &n, tau, t, &kd, 1, 1);
+        }
+        for (int j = i; j < i + pk; j++)
+            memcpy(ab + (size_t)j * ldab, a + j + (size_t)j * n, sizeof(double) * (size_t)((kd < n - 1 - j ? kd : n - 1 - j) + 1));
+        for (int c = 0; c < pk; c++) {
+            for (int r = 0; r < c; r++) p[r + (size_t)c * n] = 0;
+            p[c + (size_t)c * n] = 1;
+        }
+        cblas_dgemm(COLMAJ, NOTR, NOTR, pn, pk, pk, 1, p, n, t, kd, 0, s2, n);
+        cblas_dsymm(COLMAJ, LEFT, LOWER, pn, pk, 1, a22, n, s2, n, 0, w, n);
+        cblas_dgemm(COLMAJ, TR, NOTR, pk, pk, pn, 1, s2, n, w, n, 0, s1, kd);
+        cblas_dgemm(COLMAJ, NOTR, NOTR, pn, pk, pk, -0.5, p, n, s1, kd, 1, w, n);
+        cblas_dsyr2k(COLMAJ, LOWER, NOTR, pn, pk, -1, p, n, w, n, 1, a22, n);
+    }
+    for (int j = n - kd > 0 ? n - kd : 0; j < n; j++) memcpy(ab + (size_t)j * ldab, a + j + (size_t)j * n, sizeof(double) * (size_t)(n - j));
+}
 int ilaenv2stage_(const int *, const char *, const char *, const int *, const int *, const int *, const int *, size_t,
                   size_t);
 
@@ -51,6 +100,8 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < nn; k++) a0[k] = rand() / (double)RAND_MAX - 0.5;
     for (int j = 0; j < n; j++)
         for (int i = 0; i < j; i++) a0[i + (size_t)j * n] = a0[j + (size_t)i * n];
+    /* REF=0: no one-stage reference (to profile the two-stage path alone; differences print nan) */
+    const int with_ref = !(getenv("REF") && atoi(getenv("REF")) == 0);
     printf("lapack-kd %d %d\n", n, ilaenv2stage_(&ispec, "DSYTRD_2STAGE", "N", &n, &m1, &m1, &m1, 13, 1));
     {
         double wq;
@@ -58,7 +109,8 @@ int main(int argc, char **argv)
         dsytrd_("L", &n, a, &n, d, e, tau, &wq, &lw, &info, 1);
         lw = (int)wq;
         double *w = malloc(sizeof(double) * (size_t)lw), best = INFINITY;
-        for (int r = 0; r < reps; r++) {
+        for (int i = 0; i < n; i++) ref[i] = NAN;
+        for (int r = 0; r < (with_ref ? reps : 0); r++) {
             memcpy(a, a0, sizeof(double) * nn);
             double t = now();
             dsytrd_("L", &n, a, &n, ref, e, tau, w, &lw, &info, 1);
@@ -66,7 +118,7 @@ int main(int argc, char **argv)
             t = now() - t;
             if (t < best) best = t;
         }
-        printf("band %d 0 %.4f 0\n", n, best);
+        if (with_ref) printf("band %d 0 %.4f 0\n", n, best);
         fflush(stdout);
         free(w);
     }
@@ -81,19 +133,44 @@ int main(int argc, char **argv)
         lw2 = (int)wq2;
         lh = (int)hq > 1 ? (int)hq : 1;
         double *w = malloc(sizeof(double) * (size_t)(lw1 > lw2 ? lw1 : lw2)), *h = malloc(sizeof(double) * (size_t)lh);
-        double best = INFINITY, diff = 0;
+        double best = INFINITY, diff = 0, st[3] = {INFINITY, INFINITY, INFINITY};
         for (int r = 0; r < reps; r++) {
             memcpy(a, a0, sizeof(double) * nn);
-            double t = now();
+            double t0 = now();
             dsytrd_sy2sb_("L", &n, &kd, a, &n, ab, &ldab, tau, w, &lw1, &info, 1);
+            double t1 = now();
             dsytrd_sb2st_("Y", "N", "L", &n, &kd, ab, &ldab, d, e, h, &lh, w, &lw2, &info, 1, 1, 1);
+            double t2 = now();
             dsterf_(&n, d, e, &info);
-            t = now() - t;
-            if (t < best) best = t;
+            double t3 = now();
+            best = fmin(best, t3 - t0);
+            st[0] = fmin(st[0], t1 - t0);
+            st[1] = fmin(st[1], t2 - t1);
+            st[2] = fmin(st[2], t3 - t2);
         }
-        for (int i = 0; i < n; i++) diff = fmax(diff, fabs(d[i] - ref[i]) / norm);
+        for (int i = 0; i < n; i++) diff = with_ref ? fmax(diff, fabs(d[i] - ref[i]) / norm) : NAN;
         printf("band %d %d %.4f %.2g\n", n, kd, best, diff);
+        printf("stages %d %d %.4f %.4f %.4f\n", n, kd, st[0], st[1], st[2]);
         fflush(stdout);
+        if (getenv("OWN") && atoi(getenv("OWN")) > 0) {
+            size_t lo = 3 * (size_t)n * kd + 2 * (size_t)kd * kd + (size_t)lw1;
+            double *ow = malloc(sizeof(double) * lo), obest = INFINITY, o1 = INFINITY, odiff = 0;
+            if (!ow) return 1;
+            for (int r = 0; r < reps; r++) {
+                memcpy(a, a0, sizeof(double) * nn);
+                double t0 = now();
+                own_sy2sb(n, kd, a, ab, ldab, ow, tau, lw1);
+                double t1 = now();
+                dsytrd_sb2st_("Y", "N", "L", &n, &kd, ab, &ldab, d, e, h, &lh, w, &lw2, &info, 1, 1, 1);
+                dsterf_(&n, d, e, &info);
+                obest = fmin(obest, now() - t0);
+                o1 = fmin(o1, t1 - t0);
+            }
+            for (int i = 0; i < n; i++) odiff = with_ref ? fmax(odiff, fabs(d[i] - ref[i]) / norm) : NAN;
+            printf("own %d %d %.4f %.4f %.2g\n", n, kd, obest, o1, odiff);
+            fflush(stdout);
+            free(ow);
+        }
         free(ab);
         free(w);
         free(h);
