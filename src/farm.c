@@ -383,12 +383,16 @@ static int next_batch(const rmt_plan *plan, const rmt_results *res, int g, curso
     return 1;
 }
 
-/* Draws per batch for the point the cursor is at, by time, bytes and
- * BATCH_MAX alone (rmt_farm_batch then caps it by what is left). */
-static uint64_t batch_size(const rmt_plan *plan, const cursor *c)
+/* Draws per batch for the point of the next task after the cursor (which
+ * may still sit on a point already handed out, or on another phase's), by
+ * time, bytes and BATCH_MAX alone (rmt_farm_batch then caps it by what is
+ * left). */
+static uint64_t batch_size(const rmt_plan *plan, const rmt_results *res, int g, const cursor *c)
 {
-    if (c->p >= plan->npoints) return 1;
-    const rmt_point *pt = &plan->points[c->p];
+    cursor peek = *c;
+    uint32_t nt[2];
+    if (!next_task(plan, res, g, &peek, nt)) return 1;
+    const rmt_point *pt = &plan->points[nt[0]];
     double t = rmt_ensemble_flops(&pt->ens) / 5e9;
     double b = t > 0 ? ceil(BATCH_SECONDS / t) : BATCH_MAX;
     double bytes = (double)BATCH_BYTES / (double)result_bytes(pt);
@@ -462,7 +466,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint64_t sharers = (uint64_t)(computes ? ng : (ng > 1 ? ng - 1 : 1));
     for (int q = 0; q < depth && more; q++)
         for (int k = 1; k < ng && more; k++) {
-            uint64_t bs = rmt_farm_batch(batch_size(plan, &cur), left, queued_all, queued[k], sharers);
+            uint64_t bs = rmt_farm_batch(batch_size(plan, res, ph->g, &cur), left, queued_all, queued[k], sharers);
             if (bs == 0) continue; /* it holds its share */
             more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task);
             if (!more) break;
@@ -564,7 +568,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
              * what is left (queued everywhere plus unassigned), so the last
              * draws are not queued behind one group while others idle; the
              * master, between its own draws here, takes what it keeps */
-            uint64_t bs = rmt_farm_batch(batch_size(plan, &cur), left, queued_all, queued[k], sharers);
+            uint64_t bs = rmt_farm_batch(batch_size(plan, res, ph->g, &cur), left, queued_all, queued[k], sharers);
             if (!stop_signal && more && bs == 0) {
                 /* over its share: let it work through its queue first */
             } else if (!stop_signal && more && (more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task))) {

@@ -536,11 +536,11 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
 {
     sim_group w[SIM_G];
     uint64_t queued[SIM_G] = {0}, dealt[SIM_G] = {0}, left = D, queued_all = 0, done = 0;
-    uint64_t pend[SIM_G]; /* results waiting for a busy master, by group */
+    uint64_t pend[SIM_G][SIM_Q]; /* results (batch sizes) waiting for a busy master, by group */
+    int npend[SIM_G] = {0};
     uint64_t sharers = (uint64_t)(computes ? G : (G > 1 ? G - 1 : 1));
     double now = 0, m_until = -1;
     memset(w, 0, sizeof w);
-    memset(pend, 0, sizeof pend);
     for (int k = 0; k < G; k++) w[k].until = -1;
 #define SIM_SEND(k, bs)                                                                                          \
     do {                                                                                                       \
@@ -561,16 +561,18 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
     for (;;) {
         /* the master, when free, handles what arrived, then runs a draw of its own */
         if (m_until < 0) {
-            for (int k = 1; k < G; k++)
-                if (pend[k]) {
-                    queued[k] -= pend[k];
-                    queued_all -= pend[k];
-                    pend[k] = 0;
+            /* one refill per result message, as master_phase does */
+            for (int k = 1; k < G; k++) {
+                for (int q = 0; q < npend[k]; q++) {
+                    queued[k] -= pend[k][q];
+                    queued_all -= pend[k][q];
                     if (left > 0) {
                         uint64_t bs = rmt_farm_batch(natural, left, queued_all, queued[k], sharers);
                         if (bs) SIM_SEND(k, bs);
                     }
                 }
+                npend[k] = 0;
+            }
             if (computes && left > 0) {
                 left--;
                 dealt[0]++;
@@ -594,7 +596,8 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
                 w[k].len--;
                 w[k].until = -1;
                 done += b;
-                pend[k] += b;
+                assert_true(npend[k] < SIM_Q);
+                pend[k][npend[k]++] = b;
                 sim_start(&w[k], now, t[k]);
             }
     }
@@ -613,7 +616,11 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
  * D / (sum of rates). Checked to fail: without the share cap (a group
  * refilled whatever it holds) the 2-rank case takes 4 draw times, not 3;
  * with batches of up to a quarter of a fair share, instead of a twelfth,
- * tiny draws end up to 881 draws late. */
+ * tiny draws end up to 881 draws late. Not covered: a computing master
+ * more than ~2x slower than a worker. The worker then runs through its
+ * queue of 3 single draws while the master is busy with one of its own
+ * (a master 2.5x slower than the fastest of 3 workers: 2.7 % late). Ranks
+ * are alike in practice, and the master stops computing above 16 ranks. */
 static void test_farm_share(void **state)
 {
     (void)state;
@@ -645,11 +652,14 @@ static void test_farm_share(void **state)
         {16, 0, 2, 997, 1, 1},        {3, 1, 3, 100000, 1024, 1e-4}, {16, 0, 2, 300000, 1024, 1e-4},
         {5, 1, 3, 20000, 50, 1e-3},
     };
-    for (int spread = 0; spread < 4; spread++)
+    /* shift 0: the master is among the fastest groups; 2: among the slowest
+     * (then only up to 1.74x slower: see above) */
+    for (int shift = 0; shift <= 2; shift += 2)
+    for (int spread = 0; spread < (shift ? 2 : 4); spread++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             double t[SIM_G], rate = 0, slow = 0;
             for (int k = 0; k < cases[c].G; k++) {
-                t[k] = cases[c].scale * (1.0 + 0.37 * spread * (double)(k % 3)); /* up to 1 : 3.22 */
+                t[k] = cases[c].scale * (1.0 + 0.37 * spread * (double)((k + shift) % 3)); /* up to 1 : 3.22 */
                 if (k > 0 || cases[c].computes) {
                     rate += 1.0 / t[k];
                     slow = fmax(slow, t[k]);
@@ -658,7 +668,7 @@ static void test_farm_share(void **state)
             double span = sim_farm(cases[c].G, cases[c].computes, t, cases[c].D, cases[c].natural, cases[c].depth, NULL);
             double ideal = (double)cases[c].D / rate;
             if (span > ideal + 2 * slow)
-                fprintf(stderr, "case %zu, speeds 1 : %.2f: ended %.3g slowest draws after the ideal %.6g\n", c,
+                fprintf(stderr, "shift %d case %zu, speeds 1 : %.2f: ended %.3g slowest draws after the ideal %.6g\n", shift, c,
                         1 + 0.74 * spread, (span - ideal) / slow, ideal);
             assert_true(span <= ideal + 2 * slow);
         }
