@@ -55,6 +55,7 @@ static void own_sy2sb(int n, int kd, double *a, double *ab, int ldab, double *wo
 {
     double *t = work, *s1 = t + (size_t)kd * kd, *s2 = s1 + (size_t)kd * kd, *w = s2 + (size_t)n * kd,
            *wq = w + (size_t)n * kd;
+    memset(t, 0, sizeof(double) * (size_t)kd * kd); /* dgeqrt3 and dlarft set only T's upper triangle */
     for (int i = 0; i < n - kd; i += kd) {
         int pn = n - i - kd, pk = pn < kd ? pn : kd, info;
         double *p = a + (i + kd) + (size_t)i * n, *a22 = a + (i + kd) + (size_t)(i + kd) * n;

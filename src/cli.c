@@ -309,16 +309,18 @@ static rmt_status check_space(const char *path, const rmt_plan *plan)
 
 /* Refuse outputs that would clobber a file or cannot be written, before any
  * work. from_config: the path is the config's output.path (named in the
- * message, with where a relative path is taken from); resumable: an
- * unfinished run of rmtmc there can be continued with --resume. */
-static rmt_status check_output(const char *path, int force, const char *from_config, int resumable)
+ * message, with where a relative path is taken from); resume_sha: the
+ * config's sha256 when an unfinished run of the same config there can be
+ * continued with --resume, else NULL. */
+static rmt_status check_output(const char *path, int force, const char *from_config, const char *resume_sha)
 {
     struct stat sb;
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode)) return RMT_ERR(RMT_EUSAGE, "%s: is a directory, not an output file", path);
         if (!force) {
             rmt_h5_state st = {0, "", NULL};
-            int unfinished = resumable && rmt_h5in_is_hdf5(path) && rmt_h5in_state(path, &st) == RMT_OK && !st.complete;
+            int unfinished = resume_sha && S_ISREG(sb.st_mode) && rmt_h5in_is_hdf5(path) &&
+                             rmt_h5in_state(path, &st) == RMT_OK && !st.complete && !strcmp(st.sha256, resume_sha);
             free(st.config_json);
             if (unfinished)
                 return RMT_ERR(RMT_EUSAGE, "%s: exists and holds an unfinished run; continue it with --resume, "
@@ -545,7 +547,7 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     if (!r) r = getenv("PMI_RANK");
     if (r && atoi(r) != 0) return 0;
     rmt_h5out_quiet();
-    rmt_status s = check_output(a->output, a->force, NULL, 0);
+    rmt_status s = check_output(a->output, a->force, NULL, NULL);
     if (s) return finish(s);
     char *cmdline = join_argv(argc, argv);
     rmt_analyze_opts o = {a->config, a->dataset, a->analyze_config, a->output, a->force,
@@ -602,7 +604,7 @@ static int cmd_merge(int argc, char **argv)
     rmt_h5_state st = {0, "", NULL};
     char *cmdline = join_argv(argc, argv);
     if (!out || nparts == 0) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
-    if (!s) s = check_output(out, force, NULL, 0);
+    if (!s) s = check_output(out, force, NULL, NULL);
     for (int i = 0; !s && i < nparts; i++) {
         for (int j = 0; j < i; j++)
             if (!strcmp(parts[i], parts[j])) s = RMT_ERR(RMT_EUSAGE, "merge: %s is given twice", parts[i]);
@@ -675,7 +677,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         }
         struct stat sb;
         int resuming = a->resume && !s && stat(out, &sb) == 0;
-        if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, 1);
+        if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, plan->sha256);
         if (!s) s = check_space(out, plan);
         if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, &res);

@@ -96,6 +96,11 @@ assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_r
   [ $? = 2 ] && grep -q "unfinished run; continue it with --resume" "$tmp/rerr" && [ "$(md5sum < "$tmp/t.h5")" = "$sum0" ] \
     && ok "a checkpoint without --resume: exit 2, points to --resume, file untouched" \
     || { bad "a checkpoint without --resume"; cat "$tmp/rerr"; }
+  # ... but not when the checkpoint is another config's (--resume would refuse it)
+  sed 's/"seed": *[0-9]*/"seed": 99/' "$tmp/long.json" > "$tmp/other.json"
+  "$rmtmc" run "$tmp/other.json" -o "$tmp/t.h5" --progress none > /dev/null 2> "$tmp/rerr"
+  [ $? = 2 ] && grep -q "exists; use --force" "$tmp/rerr" && ! grep -q -- "--resume" "$tmp/rerr" \
+    && ok "another config's checkpoint: exit 2, no --resume suggested" || { bad "another config's checkpoint"; cat "$tmp/rerr"; }
   "$rmtmc" run "$tmp/long.json" -o "$tmp/t.h5" --resume --progress none > /dev/null 2> "$tmp/rerr"
   grep -q "already done" "$tmp/rerr" || bad "resume does not say how far the checkpoint got"
   $py "$src/tests/h5same.py" "$tmp/longref.h5" "$tmp/t.h5" && ok "resume after SIGTERM to the $target: identical" \
