@@ -789,27 +789,56 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
 
 /* ------------------------------------------------------------- canonical */
 
+static int contains_sweep(const cJSON *j)
+{
+    if (is_sweep(j)) return 1;
+    for (const cJSON *k = j->child; k; k = k->next)
+        if (contains_sweep(k)) return 1;
+    return 0;
+}
+
+/* The canonical form: every object's keys sorted (byte order), except that
+ * keys holding sweeps keep their order in the file, in the places the sort
+ * gives them. Point indices follow the order of the sweeps in the file, so
+ * the canonical form keeps it: re-parsed (merge) it gives the same points,
+ * and two configs that differ only in that order differ in config_sha256
+ * (resume). Without sweeps, or with sweeps already in key order, this is
+ * the plain sort. */
 static void sort_keys(cJSON *j)
 {
-    if (cJSON_IsObject(j)) {
-        /* insertion sort of the child list by key (byte order) */
-        cJSON *sorted = NULL;
-        cJSON *k = j->child;
-        while (k) {
-            cJSON *next = k->next;
-            cJSON **pp = &sorted;
-            while (*pp && strcmp((*pp)->string, k->string) <= 0) pp = &(*pp)->next;
-            k->next = *pp;
-            *pp = k;
-            k = next;
+    if (cJSON_IsObject(j) && j->child) {
+        int n = 0, ns = 0;
+        for (cJSON *k = j->child; k; k = k->next) n++;
+        cJSON **file = malloc(sizeof(cJSON *) * (size_t)n * 2), **sorted = file ? file + n : NULL;
+        if (file) {
+            int i = 0;
+            for (cJSON *k = j->child; k; k = k->next) {
+                file[i] = k;
+                if (contains_sweep(k)) ns++;
+                i++;
+            }
+            /* insertion sort by key, stable */
+            for (i = 0; i < n; i++) {
+                int q = i;
+                while (q > 0 && strcmp(sorted[q - 1]->string, file[i]->string) > 0) {
+                    sorted[q] = sorted[q - 1];
+                    q--;
+                }
+                sorted[q] = file[i];
+            }
+            /* the sweep-holding keys' places, refilled in file order */
+            for (int a = 0, b = 0; ns && a < n; a++)
+                if (contains_sweep(sorted[a])) {
+                    while (!contains_sweep(file[b])) b++;
+                    sorted[a] = file[b++];
+                }
+            for (i = 0; i < n; i++) {
+                sorted[i]->prev = i ? sorted[i - 1] : sorted[n - 1]; /* cJSON keeps the tail in head->prev */
+                sorted[i]->next = i + 1 < n ? sorted[i + 1] : NULL;
+            }
+            j->child = sorted[0];
+            free(file);
         }
-        cJSON *prev = NULL;
-        for (cJSON *q = sorted; q; q = q->next) {
-            q->prev = prev;
-            prev = q;
-        }
-        if (sorted) sorted->prev = prev; /* cJSON keeps the tail in head->prev */
-        j->child = sorted;
     }
     for (cJSON *k = j->child; k; k = k->next) sort_keys(k);
 }

@@ -45,4 +45,28 @@ sed 's/"seed": 8/"seed": 9/' "$tmp/c.json" > "$tmp/d.json"
 import h5py; f = h5py.File('$tmp/m5.h5'); assert f.attrs['complete'] == 0
 " && ok "merging some parts gives an incomplete file that says so" || bad "partial merge"
 "$rmtmc" run "$tmp/c.json" -o "$tmp/x.h5" --points 3/3 > /dev/null 2>&1; [ $? = 2 ] && ok "--points 3/3: exit 2" || bad "--points out of range"
+
+# Two sweeps not in key order: points follow the file's order (ratio outer,
+# p inner), which the canonical config keeps, so merged slices are labelled
+# as a single run's; the other order is another config to --resume
+cat > "$tmp/s2.json" <<'JSON'
+{"name": "s2", "seed": 3, "draws": 6,
+ "ensemble": {"type": "wishart", "n": 40, "ratio": {"sweep": [0.5, 2]}, "percolation": {"p": {"sweep": [0.5, 1]}}},
+ "statistics": {"density": {"bins": 10}, "moments": 2}}
+JSON
+sed 's/"ratio": {"sweep": \[0.5, 2\]}, "percolation": {"p": {"sweep": \[0.5, 1\]}}/"percolation": {"p": {"sweep": [0.5, 1]}}, "ratio": {"sweep": [0.5, 2]}/' \
+  "$tmp/s2.json" > "$tmp/s2b.json"
+"$rmtmc" run "$tmp/s2.json" -o "$tmp/s2.h5" --progress none > /dev/null || bad "two sweeps: single run"
+for i in 0 1 2; do "$rmtmc" run "$tmp/s2.json" -o "$tmp/s2p$i.h5" --points $i/3 --progress none > /dev/null || bad "two sweeps: slice $i"; done
+"$rmtmc" merge "$tmp/s2m.h5" "$tmp/s2p0.h5" "$tmp/s2p1.h5" "$tmp/s2p2.h5" > /dev/null || bad "two sweeps: merge"
+$py "$src/tests/h5same.py" "$tmp/s2.h5" "$tmp/s2m.h5" && $py -c "
+import h5py
+f = h5py.File('$tmp/s2m.h5')
+assert list(f['summary/ensemble.ratio'][:]) == [0.5, 0.5, 2, 2], f['summary/ensemble.ratio'][:]
+assert list(f['summary/ensemble.percolation.p'][:]) == [0.5, 1, 0.5, 1]
+" && ok "two sweeps out of key order: merged slices equal the single run, in the file's point order" \
+  || bad "two sweeps out of key order: merged file differs"
+"$rmtmc" run "$tmp/s2b.json" -o "$tmp/s2.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "different config" "$tmp/err" && ok "the same sweeps in the other order: another config to --resume" \
+  || { bad "sweep order: resume accepted another point order"; cat "$tmp/err"; }
 exit $fail
