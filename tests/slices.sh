@@ -69,4 +69,18 @@ assert list(f['summary/ensemble.percolation.p'][:]) == [0.5, 1, 0.5, 1]
 "$rmtmc" run "$tmp/s2b.json" -o "$tmp/s2.h5" --resume --progress none > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "different config" "$tmp/err" && ok "the same sweeps in the other order: another config to --resume" \
   || { bad "sweep order: resume accepted another point order"; cat "$tmp/err"; }
+# jobs/merge.sbatch (run here without Slurm): a missing part fails it,
+# leaving an incomplete file; resubmitted with every part it replaces that
+# file; a complete file it leaves alone
+if command -v h5dump > /dev/null; then
+  mkdir -p "$tmp/mj"
+  for i in 0 1; do cp "$tmp/part$i.h5" "$tmp/mj/out.part$i-of-3.h5"; done
+  (cd "$tmp/mj" && RMTMC=$rmtmc bash "$src/jobs/merge.sbatch" out.h5 > log 2>&1); r1=$?
+  cp "$tmp/part2.h5" "$tmp/mj/out.part2-of-3.h5"
+  (cd "$tmp/mj" && RMTMC=$rmtmc bash "$src/jobs/merge.sbatch" out.h5 >> log 2>&1); r2=$?
+  (cd "$tmp/mj" && RMTMC=$rmtmc bash "$src/jobs/merge.sbatch" out.h5 >> log 2>&1); r3=$?
+  [ $r1 = 1 ] && [ $r2 = 0 ] && [ $r3 = 1 ] && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/mj/out.h5" \
+    && ok "merge.sbatch: a missing part fails it; resubmitted with all parts it replaces the incomplete file" \
+    || { bad "merge.sbatch retry ($r1 $r2 $r3)"; cat "$tmp/mj/log"; }
+fi
 exit $fail
