@@ -1041,9 +1041,15 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         if (!s) s = parse_statistics(&pc, stats, spath, &pt.ens, &pt.stat);
         /* a diagonal is sorted, not diagonalized: it needs no grid */
         if (!s && pt.ens.kind == RMT_ENS_DIAGONAL) {
-            if (pt.ranks_per_draw > 1)
+            if (pt.ranks_per_draw > 1) {
+                /* a top-level ranks_per_draw: name the experiment it cannot apply to */
+                char which[320] = "";
+                if (prefix[0] && !strcmp(rpath, "ranks_per_draw"))
+                    snprintf(which, sizeof which, " (%sensemble is diagonal: give that experiment \"ranks_per_draw\": 1)",
+                             prefix);
                 s = bad(&pc, rpath, "%d ranks per draw: a diagonal ensemble has nothing to diagonalize, so its draws "
-                        "run on one rank", pt.ranks_per_draw);
+                        "run on one rank%s", pt.ranks_per_draw, which);
+            }
             pt.ranks_per_draw = 1;
         }
         if (s) {
