@@ -648,7 +648,8 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
         rc |= read_rows(g, "draws/mean_gap_ratio", H5T_NATIVE_DOUBLE, m, 0, col + 3 * m);
         rc |= read_rows(g, "draws/seconds", H5T_NATIVE_DOUBLE, m, 0, col + 4 * m);
         if (K) rc |= read_rows(g, "draws/moments", H5T_NATIVE_DOUBLE, m, K, mom);
-        if (eig) rc |= read_rows(g, "eigenvalues", H5T_NATIVE_DOUBLE, m, n, eig);
+        if (eig && !rc && m > 0 && H5Lexists(g, "eigenvalues", H5P_DEFAULT) <= 0) rc = -2;
+        else if (eig) rc |= read_rows(g, "eigenvalues", H5T_NATIVE_DOUBLE, m, n, eig);
     }
     /* counts add up, so parts of a job array merge by restoring each in turn */
     size_t nc = (size_t)rmt_stats_ncounts(&pt->stat);
@@ -669,8 +670,12 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
     }
     free(cts);
     for (size_t row = 0; !rc && row < m; row++) {
-        if (idx[row] < 0 || idx[row] >= pt->draws || p->have[idx[row]]) {
+        if (idx[row] < 0 || idx[row] >= pt->draws) {
             rc = -1;
+            break;
+        }
+        if (p->have[idx[row]]) {
+            rc = -3;
             break;
         }
         rmt_draw_figs fg;
@@ -710,6 +715,11 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
         bad = i;
     }
     H5Fclose(f);
-    if (rc) return RMT_ERR(RMT_EUSAGE, "%s: point %u cannot be restored (damaged, overlapping another part, or not written for this config)", path, bad);
+    if (rc == -2)
+        return RMT_ERR(RMT_EUSAGE, "%s: point %u unfolds spacings by pooling spectra, and the file does not keep them "
+                       "(a finished run keeps them only with \"output\": {\"eigenvalues\": true}; checkpoints and "
+                       "--points parts always do)", path, bad);
+    if (rc == -3) return RMT_ERR(RMT_EUSAGE, "%s: point %u has draws another part already holds (overlapping parts)", path, bad);
+    if (rc) return RMT_ERR(RMT_EUSAGE, "%s: point %u cannot be restored (damaged, or not written for this config)", path, bad);
     return RMT_OK;
 }

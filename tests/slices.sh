@@ -46,6 +46,11 @@ import h5py; f = h5py.File('$tmp/m5.h5'); assert f.attrs['complete'] == 0
 " && ok "merging some parts gives an incomplete file that says so" || bad "partial merge"
 "$rmtmc" run "$tmp/c.json" -o "$tmp/x.h5" --points 3/3 > /dev/null 2>&1; [ $? = 2 ] && ok "--points 3/3: exit 2" || bad "--points out of range"
 
+# a finished single run is no part when spacings pool spectra it did not keep: say so
+"$rmtmc" merge "$tmp/m6.h5" "$tmp/single.h5" > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "unfolds spacings by pooling spectra, and the file does not keep them" "$tmp/err" && [ ! -e "$tmp/m6.h5" ] \
+  && ok "merging a finished run without its spectra: exit 2, says why" || { bad "merge without spectra"; cat "$tmp/err"; }
+
 # Two sweeps not in key order: points follow the file's order (ratio outer,
 # p inner), which the canonical config keeps, so merged slices are labelled
 # as a single run's; the other order is another config to --resume
