@@ -804,13 +804,15 @@ static int contains_sweep(const cJSON *j)
  * and two configs that differ only in that order differ in config_sha256
  * (resume). Without sweeps, or with sweeps already in key order, this is
  * the plain sort. */
-static void sort_keys(cJSON *j)
+static int sort_keys(cJSON *j)
 {
     if (cJSON_IsObject(j) && j->child) {
         int n = 0, ns = 0;
         for (cJSON *k = j->child; k; k = k->next) n++;
-        cJSON **file = malloc(sizeof(cJSON *) * (size_t)n * 2), **sorted = file ? file + n : NULL;
-        if (file) {
+        cJSON *stack[64], **file = n <= 32 ? stack : malloc(sizeof(cJSON *) * (size_t)n * 2);
+        if (!file) return -1;
+        cJSON **sorted = file + n;
+        {
             int i = 0;
             for (cJSON *k = j->child; k; k = k->next) {
                 file[i] = k;
@@ -837,10 +839,12 @@ static void sort_keys(cJSON *j)
                 sorted[i]->next = i + 1 < n ? sorted[i + 1] : NULL;
             }
             j->child = sorted[0];
-            free(file);
+            if (file != stack) free(file);
         }
     }
-    for (cJSON *k = j->child; k; k = k->next) sort_keys(k);
+    for (cJSON *k = j->child; k; k = k->next)
+        if (sort_keys(k)) return -1;
+    return 0;
 }
 
 static rmt_status sha256_hex(const char *s, char out[65])
@@ -1045,8 +1049,8 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
                 /* a top-level ranks_per_draw: name the experiment it cannot apply to */
                 char which[320] = "";
                 if (prefix[0] && !strcmp(rpath, "ranks_per_draw"))
-                    snprintf(which, sizeof which, " (%sensemble is diagonal: give that experiment \"ranks_per_draw\": 1)",
-                             prefix);
+                    snprintf(which, sizeof which, " (experiment \"%s\" draws the diagonal %s: give it \"ranks_per_draw\": 1)",
+                             plan->exp_names[plan->nexp - 1], epath);
                 s = bad(&pc, rpath, "%d ranks per draw: a diagonal ensemble has nothing to diagonalize, so its draws "
                         "run on one rank%s", pt.ranks_per_draw, which);
             }
@@ -1071,8 +1075,7 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
                     cJSON_AddNumberToObject(fo, "t", (double)rf->t);
             }
         }
-        sort_keys(dup);
-        char *params = cJSON_PrintUnformatted(dup);
+        char *params = sort_keys(dup) ? NULL : cJSON_PrintUnformatted(dup);
         cJSON_Delete(dup);
         if (!params) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
         s = add_point(plan, &pt, params);
@@ -1273,8 +1276,7 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
     }
     if ((s = fill_swept(plan))) goto out;
 
-    sort_keys(root);
-    plan->config_json = cJSON_PrintUnformatted(root);
+    plan->config_json = sort_keys(root) ? NULL : cJSON_PrintUnformatted(root);
     if (!plan->config_json) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     s = sha256_hex(plan->config_json, plan->sha256);
 out:
@@ -1412,8 +1414,7 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
         cJSON_AddNumberToObject(pj, "spectra", rows);
         if (pt->ens.kind) cJSON_AddStringToObject(pj, "type", rmt_ens_name(pt->ens.kind));
     }
-    sort_keys(root);
-    plan->config_json = cJSON_PrintUnformatted(root);
+    plan->config_json = sort_keys(root) ? NULL : cJSON_PrintUnformatted(root);
     if (!plan->name || !plan->output_path || !plan->config_path || !plan->exp_names || !plan->exp_prefix ||
         !plan->params_json || !pj || !plan->config_json) {
         cJSON_Delete(pj);

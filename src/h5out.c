@@ -625,6 +625,15 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
     if (H5Lexists(f, "points", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0) return -1;
     hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
     if (g < 0) return -1;
+    /* the point must be this plan's point i: same parameters */
+    size_t pl = strlen(r->plan->params_json[i]) + 2;
+    char *pj = malloc(pl);
+    int same = pj && read_attr_str(g, "params_json", pj, pl) == 0 && !strcmp(pj, r->plan->params_json[i]);
+    free(pj);
+    if (!same) {
+        H5Gclose(g);
+        return -4;
+    }
     int64_t done = 0;
     int rc = read_attr_i64(g, "draws_done", &done);
     size_t m = (size_t)done, K = (size_t)pt->stat.moments, n = (size_t)pt->ens.n;
@@ -716,10 +725,15 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
     }
     H5Fclose(f);
     if (rc == -2)
-        return RMT_ERR(RMT_EUSAGE, "%s: point %u unfolds spacings by pooling spectra, and the file does not keep them "
-                       "(a finished run keeps them only with \"output\": {\"eigenvalues\": true}; checkpoints and "
-                       "--points parts always do)", path, bad);
-    if (rc == -3) return RMT_ERR(RMT_EUSAGE, "%s: point %u has draws another part already holds (overlapping parts)", path, bad);
+        return RMT_ERR(RMT_EUSAGE, "%s: point %u needs every draw's spectrum (for its spacings), and the file does not "
+                       "keep them (a finished run keeps them only with \"output\": {\"eigenvalues\": true}; "
+                       "checkpoints and --points parts always do)", path, bad);
+    if (rc == -3)
+        return RMT_ERR(RMT_EUSAGE, "%s: point %u has a draw that is already restored (overlapping parts, or a damaged "
+                       "file)", path, bad);
+    if (rc == -4)
+        return RMT_ERR(RMT_EUSAGE, "%s: point %u has other parameters than this config's point %u (written in another "
+                       "point order, or for another config)", path, bad, bad);
     if (rc) return RMT_ERR(RMT_EUSAGE, "%s: point %u cannot be restored (damaged, or not written for this config)", path, bad);
     return RMT_OK;
 }

@@ -48,7 +48,7 @@ import h5py; f = h5py.File('$tmp/m5.h5'); assert f.attrs['complete'] == 0
 
 # a finished single run is no part when spacings pool spectra it did not keep: say so
 "$rmtmc" merge "$tmp/m6.h5" "$tmp/single.h5" > /dev/null 2> "$tmp/err"
-[ $? = 2 ] && grep -q "unfolds spacings by pooling spectra, and the file does not keep them" "$tmp/err" && [ ! -e "$tmp/m6.h5" ] \
+[ $? = 2 ] && grep -q "needs every draw's spectrum (for its spacings), and the file does not keep them" "$tmp/err" && [ ! -e "$tmp/m6.h5" ] \
   && ok "merging a finished run without its spectra: exit 2, says why" || { bad "merge without spectra"; cat "$tmp/err"; }
 
 # Two sweeps not in key order: points follow the file's order (ratio outer,
