@@ -40,6 +40,14 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
  * draws late). */
 #define BATCH_FAIR_DIV 12
 
+/* The master, which answers no one while it computes, takes a draw of its
+ * own only when that draw costs at most this many times a draw of the
+ * last batch each busy group was sent: a group holds up to 3 batches, so
+ * it does not run dry meanwhile. Without it, where a sweep steps to a
+ * point 8x dearer (n doubled), the master took the first dear draws while
+ * the groups ran out of cheap ones and waited for it. */
+#define MASTER_DRAW_RATIO 2.0
+
 /* RMT_MASTER_COMPUTES_MAX_RANKS (config.h): up to that many ranks the
  * master computes draws as well as dispatching. */
 
@@ -413,6 +421,14 @@ uint64_t rmt_farm_batch(uint64_t natural, uint64_t left, uint64_t queued_all, ui
     return bs == 0 && queued == 0 ? 1 : bs;
 }
 
+/* farm.h */
+int rmt_farm_master_may_compute(double own, const double *tail, const int *outstanding, int ng)
+{
+    for (int k = 1; k < ng; k++)
+        if (outstanding[k] > 0 && own > MASTER_DRAW_RATIO * tail[k]) return 0;
+    return 1;
+}
+
 /* Compute one draw on the master (with its group) and record it. */
 static rmt_status compute_local(master_state *m, const phase *ph, rmt_draw_ctx *ctx, const uint32_t task[2])
 {
@@ -444,6 +460,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     int ng = ph->groups;
     int *outstanding = calloc((size_t)ng + 1, sizeof(int));
     uint64_t *queued = calloc((size_t)ng + 1, sizeof(uint64_t)); /* draws sent and not yet returned */
+    double *tail = calloc((size_t)ng + 1, sizeof(double)); /* flops of a draw of the last batch sent to each group */
     uint64_t queued_all = 0;
     MPI_Request rreq = MPI_REQUEST_NULL; /* the result being received */
     int rpending = 0, rbytes = 0, rsource = 0;
@@ -454,7 +471,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint32_t task[3] = {0, 0, 0};
     long in_flight = 0;
     int more = 1;
-    if (!outstanding || !stopped || !queued) {
+    if (!outstanding || !stopped || !queued || !tail) {
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
@@ -471,6 +488,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task);
             if (!more) break;
             MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_TASK, MPI_COMM_WORLD);
+            tail[k] = rmt_ensemble_flops(&plan->points[task[0]].ens);
             queued[k] += task[2];
             queued_all += task[2];
             left -= task[2];
@@ -573,6 +591,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
                 /* over its share: let it work through its queue first */
             } else if (!stop_signal && more && (more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task))) {
                 MPI_Send(task, 3, MPI_UINT32_T, w, TAG_TASK, MPI_COMM_WORLD);
+                tail[k] = rmt_ensemble_flops(&plan->points[task[0]].ens);
                 queued[k] += task[2];
                 queued_all += task[2];
                 left -= task[2];
@@ -609,7 +628,8 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         cursor peek = cur;
         uint32_t ptask[2];
         if (more && !next_task(plan, res, ph->g, &peek, ptask)) more = 0;
-        if (computes && more) {
+        if (computes && more &&
+            rmt_farm_master_may_compute(rmt_ensemble_flops(&plan->points[ptask[0]].ens), tail, outstanding, ng)) {
             cur = peek;
             left--;
             if ((s = compute_local(m, ph, ctx, ptask))) goto out;
@@ -651,6 +671,7 @@ out:
     if (rpending) MPI_Wait(&rreq, MPI_STATUS_IGNORE); /* rbuf is in use until then */
     free(outstanding);
     free(queued);
+    free(tail);
     free(stopped);
     free(rbuf);
     return s;

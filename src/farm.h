@@ -46,6 +46,13 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
  * tests, which check that it leaves no end-of-run tail. */
 uint64_t rmt_farm_batch(uint64_t natural, uint64_t left, uint64_t queued_all, uint64_t queued, uint64_t sharers);
 
+/* Whether the master, which answers no one while it computes, may take a
+ * draw of `own` flops now: not while it costs more than MASTER_DRAW_RATIO
+ * (2) times a draw of the last batch sent to any group with draws
+ * outstanding (tail[k], outstanding[k], groups 1 .. ng - 1), which could
+ * then run dry waiting for it. Pure; exposed for tests. */
+int rmt_farm_master_may_compute(double own, const double *tail, const int *outstanding, int ng);
+
 /* Install the signal handlers that ask the master to stop (all ranks). */
 void rmt_farm_install_signals(void);
 

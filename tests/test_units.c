@@ -519,38 +519,58 @@ static void test_two_stage_band(void **state)
  * master (group 0) runs one draw at a time in between, and results that
  * arrive meanwhile wait until its draw ends, as in the real loop. Returns
  * the time the last draw ends. */
-enum { SIM_G = 16, SIM_Q = 64 };
+enum { SIM_G = 16, SIM_Q = 64, SIM_P = 8 };
 typedef struct {
-    uint64_t fifo[SIM_Q];
+    uint64_t n[SIM_Q]; /* draws of each queued batch */
+    double cost[SIM_Q]; /* and the cost of one of them */
     int head, len;
     double until; /* when the running batch ends; < 0: idle */
 } sim_group;
 
 static void sim_start(sim_group *w, double now, double t)
 {
-    if (w->until < 0 && w->len > 0) w->until = now + t * (double)w->fifo[w->head];
+    if (w->until < 0 && w->len > 0) w->until = now + t * w->cost[w->head] * (double)w->n[w->head];
 }
 
-static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_t natural, int depth,
-                       uint64_t *most_dealt)
+/* Points p = 0 .. np - 1 hold pdraws[p] draws of cost pcost[p] each; group
+ * k takes t[k] per unit of cost. A batch holds draws of one point, as
+ * next_batch makes them. */
+static double sim_farm_points(int G, int computes, const double *t, int np, const uint64_t *pdraws, const double *pcost,
+                              uint64_t natural, int depth, uint64_t *most_dealt)
 {
     sim_group w[SIM_G];
-    uint64_t queued[SIM_G] = {0}, dealt[SIM_G] = {0}, left = D, queued_all = 0, done = 0;
+    uint64_t queued[SIM_G] = {0}, dealt[SIM_G] = {0}, left = 0, queued_all = 0, done = 0, D = 0;
     uint64_t pend[SIM_G][SIM_Q]; /* results (batch sizes) waiting for a busy master, by group */
-    int npend[SIM_G] = {0};
+    int npend[SIM_G] = {0}, outstanding[SIM_G] = {0};
+    double tail[SIM_G] = {0};
     uint64_t sharers = (uint64_t)(computes ? G : (G > 1 ? G - 1 : 1));
     double now = 0, m_until = -1;
+    int cp = 0;       /* the cursor: point, and draws of it handed out */
+    uint64_t cd = 0;
     memset(w, 0, sizeof w);
+    for (int p = 0; p < np; p++) D += pdraws[p];
+    left = D;
     for (int k = 0; k < G; k++) w[k].until = -1;
+#define SIM_NEXT_POINT()                                                                                         \
+    while (cp < np && cd >= pdraws[cp]) {                                                                      \
+        cp++;                                                                                                  \
+        cd = 0;                                                                                                \
+    }
 #define SIM_SEND(k, bs)                                                                                          \
     do {                                                                                                       \
-        uint64_t b_ = (bs) < left ? (bs) : left;                                                               \
-        assert_true(w[k].len < SIM_Q);                                                                         \
-        w[k].fifo[(w[k].head + w[k].len++) % SIM_Q] = b_;                                                      \
+        SIM_NEXT_POINT();                                                                                      \
+        uint64_t b_ = (bs) < pdraws[cp] - cd ? (bs) : pdraws[cp] - cd;                                         \
+        int i_ = (w[k].head + w[k].len++) % SIM_Q;                                                             \
+        assert_true(w[k].len <= SIM_Q);                                                                        \
+        w[k].n[i_] = b_;                                                                                       \
+        w[k].cost[i_] = pcost[cp];                                                                             \
+        tail[k] = pcost[cp];                                                                                   \
+        cd += b_;                                                                                              \
         left -= b_;                                                                                            \
         queued[k] += b_;                                                                                       \
         queued_all += b_;                                                                                      \
         dealt[k] += b_;                                                                                        \
+        outstanding[k]++;                                                                                      \
         sim_start(&w[k], now, t[k]);                                                                           \
     } while (0)
     for (int q = 0; q < depth; q++)
@@ -559,13 +579,14 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
             if (bs) SIM_SEND(k, bs);
         }
     for (;;) {
-        /* the master, when free, handles what arrived, then runs a draw of its own */
+        /* the master, when free, handles what arrived, then may run a draw of its own */
         if (m_until < 0) {
             /* one refill per result message, as master_phase does */
             for (int k = 1; k < G; k++) {
                 for (int q = 0; q < npend[k]; q++) {
                     queued[k] -= pend[k][q];
                     queued_all -= pend[k][q];
+                    outstanding[k]--;
                     if (left > 0) {
                         uint64_t bs = rmt_farm_batch(natural, left, queued_all, queued[k], sharers);
                         if (bs) SIM_SEND(k, bs);
@@ -573,10 +594,12 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
                 }
                 npend[k] = 0;
             }
-            if (computes && left > 0) {
+            SIM_NEXT_POINT();
+            if (computes && left > 0 && rmt_farm_master_may_compute(pcost[cp], tail, outstanding, G)) {
+                cd++;
                 left--;
                 dealt[0]++;
-                m_until = now + t[0];
+                m_until = now + t[0] * pcost[cp];
             }
         }
         double next = INFINITY;
@@ -591,7 +614,7 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
         }
         for (int k = 1; k < G; k++)
             if (w[k].until == now) {
-                uint64_t b = w[k].fifo[w[k].head];
+                uint64_t b = w[k].n[w[k].head];
                 w[k].head = (w[k].head + 1) % SIM_Q;
                 w[k].len--;
                 w[k].until = -1;
@@ -602,12 +625,21 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
             }
     }
 #undef SIM_SEND
+#undef SIM_NEXT_POINT
     assert_int_equal(done, D);
     assert_int_equal(left, 0);
     uint64_t most = 0;
     for (int k = 0; k < G; k++) most = dealt[k] > most ? dealt[k] : most;
     if (most_dealt) *most_dealt = most;
     return now;
+}
+
+/* One point of D draws of cost 1. */
+static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_t natural, int depth,
+                       uint64_t *most_dealt)
+{
+    const double one = 1;
+    return sim_farm_points(G, computes, t, 1, &D, &one, natural, depth, most_dealt);
 }
 
 /* The end-of-run tail: for large draws and tiny batched ones, with 2 to 16
@@ -641,6 +673,33 @@ static void test_farm_share(void **state)
         assert_int_equal(most, 1);
         /* one more draw than workers: two rounds, not three */
         assert_true(fabs(sim_farm(8, 0, t, 8, 1, 2, &most) - 2) < 1e-12);
+    }
+    /* a sweep whose points get 8x dearer (n doubled): the master must not
+     * take a dear draw while the groups hold cheap ones. The run must end
+     * within one draw of each point after the ideal (work / ranks).
+     * Without rmt_farm_master_may_compute, 4 ranks and 7 draws a point
+     * ended at 32 (ideal 15.75, bound 24.75; with it 19), and 100 draws
+     * of 4 points at 15575 (bound 15210, reached exactly). */
+    {
+        const double t[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+        static const struct {
+            int G, np;
+            uint64_t draws;
+        } sw[] = {{4, 2, 7}, {2, 2, 5}, {8, 3, 12}, {16, 4, 40}, {4, 4, 100}};
+        for (size_t c = 0; c < sizeof sw / sizeof sw[0]; c++) {
+            uint64_t pd[SIM_P];
+            double pc[SIM_P], work = 0, slack = 0;
+            for (int p = 0; p < sw[c].np; p++) {
+                pd[p] = sw[c].draws;
+                pc[p] = pow(8, p);
+                work += (double)pd[p] * pc[p];
+                slack += pc[p];
+            }
+            double span = sim_farm_points(sw[c].G, 1, t, sw[c].np, pd, pc, 1, 3, NULL), ideal = work / sw[c].G;
+            if (span > ideal + slack + 1e-9)
+                fprintf(stderr, "sweep case %zu: ended at %.6g, ideal %.6g, bound %.6g\n", c, span, ideal, ideal + slack);
+            assert_true(span <= ideal + slack + 1e-9);
+        }
     }
     /* unequal speeds, large draws and tiny ones */
     static const struct {
