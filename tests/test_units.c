@@ -685,7 +685,8 @@ static void test_farm_share(void **state)
         static const struct {
             int G, np;
             uint64_t draws;
-        } sw[] = {{4, 2, 7}, {2, 2, 5}, {8, 3, 12}, {16, 4, 40}, {4, 4, 100}};
+            uint64_t natural;
+        } sw[] = {{4, 2, 7, 1}, {2, 2, 5, 1}, {8, 3, 12, 1}, {16, 4, 40, 1}, {4, 4, 100, 1}, {8, 3, 400, 16}};
         for (size_t c = 0; c < sizeof sw / sizeof sw[0]; c++) {
             uint64_t pd[SIM_P];
             double pc[SIM_P], work = 0, slack = 0;
@@ -695,7 +696,7 @@ static void test_farm_share(void **state)
                 work += (double)pd[p] * pc[p];
                 slack += pc[p];
             }
-            double span = sim_farm_points(sw[c].G, 1, t, sw[c].np, pd, pc, 1, 3, NULL), ideal = work / sw[c].G;
+            double span = sim_farm_points(sw[c].G, 1, t, sw[c].np, pd, pc, sw[c].natural, 3, NULL), ideal = work / sw[c].G;
             if (span > ideal + slack + 1e-9)
                 fprintf(stderr, "sweep case %zu: ended at %.6g, ideal %.6g, bound %.6g\n", c, span, ideal, ideal + slack);
             assert_true(span <= ideal + slack + 1e-9);
