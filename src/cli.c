@@ -80,16 +80,18 @@ static const char help[] =
     "  mpiexec itself: Open MPI's mpiexec exits 1; the checkpoint is written all the same).\n"
     "\n"
     "Environment\n"
-    "  RMT_BLAS_THREADS   BLAS threads per rank (default 1: one rank per core)\n"
+    "  RMT_BLAS_THREADS   BLAS threads per rank, 1 to 1024 (default 1: one rank per core; above\n"
+    "                     1 the automatic choice keeps dsyevr at every n)\n"
     "  RMT_EIG_DRIVER     LAPACK driver: auto (default: dsyevr below n = 2250, dsyevd_2stage\n"
     "                     from there), syevr, syevd, syev, syevd_2stage, syev_2stage\n"
     "  RMT_EIG_2STAGE_MIN n from which auto uses the two-stage driver (default 2250)\n"
     "  RMT_EIG_2STAGE_KD  band half-width of the two-stage driver (default n/80, 32 to 96;\n"
     "                     0: LAPACK's own dsyevd_2stage and its band)\n"
     "  RMT_GRID_DRIVER    eigensolver on process grids where the config's \"solver\" is auto:\n"
-    "                     pdsyev, pdsyevr, elpa (unset: the fastest measured solver that\n"
-    "                     fits in --mem-per-rank)\n"
+    "                     pdsyev, pdsyevr, elpa (unset or auto: the fastest measured solver\n"
+    "                     that fits in --mem-per-rank)\n"
     "  RMT_DEBUG          error messages also name the source file and line\n"
+    "  A value these variables cannot take is refused (exit 2), not ignored.\n"
     "\n"
     "The config schema and the output layout are described in README.md and configs/README.md.\n";
 
@@ -526,7 +528,9 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
 static int cmd_check(const args *a)
 {
     rmt_plan *plan = NULL;
-    rmt_status s = rmt_config_load(a->config, &plan);
+    rmt_status s = rmt_solve_check_env();
+    if (!s) s = rmt_grid_check_env();
+    if (!s) s = rmt_config_load(a->config, &plan);
     if (s) return finish(s);
     int ranks = a->ranks > 0 ? a->ranks : 1;
     char why[160];
@@ -670,7 +674,9 @@ static int cmd_run(const args *a, int argc, char **argv)
     rmt_status s = RMT_OK;
     int nothing_to_do = 0, lockfd = -1;
     if (rank == 0) {
-        s = rmt_config_load(a->config, &plan);
+        s = rmt_solve_check_env();
+        if (!s) s = rmt_grid_check_env();
+        if (!s) s = rmt_config_load(a->config, &plan);
         if (!s) {
             out = a->output ? a->output : plan->output_path;
             char why[160];

@@ -147,6 +147,35 @@ const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len)
     return buf;
 }
 
+/* An environment variable that must hold an integer in [lo, hi]. */
+static rmt_status env_int(const char *name, long lo, long hi)
+{
+    const char *v = getenv(name);
+    if (!v) return RMT_OK;
+    char *end = NULL;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || x < lo || x > hi)
+        return RMT_ERR(RMT_EUSAGE, "%s: expected an integer from %ld to %ld, found '%s'", name, lo, hi, v);
+    return RMT_OK;
+}
+
+rmt_status rmt_solve_check_env(void)
+{
+    const char *d = getenv("RMT_EIG_DRIVER");
+    if (d && *d && strcmp(d, "auto")) {
+        int known = 0;
+        for (int k = 0; k < RMT_DRIVER_COUNT; k++)
+            if (!strcmp(d, driver_names[k] + 1) || !strcmp(d, driver_names[k])) known = 1;
+        if (!known)
+            return RMT_ERR(RMT_EUSAGE, "RMT_EIG_DRIVER: '%s' is not a LAPACK driver (auto, syevr, syevd, syev, "
+                           "syevd_2stage, syev_2stage)", d);
+    }
+    rmt_status s = env_int("RMT_BLAS_THREADS", 1, 1024);
+    if (!s) s = env_int("RMT_EIG_2STAGE_MIN", 1, INT32_MAX);
+    if (!s) s = env_int("RMT_EIG_2STAGE_KD", 0, 4096);
+    return s;
+}
+
 void rmt_solve_init_threads(void)
 {
     const char *env = getenv("RMT_BLAS_THREADS");

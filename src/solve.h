@@ -49,6 +49,11 @@ const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len);
 /* Set BLAS threads per rank: RMT_BLAS_THREADS if set, else 1. Call once at start. */
 void rmt_solve_init_threads(void);
 
+/* RMT_EIG_DRIVER, RMT_BLAS_THREADS, RMT_EIG_2STAGE_MIN and _KD hold what
+ * they may (RMT_EUSAGE naming the variable otherwise): a typo must not
+ * quietly fall back to the defaults. */
+rmt_status rmt_solve_check_env(void);
+
 /* Eigenvalues of the symmetric n x n matrix a (lower triangle used; a is
  * destroyed) in ascending order into w[n]. *info is LAPACK's INFO: 0, or
  * > 0 when the algorithm failed to converge (a draw failure to record).

@@ -95,6 +95,14 @@ static int default_driver(void)
     return d && !strcmp(d, "pdsyevr") ? RMT_GRID_PDSYEVR : d && !strcmp(d, "elpa") ? RMT_GRID_ELPA : RMT_GRID_PDSYEV;
 }
 
+rmt_status rmt_grid_check_env(void)
+{
+    const char *d = getenv("RMT_GRID_DRIVER");
+    if (d && *d && strcmp(d, "auto") && strcmp(d, "pdsyev") && strcmp(d, "pdsyevr") && strcmp(d, "elpa"))
+        return RMT_ERR(RMT_EUSAGE, "RMT_GRID_DRIVER: '%s' is not a grid solver (auto, pdsyev, pdsyevr, elpa)", d);
+    return RMT_OK;
+}
+
 const char *rmt_grid_solver_name(int driver)
 {
     if (driver == 0) driver = default_driver();
@@ -268,7 +276,11 @@ double rmt_grid_efficiency(int driver, int64_t n, int p)
     return e2 < 1.0 ? e2 : 1.0;
 }
 
-int rmt_grid_driver_forced(void) { return getenv("RMT_GRID_DRIVER") != NULL; }
+int rmt_grid_driver_forced(void)
+{
+    const char *d = getenv("RMT_GRID_DRIVER");
+    return d && *d && strcmp(d, "auto"); /* unset, empty or "auto": the config or the model chooses */
+}
 
 static rmt_status desc_for(const rmt_grid *g, int64_t m, int64_t n, int64_t lld, int desc[9])
 {

@@ -49,6 +49,10 @@ double rmt_grid_efficiency(int driver, int64_t n, int p);
 /* 1 when RMT_GRID_DRIVER names the grid solver for the whole run. */
 int rmt_grid_driver_forced(void);
 
+/* RMT_GRID_DRIVER is unset, empty, auto, pdsyev, pdsyevr or elpa
+ * (RMT_EUSAGE otherwise). */
+rmt_status rmt_grid_check_env(void);
+
 /* Eigenvalues (ascending, on every rank of the grid) of the symmetric n x n
  * matrix whose local part a (lld rows, from rmt_grid_local) this rank holds;
  * a is destroyed. *info: 0 or > 0 (a draw failure). Collective on the grid. */

@@ -33,6 +33,13 @@ grep -q "nope.json" "$tmp/err" || bad "missing file not named"
 RMT_DEBUG=1 "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5" 2> "$tmp/err"
 grep -q "nope.json.*\[.*config.c:[0-9]*\]$" "$tmp/err" && ok "RMT_DEBUG names the source line" || bad "RMT_DEBUG: $(cat "$tmp/err")"
 expect 2 "output directory missing" -- "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/no/such/dir/x.h5"
+# environment variables with values they cannot take are refused, naming the variable, before any output
+for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT_BLAS_THREADS=abc RMT_EIG_2STAGE_KD=-1; do
+  expect 2 "$bad_env refused by run" -- env "$bad_env" "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/env.h5"
+  grep -q "^rmtmc: ${bad_env%%=*}: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "$bad_env: $(cat "$tmp/err")"
+  expect 2 "$bad_env refused by check" -- env "$bad_env" "$rmtmc" check "$src/configs/quickstart.json"
+done
+expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc" check "$src/configs/quickstart.json"
 # output.path is relative to the current directory: the message says so, naming the config
 (cd "$tmp" && "$rmtmc" run "$src/configs/quickstart.json" --progress none > /dev/null 2> "$tmp/err"; echo $? > "$tmp/rc")
 [ "$(cat "$tmp/rc")" = 2 ] && grep -q "quickstart.json: output.path: directory results does not exist (a relative path is taken from the current directory, $tmp" "$tmp/err" \
