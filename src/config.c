@@ -881,11 +881,13 @@ void rmt_plan_destroy(rmt_plan *p)
     for (uint32_t i = 0; i < p->nexp; i++) {
         if (p->exp_names) free(p->exp_names[i]);
         if (p->exp_prefix) free(p->exp_prefix[i]);
+        if (p->exp_rpd_path) free(p->exp_rpd_path[i]);
     }
     for (uint32_t i = 0; i < p->nswept; i++) free(p->swept_paths[i]);
     free(p->params_json);
     free(p->exp_names);
     free(p->exp_prefix);
+    free(p->exp_rpd_path);
     free(p->swept_paths);
     free(p->swept);
     free(p->points);
@@ -988,17 +990,22 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
 
     char *nm = xstrdup(name ? name->valuestring : plan->name);
     char *pf = xstrdup(prefix);
+    char *rp = xstrdup(rpd ? rpath : "ranks_per_draw");
     char **g1 = realloc(plan->exp_names, sizeof(char *) * (plan->nexp + 1));
     if (g1) plan->exp_names = g1;
     char **g2 = g1 ? realloc(plan->exp_prefix, sizeof(char *) * (plan->nexp + 1)) : NULL;
     if (g2) plan->exp_prefix = g2;
-    if (!nm || !pf || !g1 || !g2) {
+    char **g3 = g2 ? realloc(plan->exp_rpd_path, sizeof(char *) * (plan->nexp + 1)) : NULL;
+    if (g3) plan->exp_rpd_path = g3;
+    if (!nm || !pf || !rp || !g1 || !g2 || !g3) {
         free(nm);
         free(pf);
+        free(rp);
         return RMT_ERR(RMT_ERUNTIME, "out of memory");
     }
     plan->exp_names[plan->nexp] = nm;
     plan->exp_prefix[plan->nexp] = pf;
+    plan->exp_rpd_path[plan->nexp] = rp;
     plan->nexp++;
 
     sweep *sw = NULL;
@@ -1406,6 +1413,7 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
     plan->nexp = 1;
     plan->exp_names = calloc(1, sizeof(char *));
     plan->exp_prefix = calloc(1, sizeof(char *));
+    plan->exp_rpd_path = calloc(1, sizeof(char *));
     plan->params_json = calloc(1, sizeof(char *));
     cJSON *pj = cJSON_CreateObject();
     if (pj) {
@@ -1416,16 +1424,17 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
     }
     plan->config_json = sort_keys(root) ? NULL : cJSON_PrintUnformatted(root);
     if (!plan->name || !plan->output_path || !plan->config_path || !plan->exp_names || !plan->exp_prefix ||
-        !plan->params_json || !pj || !plan->config_json) {
+        !plan->exp_rpd_path || !plan->params_json || !pj || !plan->config_json) {
         cJSON_Delete(pj);
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
     plan->exp_names[0] = xstrdup(plan->name);
     plan->exp_prefix[0] = xstrdup("");
+    plan->exp_rpd_path[0] = xstrdup("ranks_per_draw");
     plan->params_json[0] = cJSON_PrintUnformatted(pj);
     cJSON_Delete(pj);
-    if (!plan->exp_names[0] || !plan->exp_prefix[0] || !plan->params_json[0]) {
+    if (!plan->exp_names[0] || !plan->exp_prefix[0] || !plan->exp_rpd_path[0] || !plan->params_json[0]) {
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
@@ -1546,11 +1555,11 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
 {
     for (uint32_t i = 0; i < plan->npoints; i++) {
         rmt_point *pt = &plan->points[i];
-        char rpath[128];
-        snprintf(rpath, sizeof rpath, "%sranks_per_draw", plan->exp_prefix[pt->experiment]);
+        const char *rpath = plan->exp_rpd_path[pt->experiment];
         if (pt->ranks_per_draw > ranks)
-            return RMT_ERR(RMT_EUSAGE, "%s: %s: %d ranks per draw, but the run has %d rank%s (point %u)",
-                           plan->config_path, rpath, pt->ranks_per_draw, ranks, ranks == 1 ? "" : "s", i);
+            return RMT_ERR(RMT_EUSAGE, "%s: %s: %d ranks per draw, but the run has %d rank%s (point %u); run on at "
+                           "least %d ranks or lower it", plan->config_path, rpath, pt->ranks_per_draw, ranks,
+                           ranks == 1 ? "" : "s", i, pt->ranks_per_draw);
         /* "auto" group sizes, and the solver of grids the config leaves to us */
         if (pt->ranks_per_draw == 0 || (pt->ranks_per_draw > 1 && pt->grid_solver == 0))
             choose_group(pt, ranks, bytes_per_rank);

@@ -139,6 +139,8 @@ typedef struct {
     uint32_t nexp;
     char **exp_names;           /* [nexp] */
     char **exp_prefix;          /* [nexp] JSON path prefix: "" or "experiments[i]." */
+    char **exp_rpd_path;        /* [nexp] where its ranks_per_draw is set: "experiments[i].ranks_per_draw",
+                                   or "ranks_per_draw" when it is the top level's (or the default) */
     char **params_json;         /* [npoints] the point's ensemble, sweeps resolved */
     uint32_t nswept;
     char **swept_paths;         /* [nswept] e.g. "ensemble.ratio" */
