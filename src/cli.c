@@ -349,6 +349,23 @@ static rmt_status check_output(const char *path, int force, const char *from_con
     return s;
 }
 
+/* Groups of g consecutive ranks: with `ranks` not a multiple of a point's
+ * ranks_per_draw, the last ranks % g sit out its draws. Say so, once per
+ * such g (prefix: "" for check's plan, "rmtmc: " on run's stderr). */
+static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, int ranks)
+{
+    int said[64] = {0}, nsaid = 0;
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        int g = plan->points[i].ranks_per_draw, seen = 0;
+        if (g <= 1 || g > ranks || ranks % g == 0) continue;
+        for (int k = 0; k < nsaid; k++) seen |= said[k] == g;
+        if (seen) continue;
+        if (nsaid < 64) said[nsaid++] = g;
+        fprintf(to, "%snote: points with %d ranks per draw (the first: point %u) leave %d of the %d ranks idle while "
+                "they run (%d is not a multiple of %d)\n", prefix, g, i, ranks % g, ranks, ranks, g);
+    }
+}
+
 static void print_plan(const rmt_plan *plan, const char *out, double budget, const char *why, int ranks)
 {
     printf("config   %s (sha256 %.16s...)\n", plan->config_path, plan->config_json ? plan->sha256 : "");
@@ -538,6 +555,7 @@ static int cmd_check(const args *a)
     const char *out = a->output ? a->output : plan->output_path;
     s = rmt_config_check_memory(plan, ranks, budget, why);
     print_plan(plan, out, budget, why, ranks);
+    if (!s) idle_ranks_note(stdout, "", plan, ranks);
     if (!s && a->time_budget > 0) {
         fflush(stdout);
         s = time_plan(plan, a->time_budget, ranks);
@@ -698,7 +716,10 @@ static int cmd_run(const args *a, int argc, char **argv)
         if (!s && resuming) s = resume(plan, res, out, &nothing_to_do);
         else if (!s && a->resume) fprintf(stderr, "rmtmc: no checkpoint at %s: starting the run\n", out);
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
-        if (!s && !nothing_to_do && a->progress != RMT_PROGRESS_NONE) one_core_hint(size);
+        if (!s && !nothing_to_do && a->progress != RMT_PROGRESS_NONE) {
+            one_core_hint(size);
+            idle_ranks_note(stderr, "rmtmc: ", plan, size);
+        }
     }
     /* every rank learns whether to go on before any collective work */
     int code = nothing_to_do ? -1 : (int)s;

@@ -40,6 +40,11 @@ for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT
   expect 2 "$bad_env refused by check" -- env "$bad_env" "$rmtmc" check "$src/configs/quickstart.json"
 done
 expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc" check "$src/configs/quickstart.json"
+# ranks left out of every group are named by check
+echo '{"name": "g2", "draws": 2, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 40}}' > "$tmp/g2.json"
+"$rmtmc" check "$tmp/g2.json" --ranks 3 | grep -q "^note: points with 2 ranks per draw (the first: point 0) leave 1 of the 3 ranks idle" \
+  && ! "$rmtmc" check "$tmp/g2.json" --ranks 4 | grep -q "idle" && ok "check names ranks that sit out (3 ranks, 2 per draw)" \
+  || bad "idle ranks note"
 # output.path is relative to the current directory: the message says so, naming the config
 (cd "$tmp" && "$rmtmc" run "$src/configs/quickstart.json" --progress none > /dev/null 2> "$tmp/err"; echo $? > "$tmp/rc")
 [ "$(cat "$tmp/rc")" = 2 ] && grep -q "quickstart.json: output.path: directory results does not exist (a relative path is taken from the current directory, $tmp" "$tmp/err" \
