@@ -58,7 +58,8 @@ static const char help[] =
     "                        checked by config_sha256); starts it when there is no file yet;\n"
     "                        a finished file is left alone\n"
     "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
-    "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (default: Slurm's\n"
+    "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (= 4GB = 4GiB: K, M, G, T are\n"
+    "                        powers of 1024; a bare number is bytes) (default: Slurm's\n"
     "                        SLURM_MEM_PER_CPU / SLURM_MEM_PER_NODE, else the machine's\n"
     "                        memory divided by the ranks on it); \"ranks_per_draw\": \"auto\"\n"
     "                        and \"solver\": \"auto\" pick the group size and grid solver that\n"
@@ -116,13 +117,15 @@ static int parse_size(const char *s, double *out)
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || !(v > 0)) return -1;
+    int unit = 1;
     switch (*end) {
     case 'k': case 'K': v *= 1024.0; end++; break;
     case 'm': case 'M': v *= 1048576.0; end++; break;
     case 'g': case 'G': v *= 1073741824.0; end++; break;
     case 't': case 'T': v *= 1099511627776.0; end++; break;
-    default: break;
+    default: unit = 0; break;
     }
+    if (unit && *end == 'i' && (end[1] == 'B' || end[1] == 'b')) end++; /* 4GiB, as check prints sizes */
     if (*end == 'B' || *end == 'b') end++;
     if (*end) return -1;
     *out = v;

@@ -40,6 +40,9 @@ for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT
   expect 2 "$bad_env refused by check" -- env "$bad_env" "$rmtmc" check "$src/configs/quickstart.json"
 done
 expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc" check "$src/configs/quickstart.json"
+expect 0 "--mem-per-rank 4GiB (the unit check prints)" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4GiB
+grep -q "memory per rank 4 GiB" "$tmp/out" || bad "--mem-per-rank 4GiB: $(grep 'memory per rank' "$tmp/out")"
+expect 2 "--mem-per-rank 4Gi refused" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4Gi
 # ranks left out of every group are named by check
 echo '{"name": "g2", "draws": 2, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 40}}' > "$tmp/g2.json"
 "$rmtmc" check "$tmp/g2.json" --ranks 3 | grep -q "^note: points with 2 ranks per draw (the first: point 0) leave 1 of the 3 ranks idle" \
