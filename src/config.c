@@ -1196,17 +1196,13 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
     const cJSON *sol = cJSON_GetObjectItemCaseSensitive(root, "solver");
     if (sol) {
         if (!cJSON_IsString(sol)) { s = bad(&c, "solver", "expected \"auto\", \"pdsyev\", \"pdsyevr\" or \"elpa\", found %s", type_name(sol)); goto out; }
-        if (!strcmp(sol->valuestring, "auto")) grid_solver = 0;
-        else if (!strcmp(sol->valuestring, "pdsyev")) grid_solver = RMT_GRID_PDSYEV;
-        else if (!strcmp(sol->valuestring, "pdsyevr")) grid_solver = RMT_GRID_PDSYEVR;
-        else if (!strcmp(sol->valuestring, "elpa")) {
-            if (!rmt_grid_have_elpa()) {
-                s = bad(&c, "solver", "this build has no ELPA (install libelpa-dev and rebuild)");
-                goto out;
-            }
-            grid_solver = RMT_GRID_ELPA;
-        } else {
+        grid_solver = rmt_grid_driver_by_name(sol->valuestring);
+        if (grid_solver < 0) {
             s = bad(&c, "solver", "unknown solver \"%s\" (auto, pdsyev, pdsyevr, elpa)", sol->valuestring);
+            goto out;
+        }
+        if (grid_solver == RMT_GRID_ELPA && !rmt_grid_have_elpa()) {
+            s = bad(&c, "solver", "this build has no ELPA (install libelpa-dev and rebuild)");
             goto out;
         }
     }

@@ -65,6 +65,15 @@ static lapack_int band_for(int64_t n)
 static const char *const driver_names[RMT_DRIVER_COUNT] = {"dsyevd", "dsyevr", "dsyev", "dsyevd_2stage",
                                                           "dsyev_2stage"};
 
+/* The driver RMT_EIG_DRIVER names (with or without the leading d), -1
+ * when it names none. */
+static int driver_by_name(const char *name)
+{
+    for (int d = 0; d < RMT_DRIVER_COUNT; d++)
+        if (!strcmp(name, driver_names[d] + 1) || !strcmp(name, driver_names[d])) return d;
+    return -1;
+}
+
 /* The n from which the automatic choice takes the two-stage driver: 2250,
  * RMT_EIG_2STAGE_MIN's n, or never with several BLAS threads per rank (the
  * two-stage reduction is erratic with threads: BENCHMARKS.md, section 4c). */
@@ -106,12 +115,9 @@ rmt_solver *rmt_solve_create(int driver)
     if (driver >= 0 && driver < RMT_DRIVER_COUNT) {
         s->driver = driver;
         s->fixed = 1;
-    } else if (env && strcmp(env, "auto")) {
-        for (int d = 0; d < RMT_DRIVER_COUNT; d++)
-            if (!strcmp(env, driver_names[d] + 1) || !strcmp(env, driver_names[d])) {
-                s->driver = d;
-                s->fixed = 1;
-            }
+    } else if (env && driver_by_name(env) >= 0) {
+        s->driver = driver_by_name(env);
+        s->fixed = 1;
     }
     s->two_stage_min = two_stage_from();
     s->kd_env = band_env();
@@ -162,14 +168,9 @@ static rmt_status env_int(const char *name, long lo, long hi)
 rmt_status rmt_solve_check_env(void)
 {
     const char *d = getenv("RMT_EIG_DRIVER");
-    if (d && *d && strcmp(d, "auto")) {
-        int known = 0;
-        for (int k = 0; k < RMT_DRIVER_COUNT; k++)
-            if (!strcmp(d, driver_names[k] + 1) || !strcmp(d, driver_names[k])) known = 1;
-        if (!known)
-            return RMT_ERR(RMT_EUSAGE, "RMT_EIG_DRIVER: '%s' is not a LAPACK driver (auto, syevr, syevd, syev, "
-                           "syevd_2stage, syev_2stage)", d);
-    }
+    if (d && *d && strcmp(d, "auto") && driver_by_name(d) < 0)
+        return RMT_ERR(RMT_EUSAGE, "RMT_EIG_DRIVER: '%s' is not a LAPACK driver (auto, syevr, syevd, syev, "
+                       "syevd_2stage, syev_2stage)", d);
     rmt_status s = env_int("RMT_BLAS_THREADS", 1, 1024);
     if (!s) s = env_int("RMT_EIG_2STAGE_MIN", 1, INT32_MAX);
     if (!s) s = env_int("RMT_EIG_2STAGE_KD", 0, 4096);

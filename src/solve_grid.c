@@ -88,17 +88,24 @@ void rmt_grid_shape_for(int p, int *nprow, int *npcol)
     *npcol = p / r;
 }
 
+int rmt_grid_driver_by_name(const char *name)
+{
+    return !strcmp(name, "auto") ? 0 : !strcmp(name, "pdsyev") ? RMT_GRID_PDSYEV
+         : !strcmp(name, "pdsyevr") ? RMT_GRID_PDSYEVR : !strcmp(name, "elpa") ? RMT_GRID_ELPA : -1;
+}
+
 /* The driver when the config does not name one: RMT_GRID_DRIVER, else PDSYEV. */
 static int default_driver(void)
 {
     const char *d = getenv("RMT_GRID_DRIVER");
-    return d && !strcmp(d, "pdsyevr") ? RMT_GRID_PDSYEVR : d && !strcmp(d, "elpa") ? RMT_GRID_ELPA : RMT_GRID_PDSYEV;
+    int v = d ? rmt_grid_driver_by_name(d) : 0;
+    return v > 0 ? v : RMT_GRID_PDSYEV;
 }
 
 rmt_status rmt_grid_check_env(void)
 {
     const char *d = getenv("RMT_GRID_DRIVER");
-    if (d && *d && strcmp(d, "auto") && strcmp(d, "pdsyev") && strcmp(d, "pdsyevr") && strcmp(d, "elpa"))
+    if (d && *d && rmt_grid_driver_by_name(d) < 0)
         return RMT_ERR(RMT_EUSAGE, "RMT_GRID_DRIVER: '%s' is not a grid solver (auto, pdsyev, pdsyevr, elpa)", d);
     return RMT_OK;
 }
@@ -279,7 +286,7 @@ double rmt_grid_efficiency(int driver, int64_t n, int p)
 int rmt_grid_driver_forced(void)
 {
     const char *d = getenv("RMT_GRID_DRIVER");
-    return d && *d && strcmp(d, "auto"); /* unset, empty or "auto": the config or the model chooses */
+    return d && *d && rmt_grid_driver_by_name(d) > 0; /* unset, empty or "auto": the config or the model chooses */
 }
 
 static rmt_status desc_for(const rmt_grid *g, int64_t m, int64_t n, int64_t lld, int desc[9])

@@ -49,6 +49,11 @@ double rmt_grid_efficiency(int driver, int64_t n, int p);
 /* 1 when RMT_GRID_DRIVER names the grid solver for the whole run. */
 int rmt_grid_driver_forced(void);
 
+/* The RMT_GRID_* a name gives: 0 for "auto", -1 for a name that is none
+ * of auto, pdsyev, pdsyevr, elpa. The config's "solver" and
+ * RMT_GRID_DRIVER take these names. */
+int rmt_grid_driver_by_name(const char *name);
+
 /* RMT_GRID_DRIVER is unset, empty, auto, pdsyev, pdsyevr or elpa
  * (RMT_EUSAGE otherwise). */
 rmt_status rmt_grid_check_env(void);
