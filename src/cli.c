@@ -352,6 +352,13 @@ static rmt_status check_output(const char *path, int force, const char *from_con
     return s;
 }
 
+/* The solver's environment variables hold values they may (run, check). */
+static rmt_status check_env(void)
+{
+    rmt_status s = rmt_solve_check_env();
+    return s ? s : rmt_grid_check_env();
+}
+
 /* Groups of g consecutive ranks: with `ranks` not a multiple of a point's
  * ranks_per_draw, the last ranks % g sit out its draws. Say so, once per
  * such g (prefix: "" for check's plan, "rmtmc: " on run's stderr). */
@@ -548,8 +555,7 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
 static int cmd_check(const args *a)
 {
     rmt_plan *plan = NULL;
-    rmt_status s = rmt_solve_check_env();
-    if (!s) s = rmt_grid_check_env();
+    rmt_status s = check_env();
     if (!s) s = rmt_config_load(a->config, &plan);
     if (s) return finish(s);
     int ranks = a->ranks > 0 ? a->ranks : 1;
@@ -695,8 +701,7 @@ static int cmd_run(const args *a, int argc, char **argv)
     rmt_status s = RMT_OK;
     int nothing_to_do = 0, lockfd = -1;
     if (rank == 0) {
-        s = rmt_solve_check_env();
-        if (!s) s = rmt_grid_check_env();
+        s = check_env();
         if (!s) s = rmt_config_load(a->config, &plan);
         if (!s) {
             out = a->output ? a->output : plan->output_path;
