@@ -543,9 +543,9 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
     printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread, the rest of the machine idle); "
            "%u more share their ensemble, %u scaled by flops, %u on process grids at 5 GFLOP/s per core\n",
            timed, timed == 1 ? "" : "s", spent, shared, scaled, grids);
-    /* above RMT_MASTER_COMPUTES_MAX_RANKS rank 0 only hands out draws; and
-     * no run is shorter than its longest draw */
-    int workers = ranks > RMT_MASTER_COMPUTES_MAX_RANKS ? ranks - 1 : ranks;
+    /* rank 0 may only hand out draws (one-rank draws: ranks groups); and no
+     * run is shorter than its longest draw */
+    int workers = rmt_master_computes(ranks, ranks) ? ranks : ranks - 1;
     printf("estimate %.3g s of draws on %d rank%s (%.3g core-seconds), plus start-up and writing; with every "
            "core busy draws may take ~20 %% longer\n",
            fmax(core_s / workers, longest), ranks, ranks == 1 ? "" : "s", core_s);

@@ -1531,9 +1531,9 @@ static void choose_group(rmt_point *pt, int ranks, double budget)
         if (g > 1 && !fixed && rmt_grid_have_elpa() && rmt_point_bytes(&pt->ens, g, RMT_GRID_ELPA) <= budget) nd = 2;
         for (int k = 0; k < nd; k++) {
             double eff = g == 1 ? 1.0 : rmt_grid_efficiency(drivers[k], n, g);
-            /* above RMT_MASTER_COMPUTES_MAX_RANKS the master's group only dispatches */
+            /* the master's group may only dispatch */
             int groups = ranks / g;
-            if (ranks > RMT_MASTER_COMPUTES_MAX_RANKS && groups > 1) groups--;
+            if (!rmt_master_computes(ranks, groups)) groups--;
             double rounds = ceil((double)pt->draws / (double)groups);
             double cost = rounds / ((double)g * eff);
             if (cost < best * AUTO_MARGIN) {

@@ -46,6 +46,14 @@ typedef enum {
  * answers a large farm without delay. */
 #define RMT_MASTER_COMPUTES_MAX_RANKS 16
 
+/* Whether rank 0 (with its group) computes draws on `ranks` ranks cut
+ * into `groups` groups: the farm, the "auto" group sizes and check --time
+ * all ask this. */
+static inline int rmt_master_computes(int ranks, int groups)
+{
+    return ranks <= RMT_MASTER_COMPUTES_MAX_RANKS || groups <= 1;
+}
+
 /* Points a config may expand to: every rank holds the whole plan. */
 #define RMT_MAX_POINTS 1000000u
 

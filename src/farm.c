@@ -48,8 +48,8 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
  * the groups ran out of cheap ones and waited for it. */
 #define MASTER_DRAW_RATIO 2.0
 
-/* RMT_MASTER_COMPUTES_MAX_RANKS (config.h): up to that many ranks the
- * master computes draws as well as dispatching. */
+/* rmt_master_computes (config.h): whether the master computes draws as
+ * well as dispatching. */
 
 static volatile sig_atomic_t stop_signal;
 
@@ -455,7 +455,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     rmt_results *res = m->res;
     const rmt_farm_opts *o = m->o;
     rmt_status s = RMT_OK;
-    int computes = size <= RMT_MASTER_COMPUTES_MAX_RANKS || ph->groups == 1;
+    int computes = rmt_master_computes(size, ph->groups);
     int depth = computes ? 3 : 2;
     int ng = ph->groups;
     int *outstanding = calloc((size_t)ng + 1, sizeof(int));
