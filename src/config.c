@@ -113,15 +113,21 @@ static const char *type_name(const cJSON *j)
 }
 
 /* Every key of obj must be in allowed (NULL-terminated) and appear once. */
+/* Whether key is one of list (NULL-terminated). */
+static int in_list(const char *key, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strcmp(key, *list)) return 1;
+    return 0;
+}
+
 static rmt_status check_keys(const ctx *pc, const cJSON *obj, const char *path, const char *const *allowed)
 {
     /* a key is wrong at every point alike: name it without sweep values */
     const ctx plain = {.label = pc->label};
     const ctx *c = &plain;
     for (const cJSON *k = obj->child; k; k = k->next) {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++)
-            if (strcmp(k->string, *a) == 0) ok = 1;
+        int ok = in_list(k->string, allowed);
         char *p = path_join(path, k->string);
         if (!p) return RMT_ERR(RMT_ERUNTIME, "out of memory");
         if (!ok) {
@@ -197,9 +203,7 @@ static int is_sweep(const cJSON *j)
 static int is_integer_key(const char *key)
 {
     static const char *const ints[] = {"n", "t", "rows", "cols", "degeneracy", "count", NULL};
-    for (const char *const *k = ints; *k; k++)
-        if (!strcmp(key, *k)) return 1;
-    return 0;
+    return in_list(key, ints);
 }
 
 /* A sweep gives numbers: fields that hold a string, an object or an array
@@ -207,9 +211,7 @@ static int is_integer_key(const char *key)
 static int is_sweepable(const char *key)
 {
     static const char *const others[] = {"ensemble", "type", "form", "factors", "percolation", "spikes", "outliers", NULL};
-    for (const char *const *k = others; *k; k++)
-        if (!strcmp(key, *k)) return 0;
-    return strncmp(key, "factors[", 8) != 0;
+    return !in_list(key, others) && strncmp(key, "factors[", 8) != 0;
 }
 
 static rmt_status parse_sweep(const ctx *c, const cJSON *j, const char *path, sweep *sw)
