@@ -418,6 +418,23 @@ static void test_canonical(void **state)
     rmt_plan_destroy(a);
     rmt_plan_destroy(b);
     rmt_plan_destroy(c);
+    /* keys holding sweeps keep their file order (it sets the points'
+     * order); other keys are sorted, and sweeps already in key order give
+     * the plain sort, so their hash is the one earlier versions wrote */
+    rmt_plan *d = parse("{\"name\":\"x\",\"draws\":2,\"ensemble\":{\"type\":\"wishart\",\"n\":20,"
+                        "\"ratio\":{\"sweep\":[1,2]},\"percolation\":{\"p\":{\"sweep\":[0.5,1]}}}}");
+    rmt_plan *e = parse("{\"name\":\"x\",\"draws\":2,\"ensemble\":{\"type\":\"wishart\",\"n\":20,"
+                        "\"percolation\":{\"p\":{\"sweep\":[0.5,1]}},\"ratio\":{\"sweep\":[1,2]}}}");
+    assert_string_equal(d->config_json, "{\"draws\":2,\"ensemble\":{\"n\":20,\"ratio\":{\"sweep\":[1,2]},"
+                                        "\"percolation\":{\"p\":{\"sweep\":[0.5,1]}},\"type\":\"wishart\"},\"name\":\"x\"}");
+    assert_string_equal(e->config_json, "{\"draws\":2,\"ensemble\":{\"n\":20,\"percolation\":{\"p\":{\"sweep\":"
+                                        "[0.5,1]}},\"ratio\":{\"sweep\":[1,2]},\"type\":\"wishart\"},\"name\":\"x\"}");
+    assert_string_not_equal(d->sha256, e->sha256);
+    /* the points follow the file's order: ratio outer in d, p outer in e */
+    assert_true(strstr(d->params_json[1], "\"p\":1") && strstr(d->params_json[1], "\"ratio\":1"));
+    assert_true(strstr(e->params_json[1], "\"p\":0.5") && strstr(e->params_json[1], "\"ratio\":2"));
+    rmt_plan_destroy(d);
+    rmt_plan_destroy(e);
 }
 
 /* Eigenvalues of the symmetric matrix a (n x n, lower triangle, scaled by
