@@ -391,13 +391,10 @@ static int next_batch(const rmt_plan *plan, const rmt_results *res, int g, curso
     return 1;
 }
 
-/* Draws per batch for the point of the next task after the cursor (which
- * may still sit on a point already handed out, or on another phase's), by
- * time, bytes and BATCH_MAX alone (rmt_farm_batch then caps it by what is
- * left). */
-static uint64_t batch_size(const rmt_plan *plan, const rmt_results *res, int g, const cursor *c)
+/* farm.h */
+uint64_t rmt_farm_natural_batch(const rmt_plan *plan, const rmt_results *res, int g, uint32_t p, uint32_t d)
 {
-    cursor peek = *c;
+    cursor peek = {p, d};
     uint32_t nt[2];
     if (!next_task(plan, res, g, &peek, nt)) return 1;
     const rmt_point *pt = &plan->points[nt[0]];
@@ -406,6 +403,11 @@ static uint64_t batch_size(const rmt_plan *plan, const rmt_results *res, int g, 
     double bytes = (double)BATCH_BYTES / (double)result_bytes(pt);
     b = fmin(b, fmin((double)BATCH_MAX, bytes));
     return b < 1 ? 1 : (uint64_t)b;
+}
+
+static uint64_t batch_size(const rmt_plan *plan, const rmt_results *res, int g, const cursor *c)
+{
+    return rmt_farm_natural_batch(plan, res, g, c->p, c->d);
 }
 
 /* farm.h */

@@ -46,6 +46,13 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
  * tests, which check that it leaves no end-of-run tail. */
 uint64_t rmt_farm_batch(uint64_t natural, uint64_t left, uint64_t queued_all, uint64_t queued, uint64_t sharers);
 
+/* Draws per batch by time (BATCH_SECONDS of estimated work), bytes and
+ * BATCH_MAX alone, for the point of the next undone draw of `g` ranks per
+ * draw from (point p, draw d) on: the cursor may sit at the end of a point
+ * already handed out, and the next point may cost far more. Exposed for
+ * tests. */
+uint64_t rmt_farm_natural_batch(const rmt_plan *plan, const rmt_results *res, int g, uint32_t p, uint32_t d);
+
 /* Whether the master, which answers no one while it computes, may take a
  * draw of `own` flops now: not while it costs more than MASTER_DRAW_RATIO
  * (2) times a draw of the last batch sent to any group with draws

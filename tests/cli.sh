@@ -48,6 +48,11 @@ echo '{"name": "g2", "draws": 2, "ranks_per_draw": 2, "ensemble": {"type": "wign
 "$rmtmc" check "$tmp/g2.json" --ranks 3 | grep -q "^note: points with 2 ranks per draw (the first: point 0) leave 1 of the 3 ranks idle" \
   && ! "$rmtmc" check "$tmp/g2.json" --ranks 4 | grep -q "idle" && ok "check names ranks that sit out (3 ranks, 2 per draw)" \
   || bad "idle ranks note"
+# ... and by run, on stderr, when it shows progress; the draws are still all done
+mpiexec -n 3 "$rmtmc" run "$tmp/g2.json" -o "$tmp/g2.h5" --progress log > /dev/null 2> "$tmp/g2err" \
+  && grep -q "^rmtmc: note: points with 2 ranks per draw (the first: point 0) leave 1 of the 3 ranks idle" "$tmp/g2err" \
+  && h5dump -a /points/000000/draws_done "$tmp/g2.h5" | grep -q "(0): 2$" \
+  && ok "run names ranks that sit out on stderr (3 ranks, 2 per draw)" || bad "run's idle ranks note: $(cat "$tmp/g2err")"
 # output.path is relative to the current directory: the message says so, naming the config
 (cd "$tmp" && "$rmtmc" run "$src/configs/quickstart.json" --progress none > /dev/null 2> "$tmp/err"; echo $? > "$tmp/rc")
 [ "$(cat "$tmp/rc")" = 2 ] && grep -q "quickstart.json: output.path: directory results does not exist (a relative path is taken from the current directory, $tmp" "$tmp/err" \

@@ -751,6 +751,32 @@ static void test_farm_share(void **state)
         }
 }
 
+/* A batch is sized by the point of the next undone draw: at the end of a
+ * cheap point, the next dear one gets single draws, not the cheap point's
+ * batch of hundreds (which would hand one group hours of work); points
+ * already done (a resume) and other phases' points are skipped. */
+static void test_farm_natural_batch(void **state)
+{
+    (void)state;
+    rmt_plan *p = parse("{\"name\":\"x\",\"seed\":1,\"draws\":100,\"ranks_per_draw\":1,"
+                        "\"ensemble\":{\"type\":\"wigner\",\"n\":{\"sweep\":[8,4000,8]}}}");
+    rmt_results *r = NULL;
+    assert_int_equal(rmt_results_create(p, &r), RMT_OK);
+    uint64_t cheap = rmt_farm_natural_batch(p, r, 1, 0, 0);
+    assert_true(cheap >= 100);
+    assert_int_equal(rmt_farm_natural_batch(p, r, 1, 0, 99), cheap);
+    /* the cursor at the end of point 0: the next draw is of n = 4000 */
+    assert_int_equal(rmt_farm_natural_batch(p, r, 1, 0, 100), 1);
+    assert_int_equal(rmt_farm_natural_batch(p, r, 1, 1, 0), 1);
+    /* point 1 already done: the next is the cheap point 2 */
+    for (uint32_t d = 0; d < 100; d++) r->pts[1].have[d] = 1;
+    assert_int_equal(rmt_farm_natural_batch(p, r, 1, 0, 100), cheap);
+    /* nothing left for groups of 2 */
+    assert_int_equal(rmt_farm_natural_batch(p, r, 2, 0, 0), 1);
+    rmt_results_destroy(r);
+    rmt_plan_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_stream_kat), cmocka_unit_test(test_rng_batch),     cmocka_unit_test(test_fill_batch),
         cmocka_unit_test(test_bins),       cmocka_unit_test(test_sweeps),         cmocka_unit_test(test_experiments),
         cmocka_unit_test(test_canonical),  cmocka_unit_test(test_two_stage_band), cmocka_unit_test(test_farm_share),
+        cmocka_unit_test(test_farm_natural_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
