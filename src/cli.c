@@ -402,9 +402,10 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
             solver = rmt_grid_solver_name(pt->grid_solver);
         }
         if (pt->ens.kind == RMT_ENS_DIAGONAL) solver = "-";
-        printf("%6u  %-16s %8lld %8u %6s %5s %5s %-8s %10.3gMiB %10.3g  %s\n", i, plan->exp_names[pt->experiment],
-               (long long)pt->ens.n, pt->draws, rk, grid, block, solver, rmt_point_bytes(&pt->ens, g > 0 ? g : 1, pt->grid_solver) / 1048576.0,
-               fl / 1e9, plan->params_json[i]);
+        char mem[32];
+        rmt_format_bytes(rmt_point_bytes(&pt->ens, g > 0 ? g : 1, pt->grid_solver), mem, sizeof mem);
+        printf("%6u  %-16s %8lld %8u %6s %5s %5s %-8s %12s %10.3g  %s\n", i, plan->exp_names[pt->experiment],
+               (long long)pt->ens.n, pt->draws, rk, grid, block, solver, mem, fl / 1e9, plan->params_json[i]);
     }
     /* a cautious 5 GFLOP/s per core; check --time measures this machine */
     printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s at 5 GFLOP/s per core; "

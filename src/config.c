@@ -46,14 +46,19 @@ static numstr num(double v)
     return n;
 }
 
-/* a size in bytes in the largest binary unit that keeps it >= 1: "3.2 GiB", "12 KiB" */
-static numstr bytes_str(double b)
+/* config.h */
+void rmt_format_bytes(double b, char *buf, size_t len)
 {
     static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
     while (u < 4 && b >= 1024) b /= 1024, u++;
+    snprintf(buf, len, "%.3g %s", b, unit[u]);
+}
+
+static numstr bytes_str(double b)
+{
     numstr n;
-    snprintf(n.s, sizeof n.s, "%.3g %s", b, unit[u]);
+    rmt_format_bytes(b, n.s, sizeof n.s);
     return n;
 }
 
@@ -1559,10 +1564,23 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
                            "least %d ranks or lower it", plan->config_path, rpath, pt->ranks_per_draw, ranks,
                            ranks == 1 ? "" : "s", i, pt->ranks_per_draw);
         /* "auto" group sizes, and the solver of grids the config leaves to us */
+        int env_solver = pt->grid_solver == 0 && rmt_grid_driver_forced();
         if (pt->ranks_per_draw == 0 || (pt->ranks_per_draw > 1 && pt->grid_solver == 0))
             choose_group(pt, ranks, bytes_per_rank);
         double need = rmt_point_bytes(&pt->ens, pt->ranks_per_draw, pt->grid_solver);
         if (need > bytes_per_rank) {
+            /* what would make it fit */
+            char fix[192];
+            if (pt->ranks_per_draw < ranks)
+                snprintf(fix, sizeof fix, "; a larger ranks_per_draw would share it");
+            else
+                snprintf(fix, sizeof fix, "; run on more ranks (a larger ranks_per_draw) or with more memory per rank");
+            double pdsyev = rmt_point_bytes(&pt->ens, pt->ranks_per_draw, RMT_GRID_PDSYEV);
+            if (env_solver && pt->ranks_per_draw > 1 && pt->grid_solver != RMT_GRID_PDSYEV && pdsyev < need) {
+                size_t used = strlen(fix);
+                snprintf(fix + used, sizeof fix - used, "; the solver %s is set by RMT_GRID_DRIVER (pdsyev needs %s)",
+                         rmt_grid_solver_name(pt->grid_solver), bytes_str(pdsyev).s);
+            }
             /* name the field that makes the draw big: n, or for a wide wishart t (or ratio) */
             const char *field = "n";
             char dims[96];
@@ -1583,8 +1601,7 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
                            "%s: %s: %s needs %s per rank for one draw on %d rank%s (point %u), more than the "
                            "%s available per rank (%s)%s",
                            plan->config_path, path, dims, bytes_str(need).s, pt->ranks_per_draw,
-                           pt->ranks_per_draw == 1 ? "" : "s", i, bytes_str(bytes_per_rank).s, describe,
-                           pt->ranks_per_draw < ranks ? "; a larger ranks_per_draw would share it" : "");
+                           pt->ranks_per_draw == 1 ? "" : "s", i, bytes_str(bytes_per_rank).s, describe, fix);
         }
     }
     return RMT_OK;

@@ -196,4 +196,8 @@ void rmt_plan_destroy(rmt_plan *plan);
 /* Human-readable name of an ensemble kind ("wigner", ...). */
 const char *rmt_ens_name(int32_t kind);
 
+/* A size in bytes in the largest binary unit that keeps it >= 1, three
+ * significant digits: "3.2 GiB", "12 KiB", "512 bytes". */
+void rmt_format_bytes(double b, char *buf, size_t len);
+
 #endif
