@@ -376,6 +376,25 @@ static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, 
     }
 }
 
+/* Seconds of draws on `ranks` ranks, given each point's seconds per draw
+ * on one rank (t[i]; NULL: its flops at 5 GFLOP/s): the core-seconds
+ * spread over the ranks that compute (rank 0 may only hand out draws), and
+ * no shorter than the longest draw (a grid's draw takes t / g at best). */
+static double plan_seconds(const rmt_plan *plan, const double *t, int ranks, double *core_seconds)
+{
+    double core_s = 0, longest = 0;
+    for (uint32_t i = 0; i < plan->npoints; i++) {
+        const rmt_point *pt = &plan->points[i];
+        double ti = t ? t[i] : rmt_ensemble_flops(&pt->ens) / 5e9;
+        core_s += ti * pt->draws;
+        if (pt->ranks_per_draw > 1) ti /= pt->ranks_per_draw;
+        if (pt->draws > 0 && ti > longest) longest = ti;
+    }
+    int workers = rmt_master_computes(ranks, ranks) || ranks == 1 ? ranks : ranks - 1;
+    if (core_seconds) *core_seconds = core_s;
+    return fmax(core_s / workers, longest);
+}
+
 static void print_plan(const rmt_plan *plan, const char *out, double budget, const char *why, int ranks)
 {
     printf("config   %s (sha256 %.16s...)\n", plan->config_path, plan->config_json ? plan->sha256 : "");
@@ -410,7 +429,8 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
     /* a cautious 5 GFLOP/s per core; check --time measures this machine */
     printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s at 5 GFLOP/s per core; "
            "check --time measures)\n",
-           plan->npoints, (unsigned long long)draws, total / 1e9, total / 5e9 / ranks, ranks, ranks == 1 ? "" : "s");
+           plan->npoints, (unsigned long long)draws, total / 1e9, plan_seconds(plan, NULL, ranks, NULL), ranks,
+           ranks == 1 ? "" : "s");
 }
 
 static void print_summary(const rmt_results *res, const char *out)
@@ -523,33 +543,27 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
         free(secs);
         return s;
     }
-    /* core-seconds of every draw, then spread over the ranks */
-    double core_s = 0, longest = 0;
+    /* seconds per draw of the points not timed */
     uint32_t scaled = 0, grids = 0;
     for (uint32_t i = 0; i < plan->npoints; i++) {
         const rmt_point *pt = &plan->points[i];
-        double fl = rmt_ensemble_flops(&pt->ens), t = secs[i];
+        double fl = rmt_ensemble_flops(&pt->ens);
         if (pt->ranks_per_draw > 1) {
-            t = fl / 5e9;
+            secs[i] = fl / 5e9;
             grids++;
-        } else if (!isfinite(t)) {
-            t = ref_fl > 0 ? fl * ref_s / ref_fl : fl / 5e9;
+        } else if (!isfinite(secs[i])) {
+            secs[i] = ref_fl > 0 ? fl * ref_s / ref_fl : fl / 5e9;
             scaled++;
         }
-        core_s += t * pt->draws;
-        if (pt->ranks_per_draw > 1) t /= pt->ranks_per_draw; /* a grid's draw takes t / g at best */
-        if (t > longest) longest = t;
     }
+    double core_s, est = plan_seconds(plan, secs, ranks, &core_s);
     free(secs);
     printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread, the rest of the machine idle); "
            "%u more share their ensemble, %u scaled by flops, %u on process grids at 5 GFLOP/s per core\n",
            timed, timed == 1 ? "" : "s", spent, shared, scaled, grids);
-    /* rank 0 may only hand out draws (one-rank draws: ranks groups); and no
-     * run is shorter than its longest draw */
-    int workers = rmt_master_computes(ranks, ranks) ? ranks : ranks - 1;
     printf("estimate %.3g s of draws on %d rank%s (%.3g core-seconds), plus start-up and writing; with every "
            "core busy draws may take ~20 %% longer\n",
-           fmax(core_s / workers, longest), ranks, ranks == 1 ? "" : "s", core_s);
+           est, ranks, ranks == 1 ? "" : "s", core_s);
     return RMT_OK;
 }
 

@@ -64,6 +64,17 @@ cat > "$tmp/small.json" <<'JSON'
  "statistics": {"density": {"bins": 10}, "moments": 2}}
 JSON
 expect 0 "check prints the plan" -- "$rmtmc" check "$tmp/small.json"
+# the rough time: GFLOP at 5 GFLOP/s over the ranks that compute (above 16
+# ranks rank 0 only hands out draws), never below one draw
+echo '{"name": "r", "draws": 64, "ensemble": {"type": "wigner", "n": 50}}' > "$tmp/rough.json"
+rough_ok=1
+for rk in 1 2 16 17 128; do
+  "$rmtmc" check "$tmp/rough.json" --ranks $rk | awk -v rk=$rk '/^total/ {
+      gf = $6; split($0, a, "roughly "); split(a[2], b, " "); s = b[1]
+      w = rk > 16 ? rk - 1 : rk; want = gf / 5 / (w < 64 ? w : 64)
+      exit (s > want * 1.01 || s < want * 0.99) }' || { rough_ok=0; echo "rough estimate on $rk ranks: $("$rmtmc" check "$tmp/rough.json" --ranks $rk | grep ^total)"; }
+done
+[ $rough_ok = 1 ] && ok "check's rough time: 5 GFLOP/s over the computing ranks, at least one draw" || bad "check's rough time"
 grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
 (cd "$tmp" && "$rmtmc" check small.json > /dev/null) ; [ ! -e "$tmp/small.h5" ] || bad "check wrote an output file"
 
