@@ -377,22 +377,37 @@ static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, 
 }
 
 /* Seconds of draws on `ranks` ranks, given each point's seconds per draw
- * on one rank (t[i]; NULL: its flops at 5 GFLOP/s): the core-seconds
- * spread over the ranks that compute (rank 0 may only hand out draws), and
- * no shorter than the longest draw (a grid's draw takes t / g at best). */
+ * on one rank (t[i]; NULL: its flops at 5 GFLOP/s). The points of each
+ * group size g run one phase after another; a phase takes its core-seconds
+ * spread over the ranks of the groups that compute (rank 0's group may
+ * only hand out draws), and no less than its longest draw (a grid's draw
+ * takes t / g at best). */
 static double plan_seconds(const rmt_plan *plan, const double *t, int ranks, double *core_seconds)
 {
-    double core_s = 0, longest = 0;
-    for (uint32_t i = 0; i < plan->npoints; i++) {
-        const rmt_point *pt = &plan->points[i];
-        double ti = t ? t[i] : rmt_ensemble_flops(&pt->ens) / 5e9;
-        core_s += ti * pt->draws;
-        if (pt->ranks_per_draw > 1) ti /= pt->ranks_per_draw;
-        if (pt->draws > 0 && ti > longest) longest = ti;
+    double all_s = 0, total = 0;
+    for (int g = 0;;) {
+        int next = 0; /* the next group size above g */
+        for (uint32_t i = 0; i < plan->npoints; i++) {
+            int q = plan->points[i].ranks_per_draw > 0 ? plan->points[i].ranks_per_draw : 1;
+            if (q > g && (next == 0 || q < next)) next = q;
+        }
+        if (next == 0 || next > ranks) break;
+        g = next;
+        double core_s = 0, longest = 0;
+        for (uint32_t i = 0; i < plan->npoints; i++) {
+            const rmt_point *pt = &plan->points[i];
+            if ((pt->ranks_per_draw > 0 ? pt->ranks_per_draw : 1) != g) continue;
+            double ti = t ? t[i] : rmt_ensemble_flops(&pt->ens) / 5e9;
+            core_s += ti * pt->draws;
+            if (pt->draws > 0 && ti / g > longest) longest = ti / g;
+        }
+        int groups = ranks / g;
+        if (!rmt_master_computes(ranks, groups, g)) groups--;
+        all_s += core_s;
+        total += fmax(core_s / (double)(groups * g), longest);
     }
-    int workers = rmt_master_computes(ranks, ranks) || ranks == 1 ? ranks : ranks - 1;
-    if (core_seconds) *core_seconds = core_s;
-    return fmax(core_s / workers, longest);
+    if (core_seconds) *core_seconds = all_s;
+    return total;
 }
 
 static void print_plan(const rmt_plan *plan, const char *out, double budget, const char *why, int ranks)
@@ -812,7 +827,7 @@ static int cmd_run(const args *a, int argc, char **argv)
     int rc = rank == 0 ? finish(s) : (int)s;
     if (rank == 0) unlock_output(out, lockfd);
     rmt_results_destroy(res);
-    rmt_plan_destroy(plan);
+    if (!rmt_farm_draw_abandoned()) rmt_plan_destroy(plan); /* else still read by that draw */
     free(cmdline);
     return rc;
 }
@@ -843,8 +858,16 @@ int rmt_cli_main(int argc, char **argv)
     if (!strcmp(a.cmd, "check")) return cmd_check(&a);
     if (!strcmp(a.cmd, "analyze")) return cmd_analyze(&a, argc, argv);
     single_node_transport();
-    MPI_Init(&argc, &argv);
+    /* rank 0 runs its own draws in a second thread, which makes no MPI call */
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    rmt_farm_threads_allowed(provided >= MPI_THREAD_FUNNELED);
     int rc = cmd_run(&a, argc, argv);
     MPI_Finalize();
+    if (rmt_farm_draw_abandoned()) {
+        /* the checkpoint is on disk; do not wait for the draw rank 0 left running */
+        fflush(NULL);
+        _exit(rc);
+    }
     return rc;
 }

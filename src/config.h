@@ -40,18 +40,20 @@ typedef enum {
     RMT_PROD_SYMPART = 3   /* (P + P^T) / 2 */
 } rmt_product_form;
 
-/* With at most this many ranks the master computes draws as well as
- * dispatching: a laptop or a node keeps every core busy. Beyond it the
- * master only dispatches (its group idles when there are others), so it
- * answers a large farm without delay. */
+/* Rank 0 runs its own one-rank draws in a second thread, so it computes
+ * them at any size while it goes on answering the others. A draw on a
+ * process grid needs rank 0's group in step with it, which would leave the
+ * others unanswered for a whole draw: with grids of g > 1 ranks the master
+ * computes only on at most this many ranks (a node), and beyond it only
+ * dispatches (its group idles when there are others). */
 #define RMT_MASTER_COMPUTES_MAX_RANKS 16
 
 /* Whether rank 0 (with its group) computes draws on `ranks` ranks cut
- * into `groups` groups: the farm, the "auto" group sizes and check --time
- * all ask this. */
-static inline int rmt_master_computes(int ranks, int groups)
+ * into `groups` groups of g ranks: the farm, the "auto" group sizes and
+ * check --time all ask this. */
+static inline int rmt_master_computes(int ranks, int groups, int g)
 {
-    return ranks <= RMT_MASTER_COMPUTES_MAX_RANKS || groups <= 1;
+    return g == 1 || ranks <= RMT_MASTER_COMPUTES_MAX_RANKS || groups <= 1;
 }
 
 /* Points a config may expand to: every rank holds the whole plan. */

@@ -3,9 +3,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static char err_msg[1024];
-static char err_where[256];
-static int err_set_flag;
+/* per thread: rank 0 runs its own one-rank draws in a second thread */
+static _Thread_local char err_msg[1024];
+static _Thread_local char err_where[256];
+static _Thread_local int err_set_flag;
 
 rmt_status rmt_err_set(rmt_status code, const char *file, int line, const char *fmt, ...)
 {

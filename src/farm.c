@@ -2,11 +2,13 @@
 
 #include <math.h>
 #include <mpi.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -391,23 +393,29 @@ static int next_batch(const rmt_plan *plan, const rmt_results *res, int g, curso
     return 1;
 }
 
-/* farm.h */
-uint64_t rmt_farm_natural_batch(const rmt_plan *plan, const rmt_results *res, int g, uint32_t p, uint32_t d)
+/* The natural batch for about `seconds` of estimated work. */
+static uint64_t natural_batch(const rmt_plan *plan, const rmt_results *res, int g, uint32_t p, uint32_t d, double seconds)
 {
     cursor peek = {p, d};
     uint32_t nt[2];
     if (!next_task(plan, res, g, &peek, nt)) return 1;
     const rmt_point *pt = &plan->points[nt[0]];
     double t = rmt_ensemble_flops(&pt->ens) / 5e9;
-    double b = t > 0 ? ceil(BATCH_SECONDS / t) : BATCH_MAX;
+    double b = t > 0 ? ceil(seconds / t) : BATCH_MAX;
     double bytes = (double)BATCH_BYTES / (double)result_bytes(pt);
     b = fmin(b, fmin((double)BATCH_MAX, bytes));
     return b < 1 ? 1 : (uint64_t)b;
 }
 
+/* farm.h */
+uint64_t rmt_farm_natural_batch(const rmt_plan *plan, const rmt_results *res, int g, uint32_t p, uint32_t d)
+{
+    return natural_batch(plan, res, g, p, d, BATCH_SECONDS);
+}
+
 static uint64_t batch_size(const rmt_plan *plan, const rmt_results *res, int g, const cursor *c)
 {
-    return rmt_farm_natural_batch(plan, res, g, c->p, c->d);
+    return natural_batch(plan, res, g, c->p, c->d, BATCH_SECONDS);
 }
 
 /* farm.h */
@@ -429,6 +437,260 @@ int rmt_farm_master_may_compute(double own, const double *tail, const int *outst
     for (int k = 1; k < ng; k++)
         if (outstanding[k] > 0 && own > MASTER_DRAW_RATIO * tail[k]) return 0;
     return 1;
+}
+
+/* ------------------------------------------------- rank 0's own draws */
+
+/* In a phase of one-rank draws rank 0 runs its own draws, a batch at a
+ * time, in a second thread, while the main thread goes on answering the
+ * other ranks, writing checkpoints and acting on signals. The thread makes
+ * no MPI or HDF5 call: it fills and solves into its own buffers, as a
+ * worker would into its result message, and the main thread records the
+ * batch. Above RMT_MASTER_COMPUTES_MAX_RANKS it runs at a lower priority
+ * (nice + OWN_NICE), so that answering comes first. */
+#define OWN_NICE 10
+
+/* The thread's batches hold about this much estimated work, more than a
+ * message's BATCH_SECONDS: each batch costs two thread wake-ups (~0.1 ms
+ * in all here), 1 % of the run with BATCH_SECONDS (bench/ab), and the
+ * share rule (rmt_farm_batch) still caps them near the end. */
+#define OWN_BATCH_SECONDS 0.08
+
+static int threads_allowed = 1;
+static int own_abandoned; /* a draw left running after a stop */
+
+/* farm.h */
+void rmt_farm_threads_allowed(int yes) { threads_allowed = yes; }
+
+/* farm.h */
+int rmt_farm_draw_abandoned(void) { return own_abandoned; }
+
+typedef enum { OWN_IDLE, OWN_TASK, OWN_DONE, OWN_QUIT } own_state;
+
+typedef struct {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled on every change of state */
+    own_state state;
+    int lower_priority;
+    /* the batch (OWN_TASK): draws first .. first + count - 1 of point */
+    const rmt_point *pt;
+    uint32_t point, first, count;
+    /* its results (OWN_DONE), the thread's until then: each draw's
+     * figures and, when the point needs them, its spectrum (ne values);
+     * the counts of its successful draws summed */
+    rmt_draw_figs *figs;
+    double *eig;
+    uint64_t *sum, *counts;
+    size_t figs_cap, eig_cap, counts_cap, ne;
+    uint32_t ran; /* draws of the batch run (fewer when told to quit) */
+    int no_room;  /* no memory for the batch's results: none was run */
+    rmt_draw_ctx *ctx;
+} own_worker;
+
+/* Room for a batch's results; 0 when memory is short. */
+static int own_room(own_worker *w, const rmt_point *pt, uint32_t count)
+{
+    size_t nc = (size_t)rmt_stats_ncounts(&pt->stat) + 1;
+    w->ne = rmt_stats_needs_spectra(&pt->stat) ? (size_t)pt->ens.n : 0;
+    if (count > w->figs_cap) {
+        free(w->figs);
+        w->figs = malloc(sizeof(rmt_draw_figs) * count);
+        w->figs_cap = w->figs ? count : 0;
+    }
+    if (w->ne * count > w->eig_cap) {
+        free(w->eig);
+        w->eig = malloc(sizeof(double) * w->ne * count);
+        w->eig_cap = w->eig ? w->ne * count : 0;
+    }
+    if (nc > w->counts_cap) {
+        free(w->sum);
+        free(w->counts);
+        w->sum = malloc(sizeof(uint64_t) * nc);
+        w->counts = malloc(sizeof(uint64_t) * nc);
+        w->counts_cap = w->sum && w->counts ? nc : 0;
+    }
+    if (!w->figs || (w->ne && !w->eig) || !w->counts_cap) return 0;
+    memset(w->sum, 0, sizeof(uint64_t) * nc);
+    return 1;
+}
+
+static void *own_main(void *arg)
+{
+    own_worker *w = arg;
+    if (w->lower_priority) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), OWN_NICE);
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->state != OWN_TASK && w->state != OWN_QUIT) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->state == OWN_QUIT) break;
+        const rmt_point *pt = w->pt;
+        uint32_t count = w->count;
+        pthread_mutex_unlock(&w->mu);
+        int room = own_room(w, pt, count);
+        size_t nc = (size_t)rmt_stats_ncounts(&pt->stat);
+        uint32_t b = 0;
+        for (; b < count; b++) {
+            pthread_mutex_lock(&w->mu);
+            int quit = w->state == OWN_QUIT;
+            pthread_mutex_unlock(&w->mu);
+            if (quit) break;
+            rmt_draw_figs *f = room ? &w->figs[b] : NULL;
+            uint32_t draw = w->first + b;
+            rmt_status s = room ? rmt_draw_run(w->ctx, pt, draw, f, w->counts, w->ne ? w->eig + w->ne * b : NULL)
+                                : RMT_ERR(RMT_ERUNTIME, "out of memory");
+            if (!room) {
+                /* no room even for the figures: the batch is lost; the
+                 * main thread reports it failed */
+                rmt_err_clear();
+                break;
+            }
+            if (s) {
+                /* a resource failure: the draw is reported failed (status -2), as a worker does */
+                fprintf(stderr, "rmtmc: draw %u of point %u: %s\n", draw, w->point, rmt_err_message());
+                rmt_err_clear();
+                memset(f, 0, sizeof *f);
+                f->point = w->point;
+                f->draw = draw;
+                f->status = RMT_STATUS_NOMEM;
+                rmt_draw_no_figures(f);
+            } else if (f->status == 0) {
+                for (size_t q = 0; q < nc; q++) w->sum[q] += w->counts[q];
+            }
+        }
+        pthread_mutex_lock(&w->mu);
+        w->ran = room ? b : 0;
+        w->no_room = !room;
+        if (w->state == OWN_QUIT) break; /* abandoned meanwhile */
+        w->state = OWN_DONE;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start the thread; NULL when threads are not allowed or cannot start
+ * (the master then computes between its answers, as on grids). */
+static own_worker *own_start(int lower_priority)
+{
+    if (!threads_allowed) return NULL;
+    own_worker *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->ctx = rmt_draw_create();
+    w->lower_priority = lower_priority;
+    if (!w->ctx || pthread_mutex_init(&w->mu, NULL)) {
+        rmt_draw_destroy(w->ctx);
+        free(w);
+        return NULL;
+    }
+    pthread_cond_init(&w->cv, NULL);
+    /* signals go to the main thread, which acts on them */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int failed = pthread_create(&w->th, NULL, own_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (failed) {
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        rmt_draw_destroy(w->ctx);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static own_state own_get(own_worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    own_state st = w->state;
+    pthread_mutex_unlock(&w->mu);
+    return st;
+}
+
+static void own_post(own_worker *w, const rmt_plan *plan, const uint32_t task[3])
+{
+    pthread_mutex_lock(&w->mu);
+    w->pt = &plan->points[task[0]];
+    w->point = task[0];
+    w->first = task[1];
+    w->count = task[2];
+    w->state = OWN_TASK;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait up to `seconds` for the draw in hand to end (returns at once when
+ * there is none). */
+static void own_wait(own_worker *w, double seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double t = (double)until.tv_nsec * 1e-9 + seconds;
+    until.tv_sec += (time_t)t;
+    until.tv_nsec = (long)((t - floor(t)) * 1e9);
+    pthread_mutex_lock(&w->mu);
+    while (w->state == OWN_TASK)
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &until)) break;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Record the finished batch (OWN_DONE), as a worker's result message is
+ * recorded, and make the thread idle. */
+static rmt_status own_collect(own_worker *w, rmt_results *res)
+{
+    rmt_status s = RMT_OK;
+    if (w->no_room) {
+        /* no memory for the batch's results: every draw reported failed (status -2) */
+        fprintf(stderr, "rmtmc: rank 0: no memory for the results of draws %u..%u of point %u; they are reported failed "
+                "(status -2)\n", w->first, w->first + w->count - 1, w->point);
+        for (uint32_t b = 0; b < w->count && !s; b++) {
+            rmt_draw_figs f;
+            memset(&f, 0, sizeof f);
+            f.point = w->point;
+            f.draw = w->first + b;
+            f.status = RMT_STATUS_NOMEM;
+            rmt_draw_no_figures(&f);
+            s = rmt_results_add(res, &f, NULL, NULL);
+        }
+    } else {
+        for (uint32_t b = 0; b < w->ran && !s; b++) {
+            const rmt_draw_figs *f = &w->figs[b];
+            s = rmt_results_add(res, f, NULL, w->ne && f->status != RMT_STATUS_NOMEM ? w->eig + w->ne * b : NULL);
+        }
+        if (!s && w->ran) rmt_results_add_counts(res, w->point, w->sum);
+    }
+    pthread_mutex_lock(&w->mu);
+    w->state = OWN_IDLE;
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
+/* End the thread. Idle, it is joined and freed; in the middle of a draw
+ * (after a signal or a failure) it is left to finish on its own and what
+ * it holds is not freed: the process is about to end, and no one waits for
+ * a draw that may take minutes. */
+static void own_end(own_worker *w)
+{
+    if (!w) return;
+    pthread_mutex_lock(&w->mu);
+    int busy = w->state == OWN_TASK;
+    w->state = OWN_QUIT;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    if (busy) {
+        pthread_detach(w->th);
+        own_abandoned = 1;
+        return;
+    }
+    pthread_join(w->th, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    rmt_draw_destroy(w->ctx);
+    free(w->figs);
+    free(w->eig);
+    free(w->sum);
+    free(w->counts);
+    free(w);
 }
 
 /* Compute one draw on the master (with its group) and record it. */
@@ -457,8 +719,13 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     rmt_results *res = m->res;
     const rmt_farm_opts *o = m->o;
     rmt_status s = RMT_OK;
-    int computes = rmt_master_computes(size, ph->groups);
-    int depth = computes ? 3 : 2;
+    /* one-rank draws: rank 0's own run in a thread, so it computes at any
+     * size and never keeps the others waiting; otherwise between answers */
+    own_worker *own = ph->g == 1 ? own_start(size > RMT_MASTER_COMPUTES_MAX_RANKS) : NULL;
+    int computes = own != NULL || rmt_master_computes(size, ph->groups, ph->g > 1 ? ph->g : 2);
+    /* a master computing between answers leaves the groups waiting for
+     * up to a draw: they hold one batch more */
+    int depth = computes && !own ? 3 : 2;
     int ng = ph->groups;
     int *outstanding = calloc((size_t)ng + 1, sizeof(int));
     uint64_t *queued = calloc((size_t)ng + 1, sizeof(uint64_t)); /* draws sent and not yet returned */
@@ -628,9 +895,29 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         }
         if (handled) continue;
         cursor peek = cur;
-        uint32_t ptask[2];
+        uint32_t ptask[2] = {0, 0};
         if (more && !next_task(plan, res, ph->g, &peek, ptask)) more = 0;
-        if (computes && more &&
+        own_state os = own ? own_get(own) : OWN_IDLE;
+        if (os == OWN_DONE) {
+            if ((s = own_collect(own, res))) goto out;
+            continue;
+        }
+        if (own && os == OWN_IDLE && more) {
+            /* the thread is free: give it the next batch, sized as a
+             * group's. Its draws are not counted in queued_all: where a
+             * group's result and the thread's end come together (equal
+             * draws), the group would otherwise be refilled past its
+             * share and end the run a draw late (6 draws on 2 ranks: 4
+             * draw times instead of 3). */
+            uint64_t nat = natural_batch(plan, res, ph->g, cur.p, cur.d, OWN_BATCH_SECONDS);
+            uint64_t bs = rmt_farm_batch(nat, left, queued_all, 0, sharers);
+            if ((more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task))) {
+                left -= task[2];
+                own_post(own, plan, task);
+                continue;
+            }
+        }
+        if (!own && computes && more &&
             rmt_farm_master_may_compute(rmt_ensemble_flops(&plan->points[ptask[0]].ens), tail, outstanding, ng)) {
             cur = peek;
             left--;
@@ -643,11 +930,16 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
                     MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
                     stopped[k] = 1;
                 }
-            if (in_flight == 0) break;
+            if (in_flight == 0 && os == OWN_IDLE) break;
         }
-        /* nothing to do: yield the core to the workers rather than spin */
-        struct timespec ts = {0, 200000};
-        nanosleep(&ts, NULL);
+        /* nothing to do: yield the core rather than spin; while the thread
+         * runs a draw, wake when it ends or after a millisecond */
+        if (os == OWN_TASK) {
+            own_wait(own, 5e-3);
+        } else {
+            struct timespec ts = {0, 200000};
+            nanosleep(&ts, NULL);
+        }
     }
     if (stop_signal) {
         if (o->progress == RMT_PROGRESS_BAR) fputc('\n', stderr);
@@ -670,6 +962,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     uint32_t msg[3] = {0, 0, 0};
     group_bcast(ph, msg);
 out:
+    own_end(own);
     if (rpending) MPI_Wait(&rreq, MPI_STATUS_IGNORE); /* rbuf is in use until then */
     free(outstanding);
     free(queued);

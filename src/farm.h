@@ -7,9 +7,10 @@
  * master, each draw's figures and (when asked) spectrum and the batch's
  * summed integer counts. The master records results by draw index, so
  * nothing depends on which rank did what or in which order results
- * arrived. With few ranks the master computes draws too, so P ranks on P
- * cores keep P cores busy; with many it only dispatches, sleeping between
- * polls rather than spinning. */
+ * arrived. The master computes one-rank draws too, in a second thread, so
+ * P ranks on P cores keep P cores busy and it still answers at once; on
+ * process grids its group computes between answers with few ranks, and
+ * with many only dispatches. It sleeps between polls rather than spinning. */
 #ifndef RMT_FARM_H
 #define RMT_FARM_H
 
@@ -59,6 +60,16 @@ uint64_t rmt_farm_natural_batch(const rmt_plan *plan, const rmt_results *res, in
  * outstanding (tail[k], outstanding[k], groups 1 .. ng - 1), which could
  * then run dry waiting for it. Pure; exposed for tests. */
 int rmt_farm_master_may_compute(double own, const double *tail, const int *outstanding, int ng);
+
+/* Whether rank 0 may run its own one-rank draws in a second thread (MPI
+ * provides MPI_THREAD_FUNNELED); by default it may. */
+void rmt_farm_threads_allowed(int yes);
+
+/* Whether rank 0 left a draw of its own running when the run stopped (a
+ * signal, a failure): the point it reads must then stay allocated, and the
+ * process should end with _exit once its output is flushed, without the
+ * libraries' exit handlers (OpenBLAS would free buffers the draw uses). */
+int rmt_farm_draw_abandoned(void);
 
 /* Install the signal handlers that ask the master to stop (all ranks). */
 void rmt_farm_install_signals(void);

@@ -64,15 +64,24 @@ cat > "$tmp/small.json" <<'JSON'
  "statistics": {"density": {"bins": 10}, "moments": 2}}
 JSON
 expect 0 "check prints the plan" -- "$rmtmc" check "$tmp/small.json"
-# the rough time: GFLOP at 5 GFLOP/s over the ranks that compute (above 16
-# ranks rank 0 only hands out draws), never below one draw
+# the rough time: GFLOP at 5 GFLOP/s over the ranks that compute (with
+# one-rank draws, all of them: rank 0 runs its own in a thread), never
+# below one draw
 echo '{"name": "r", "draws": 64, "ensemble": {"type": "wigner", "n": 50}}' > "$tmp/rough.json"
 rough_ok=1
 for rk in 1 2 16 17 128; do
   "$rmtmc" check "$tmp/rough.json" --ranks $rk | awk -v rk=$rk '/^total/ {
       gf = $6; split($0, a, "roughly "); split(a[2], b, " "); s = b[1]
-      w = rk > 16 ? rk - 1 : rk; want = gf / 5 / (w < 64 ? w : 64)
+      want = gf / 5 / (rk < 64 ? rk : 64)
       exit (s > want * 1.01 || s < want * 0.99) }' || { rough_ok=0; echo "rough estimate on $rk ranks: $("$rmtmc" check "$tmp/rough.json" --ranks $rk | grep ^total)"; }
+done
+# 2 ranks per draw: above 16 ranks rank 0's group only hands out draws
+echo '{"name": "r", "draws": 64, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 50}}' > "$tmp/rough2.json"
+for rk_w in 4:4 16:16 20:18; do
+  rk=${rk_w%:*} w=${rk_w#*:}
+  "$rmtmc" check "$tmp/rough2.json" --ranks $rk | awk -v w=$w '/^total/ {
+      gf = $6; split($0, a, "roughly "); split(a[2], b, " "); s = b[1]; want = gf / 5 / w
+      exit (s > want * 1.01 || s < want * 0.99) }' || { rough_ok=0; echo "rough estimate, 2 per draw, on $rk ranks: $("$rmtmc" check "$tmp/rough2.json" --ranks $rk | grep ^total)"; }
 done
 [ $rough_ok = 1 ] && ok "check's rough time: 5 GFLOP/s over the computing ranks, at least one draw" || bad "check's rough time"
 grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
@@ -153,6 +162,28 @@ n = g.attrs['draws_done']
 assert 0 < n < 100000 and len(g['draws/index']) == n
 " && ok "checkpoint after SIGTERM is valid and partial" || bad "checkpoint after SIGTERM"
 [ ! -e "$tmp/long.h5.tmp" ] || bad "a temporary file was left behind"
+# SIGTERM in the middle of rank 0's own long draw: rank 0 runs its draws in a
+# thread of its own, so the checkpoint and exit 3 come at once, not after
+# the draw (checked to fail when rank 0 computes between its answers)
+cat > "$tmp/slow.json" <<'JSON'
+{"name": "slow", "seed": 1, "draws": 4, "ensemble": {"type": "wigner", "n": 3000},
+ "statistics": {"moments": 2}, "output": {"checkpoint_draws": 1}}
+JSON
+"$rmtmc" run "$tmp/slow.json" -o "$tmp/slow.h5" --progress none > /dev/null 2> "$tmp/serr" &
+pid=$!
+for i in $(seq 600); do
+  h5dump -a /points/000000/draws_done "$tmp/slow.h5" 2> /dev/null | grep -q "(0): 1$" && break
+  sleep 0.05
+done
+kill -TERM $pid
+start=$(date +%s.%N)
+wait $pid
+rc=$?
+took=$(echo "$(date +%s.%N) - $start" | bc)
+draw_s=$($py -c "import h5py; print(h5py.File('$tmp/slow.h5', 'r')['points/000000/draws/seconds'][0])")
+$py -c "import sys; sys.exit(0 if $rc == 3 and $took < 0.5 * $draw_s else 1)" && grep -q "stopped by signal 15 after 1 of 4 draws" "$tmp/serr" \
+  && ok "SIGTERM during rank 0's own draw of ${draw_s}s: exit 3 after ${took}s, with 1 of 4 draws" \
+  || bad "SIGTERM during rank 0's own draw: exit $rc after ${took}s, a draw takes ${draw_s}s: $(cat "$tmp/serr")"
 # on one node rmtmc asks Open MPI for the shared-memory pml (ob1), so the cm
 # pml (which probes the network's MTL layers, ~0.2 s) is never opened; a pml
 # the user sets is kept
