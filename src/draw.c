@@ -1,6 +1,7 @@
 #include "draw.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,32 +68,39 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* RMT_FAIL_DRAWS is read once per process: "p:d,p:d,..." */
+static uint32_t (*fail_list)[2];
+static size_t fail_count;
+static pthread_once_t fail_once = PTHREAD_ONCE_INIT; /* rank 0 draws in a second thread */
+
+static void fail_parse(void)
+{
+    uint32_t (*list)[2] = NULL;
+    size_t count = 0;
+    const char *q = getenv("RMT_FAIL_DRAWS");
+    while (q && *q) {
+        char *end;
+        unsigned long p = strtoul(q, &end, 10);
+        if (*end != ':') break;
+        unsigned long d = strtoul(end + 1, &end, 10);
+        uint32_t (*grown)[2] = realloc(list, sizeof *list * (count + 1));
+        if (!grown) break;
+        list = grown;
+        list[count][0] = (uint32_t)p;
+        list[count][1] = (uint32_t)d;
+        count++;
+        if (*end != ',') break;
+        q = end + 1;
+    }
+    fail_list = list;
+    fail_count = count;
+}
+
 int rmt_draw_injected_failure(uint32_t point, uint32_t draw)
 {
-    /* RMT_FAIL_DRAWS is read once per process: "p:d,p:d,..." */
-    static uint32_t (*list)[2];
-    static size_t count;
-    static int parsed;
-    if (!parsed) {
-        parsed = 1;
-        const char *q = getenv("RMT_FAIL_DRAWS");
-        while (q && *q) {
-            char *end;
-            unsigned long p = strtoul(q, &end, 10);
-            if (*end != ':') break;
-            unsigned long d = strtoul(end + 1, &end, 10);
-            uint32_t (*grown)[2] = realloc(list, sizeof *list * (count + 1));
-            if (!grown) break;
-            list = grown;
-            list[count][0] = (uint32_t)p;
-            list[count][1] = (uint32_t)d;
-            count++;
-            if (*end != ',') break;
-            q = end + 1;
-        }
-    }
-    for (size_t i = 0; i < count; i++)
-        if (list[i][0] == point && list[i][1] == draw) return 1;
+    pthread_once(&fail_once, fail_parse);
+    for (size_t i = 0; i < fail_count; i++)
+        if (fail_list[i][0] == point && fail_list[i][1] == draw) return 1;
     return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "draw.h"
 #include "ensemble.h"
+#include "solve.h"
 #include "solve_grid.h"
 
 enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
@@ -447,7 +448,7 @@ int rmt_farm_master_may_compute(double own, const double *tail, const int *outst
  * no MPI or HDF5 call: it fills and solves into its own buffers, as a
  * worker would into its result message, and the main thread records the
  * batch. Above RMT_MASTER_COMPUTES_MAX_RANKS it runs at a lower priority
- * (nice + OWN_NICE), so that answering comes first. */
+ * (OWN_NICE more than the process), so that answering comes first. */
 #define OWN_NICE 10
 
 /* The thread's batches hold about this much estimated work, more than a
@@ -483,9 +484,10 @@ typedef struct {
     double *eig;
     uint64_t *sum, *counts;
     size_t figs_cap, eig_cap, counts_cap, ne;
-    uint32_t ran; /* draws of the batch run (fewer when told to quit) */
+    uint32_t ran; /* draws of the batch run so far (with sum, under mu) */
     int no_room;  /* no memory for the batch's results: none was run */
     rmt_draw_ctx *ctx;
+    pid_t tid; /* the thread's id, for its priority */
 } own_worker;
 
 /* Room for a batch's results; 0 when memory is short. */
@@ -518,8 +520,15 @@ static int own_room(own_worker *w, const rmt_point *pt, uint32_t count)
 static void *own_main(void *arg)
 {
     own_worker *w = arg;
-    if (w->lower_priority) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), OWN_NICE);
+    /* BLAS threads per rank, as on the main thread (an OpenMP OpenBLAS
+     * counts them per calling thread) */
+    rmt_solve_init_threads();
     pthread_mutex_lock(&w->mu);
+    w->tid = (pid_t)syscall(SYS_gettid);
+    pthread_cond_broadcast(&w->cv);
+    /* lower, relative to the process's own niceness (a failure leaves it as it is) */
+    if (w->lower_priority)
+        setpriority(PRIO_PROCESS, (id_t)w->tid, getpriority(PRIO_PROCESS, (id_t)w->tid) + OWN_NICE);
     for (;;) {
         while (w->state != OWN_TASK && w->state != OWN_QUIT) pthread_cond_wait(&w->cv, &w->mu);
         if (w->state == OWN_QUIT) break;
@@ -528,6 +537,9 @@ static void *own_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         int room = own_room(w, pt, count);
         size_t nc = (size_t)rmt_stats_ncounts(&pt->stat);
+        pthread_mutex_lock(&w->mu);
+        w->ran = 0;
+        pthread_mutex_unlock(&w->mu);
         uint32_t b = 0;
         for (; b < count; b++) {
             pthread_mutex_lock(&w->mu);
@@ -553,9 +565,13 @@ static void *own_main(void *arg)
                 f->draw = draw;
                 f->status = RMT_STATUS_NOMEM;
                 rmt_draw_no_figures(f);
-            } else if (f->status == 0) {
-                for (size_t q = 0; q < nc; q++) w->sum[q] += w->counts[q];
             }
+            /* the draws run so far are the main thread's to record on a stop */
+            pthread_mutex_lock(&w->mu);
+            if (!s && f->status == 0)
+                for (size_t q = 0; q < nc; q++) w->sum[q] += w->counts[q];
+            w->ran = b + 1;
+            pthread_mutex_unlock(&w->mu);
         }
         pthread_mutex_lock(&w->mu);
         w->ran = room ? b : 0;
@@ -665,6 +681,26 @@ static rmt_status own_collect(own_worker *w, rmt_results *res)
     return s;
 }
 
+/* On a stop: record what the thread has finished, a whole batch or the
+ * draws of the one in hand run so far, so that the checkpoint holds them;
+ * a draw still running is left out. */
+static rmt_status own_drain(own_worker *w, rmt_results *res)
+{
+    if (!w) return RMT_OK;
+    own_state st = own_get(w);
+    if (st == OWN_DONE) return own_collect(w, res);
+    if (st != OWN_TASK) return RMT_OK;
+    rmt_status s = RMT_OK;
+    pthread_mutex_lock(&w->mu); /* the thread waits to publish its next draw */
+    for (uint32_t b = 0; b < w->ran && !s; b++) {
+        const rmt_draw_figs *f = &w->figs[b];
+        s = rmt_results_add(res, f, NULL, w->ne && f->status != RMT_STATUS_NOMEM ? w->eig + w->ne * b : NULL);
+    }
+    if (!s && w->ran) rmt_results_add_counts(res, w->point, w->sum);
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
 /* End the thread. Idle, it is joined and freed; in the middle of a draw
  * (after a signal or a failure) it is left to finish on its own and what
  * it holds is not freed: the process is about to end, and no one waits for
@@ -678,6 +714,8 @@ static void own_end(own_worker *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     if (busy) {
+        /* leave the core to the others while they finish their draws */
+        if (w->tid) setpriority(PRIO_PROCESS, (id_t)w->tid, 19);
         pthread_detach(w->th);
         own_abandoned = 1;
         return;
@@ -722,6 +760,10 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     /* one-rank draws: rank 0's own run in a thread, so it computes at any
      * size and never keeps the others waiting; otherwise between answers */
     own_worker *own = ph->g == 1 ? own_start(size > RMT_MASTER_COMPUTES_MAX_RANKS) : NULL;
+    if (ph->g == 1 && !own && size > 1)
+        fprintf(stderr, "rmtmc: rank 0 cannot start a thread for its own draws (%s); it computes them between its "
+                "answers%s\n", threads_allowed ? "pthread_create failed" : "MPI gives no MPI_THREAD_FUNNELED",
+                size > RMT_MASTER_COMPUTES_MAX_RANKS ? ", and above 16 ranks not at all" : "");
     int computes = own != NULL || rmt_master_computes(size, ph->groups, ph->g > 1 ? ph->g : 2);
     /* a master computing between answers leaves the groups waiting for
      * up to a draw: they hold one batch more */
@@ -933,7 +975,9 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             if (in_flight == 0 && os == OWN_IDLE) break;
         }
         /* nothing to do: yield the core rather than spin; while the thread
-         * runs a draw, wake when it ends or after a millisecond */
+         * runs a batch, wake when it ends or after 5 ms (the groups hold 2
+         * batches of ~20 ms of work or more; waking every 1 ms cost 2 % of
+         * a 2-rank run whose rank 0 shares its core with the thread) */
         if (os == OWN_TASK) {
             own_wait(own, 5e-3);
         } else {
@@ -943,6 +987,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     }
     if (stop_signal) {
         if (o->progress == RMT_PROGRESS_BAR) fputc('\n', stderr);
+        if ((s = own_drain(own, res))) goto out;
         if ((s = checkpoint(res, o, 0))) goto out;
         /* tell every group to stop; their late results are drained and
          * dropped while the phase ends (they are not in the checkpoint) */

@@ -1,6 +1,7 @@
 #include "rng.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <Random123/philox.h>
 
@@ -34,7 +35,7 @@ double rmt_rng_uniform(const rmt_stream *s, uint32_t i, uint32_t j, uint32_t tag
 #define ZIG_R 3.442619855899            /* start of the tail */
 #define ZIG_V 9.91256303526217e-3      /* area of each block */
 static double zig_x[ZIG_C + 1], zig_ratio[ZIG_C];
-static int zig_ready;
+static pthread_once_t zig_once = PTHREAD_ONCE_INIT; /* rank 0 draws in a second thread */
 
 static void zig_init(void)
 {
@@ -47,7 +48,6 @@ static void zig_init(void)
         f = exp(-0.5 * zig_x[i] * zig_x[i]);
     }
     for (int i = 0; i < ZIG_C; i++) zig_ratio[i] = zig_x[i + 1] / zig_x[i];
-    zig_ready = 1;
 }
 
 /* Block b of the normal at (i, j, tag): b = 0 is the counter itself, later
@@ -89,7 +89,7 @@ static double normal_from(const rmt_stream *s, uint32_t i, uint32_t j, uint32_t 
 
 double rmt_rng_normal(const rmt_stream *s, uint32_t i, uint32_t j, uint32_t tag)
 {
-    if (!zig_ready) zig_init();
+    pthread_once(&zig_once, zig_init);
     uint32_t w[4];
     nblock(s, i, j, tag, 0, w);
     return normal_from(s, i, j, tag, w);
@@ -222,7 +222,7 @@ enum { CHUNK = 4 * LANES };
 void rmt_rng_normals(const rmt_stream *s, uint32_t i, uint32_t j, uint32_t tag, rmt_rng_along along, int64_t count,
                      double scale, double *out)
 {
-    if (!zig_ready) zig_init();
+    pthread_once(&zig_once, zig_init);
     uint32_t key[philox4x32_rounds][2];
     uint64_t x[4][CHUNK];
     double part[CHUNK], xk[LANES], rk[LANES];
