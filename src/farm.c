@@ -523,12 +523,11 @@ static void *own_main(void *arg)
     /* BLAS threads per rank, as on the main thread (an OpenMP OpenBLAS
      * counts them per calling thread) */
     rmt_solve_init_threads();
-    pthread_mutex_lock(&w->mu);
-    w->tid = (pid_t)syscall(SYS_gettid);
-    pthread_cond_broadcast(&w->cv);
+    pid_t tid = (pid_t)syscall(SYS_gettid);
     /* lower, relative to the process's own niceness (a failure leaves it as it is) */
-    if (w->lower_priority)
-        setpriority(PRIO_PROCESS, (id_t)w->tid, getpriority(PRIO_PROCESS, (id_t)w->tid) + OWN_NICE);
+    if (w->lower_priority) setpriority(PRIO_PROCESS, (id_t)tid, getpriority(PRIO_PROCESS, (id_t)tid) + OWN_NICE);
+    pthread_mutex_lock(&w->mu);
+    w->tid = tid;
     for (;;) {
         while (w->state != OWN_TASK && w->state != OWN_QUIT) pthread_cond_wait(&w->cv, &w->mu);
         if (w->state == OWN_QUIT) break;
@@ -537,9 +536,6 @@ static void *own_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         int room = own_room(w, pt, count);
         size_t nc = (size_t)rmt_stats_ncounts(&pt->stat);
-        pthread_mutex_lock(&w->mu);
-        w->ran = 0;
-        pthread_mutex_unlock(&w->mu);
         uint32_t b = 0;
         for (; b < count; b++) {
             pthread_mutex_lock(&w->mu);
@@ -630,6 +626,7 @@ static void own_post(own_worker *w, const rmt_plan *plan, const uint32_t task[3]
     w->point = task[0];
     w->first = task[1];
     w->count = task[2];
+    w->ran = 0; /* own_drain reads nothing of the batch (sum included) until a draw is run */
     w->state = OWN_TASK;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
@@ -710,12 +707,13 @@ static void own_end(own_worker *w)
     if (!w) return;
     pthread_mutex_lock(&w->mu);
     int busy = w->state == OWN_TASK;
+    pid_t tid = w->tid;
     w->state = OWN_QUIT;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     if (busy) {
         /* leave the core to the others while they finish their draws */
-        if (w->tid) setpriority(PRIO_PROCESS, (id_t)w->tid, 19);
+        if (tid) setpriority(PRIO_PROCESS, (id_t)tid, 19);
         pthread_detach(w->th);
         own_abandoned = 1;
         return;
@@ -762,8 +760,8 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     own_worker *own = ph->g == 1 ? own_start(size > RMT_MASTER_COMPUTES_MAX_RANKS) : NULL;
     if (ph->g == 1 && !own && size > 1)
         fprintf(stderr, "rmtmc: rank 0 cannot start a thread for its own draws (%s); it computes them between its "
-                "answers%s\n", threads_allowed ? "pthread_create failed" : "MPI gives no MPI_THREAD_FUNNELED",
-                size > RMT_MASTER_COMPUTES_MAX_RANKS ? ", and above 16 ranks not at all" : "");
+                "answers, and above %d ranks not at all\n",
+                threads_allowed ? "no memory or no thread" : "MPI gives no MPI_THREAD_FUNNELED", RMT_MASTER_COMPUTES_MAX_RANKS);
     int computes = own != NULL || rmt_master_computes(size, ph->groups, ph->g > 1 ? ph->g : 2);
     /* a master computing between answers leaves the groups waiting for
      * up to a draw: they hold one batch more */

@@ -142,7 +142,7 @@ fi
 # SIGTERM: exit 3 within seconds, and the file on disk is a valid checkpoint
 cat > "$tmp/long.json" <<'JSON'
 {"name": "long", "seed": 1, "draws": 100000, "ensemble": {"type": "wigner", "n": 200},
- "statistics": {"moments": 2}, "output": {"checkpoint_seconds": 1}}
+ "statistics": {"moments": 2, "density": {"bins": 40}}, "output": {"checkpoint_seconds": 1}}
 JSON
 "$rmtmc" run "$tmp/long.json" -o "$tmp/long.h5" --progress none > /dev/null 2> "$tmp/lerr" &
 pid=$!
@@ -160,7 +160,12 @@ assert f.attrs['complete'] == 0
 g = f['points/000000']
 n = g.attrs['draws_done']
 assert 0 < n < 100000 and len(g['draws/index']) == n
-" && ok "checkpoint after SIGTERM is valid and partial" || bad "checkpoint after SIGTERM"
+# one rank: the draws done are the first n (those of the batch in rank 0's
+# thread run so far included), and the counts are theirs, once each
+assert sorted(g['draws/index'][:]) == list(range(n))
+total = int(g['density/counts'][:].sum() + g['density/below'][()] + g['density/above'][()])
+assert total == 200 * n, (total, n)
+" && ok "checkpoint after SIGTERM is valid and partial, its counts those of its draws" || bad "checkpoint after SIGTERM"
 [ ! -e "$tmp/long.h5.tmp" ] || bad "a temporary file was left behind"
 # SIGTERM in the middle of rank 0's own long draw: rank 0 runs its draws in a
 # thread of its own, so the checkpoint and exit 3 come at once, not after
