@@ -501,11 +501,41 @@ static int finish(rmt_status s)
     return (int)s;
 }
 
-/* check --time: one-rank points' draws timed here (draws 0, 1, ... of a
- * point until 0.2 s or 50 draws; points with the same ensemble JSON share
- * a timing; no new point once `budget` seconds are spent); the others
- * scaled by flops from the timed point of most flops, and grid points at
- * 5 GFLOP/s per core. Prints the estimate of the run on `ranks` ranks. */
+/* Draws 0, 1, ... of a point on this rank until 0.2 s or 50 draws: the
+ * seconds per draw, and the seconds spent. */
+static rmt_status time_point(rmt_draw_ctx *ctx, const rmt_point *pt, double *per_draw, double *spent)
+{
+    rmt_status s = RMT_OK;
+    uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
+    double *eig = malloc(sizeof(double) * (size_t)(pt->ens.n > 0 ? pt->ens.n : 1));
+    if (!counts || !eig) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+    uint32_t d = 0;
+    double t0 = rmt_draw_now(), t = 0;
+    while (!s && d < pt->draws && d < 50 && (d == 0 || t < 0.2)) {
+        rmt_draw_figs f;
+        s = rmt_draw_run(ctx, pt, d++, &f, counts, eig);
+        t = rmt_draw_now() - t0;
+    }
+    free(counts);
+    free(eig);
+    *per_draw = d ? t / d : NAN;
+    *spent += t;
+    return s;
+}
+
+/* The Wigner size whose draws time this machine for grid points when no
+ * one-rank point was timed. */
+#define PROBE_N 1000
+
+/* check --time: one-rank points' draws timed here (time_point; points
+ * with the same ensemble JSON share a timing; no new point once `budget`
+ * seconds are spent); the others scaled by flops from the timed point of
+ * most flops. Grid points: their one-rank time scaled the same way (from
+ * a Wigner n = PROBE_N timed here when no point was), divided by their
+ * grid's measured efficiency (rmt_grid_efficiency, as "auto" uses; 0.5
+ * where none is measured). Prints the estimate of the run on `ranks`
+ * ranks. */
+#define UNMEASURED_GRID_EFF 0.5
 static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
 {
     rmt_solve_init_threads();
@@ -531,21 +561,7 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
             }
         /* not a draw that would overrun the budget even at 50 GFLOP/s */
         if (isfinite(secs[i]) || spent >= budget || rmt_ensemble_flops(&pt->ens) / 50e9 > budget - spent) continue;
-        uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
-        double *eig = malloc(sizeof(double) * (size_t)(pt->ens.n > 0 ? pt->ens.n : 1));
-        if (!counts || !eig) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
-        uint32_t d = 0;
-        double t0 = rmt_draw_now(), t = 0;
-        while (!s && d < pt->draws && d < 50 && (d == 0 || t < 0.2)) {
-            rmt_draw_figs f;
-            s = rmt_draw_run(ctx, pt, d++, &f, counts, eig);
-            t = rmt_draw_now() - t0;
-        }
-        free(counts);
-        free(eig);
-        if (s) break;
-        secs[i] = t / d;
-        spent += t;
+        if ((s = time_point(ctx, pt, &secs[i], &spent))) break;
         timed++;
         double fl = rmt_ensemble_flops(&pt->ens);
         if (fl > ref_fl) {
@@ -553,19 +569,44 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
             ref_s = secs[i];
         }
     }
+    /* grid points and nothing timed: this machine's rate from a probe */
+    uint32_t grids = 0;
+    for (uint32_t i = 0; i < plan->npoints; i++) grids += plan->points[i].ranks_per_draw > 1;
+    int probed = 0;
+    char probe_json[128];
+    snprintf(probe_json, sizeof probe_json, "{\"name\": \"probe\", \"draws\": 50, \"ensemble\": {\"type\": \"wigner\", \"n\": %d}}",
+             PROBE_N);
+    rmt_plan *probe = NULL;
+    if (!s && grids && ref_fl == 0 && rmt_config_parse(probe_json, strlen(probe_json), "probe", &probe) == RMT_OK) {
+        const rmt_point *pt = &probe->points[0];
+        if (rmt_ensemble_flops(&pt->ens) / 50e9 <= budget - spent && !(s = time_point(ctx, pt, &ref_s, &spent))) {
+            ref_fl = rmt_ensemble_flops(&pt->ens);
+            probed = 1;
+        }
+    }
+    rmt_plan_destroy(probe);
+    rmt_err_clear();
     rmt_draw_destroy(ctx);
     if (s) {
         free(secs);
         return s;
     }
-    /* seconds per draw of the points not timed */
-    uint32_t scaled = 0, grids = 0;
+    /* seconds per draw, on one rank, of the points not timed; a grid
+     * point's core-seconds per draw are that over its grid's efficiency */
+    uint32_t scaled = 0, unmeasured = 0;
+    double eff_lo = INFINITY, eff_hi = 0;
     for (uint32_t i = 0; i < plan->npoints; i++) {
         const rmt_point *pt = &plan->points[i];
         double fl = rmt_ensemble_flops(&pt->ens);
         if (pt->ranks_per_draw > 1) {
-            secs[i] = fl / 5e9;
-            grids++;
+            double eff = rmt_grid_efficiency(pt->grid_solver, rmt_config_solved_dim(&pt->ens), pt->ranks_per_draw);
+            if (!(eff > 0)) {
+                eff = UNMEASURED_GRID_EFF;
+                unmeasured++;
+            }
+            eff_lo = fmin(eff_lo, eff);
+            eff_hi = fmax(eff_hi, eff);
+            secs[i] = (ref_fl > 0 ? fl * ref_s / ref_fl : fl / 5e9) / eff;
         } else if (!isfinite(secs[i])) {
             secs[i] = ref_fl > 0 ? fl * ref_s / ref_fl : fl / 5e9;
             scaled++;
@@ -574,8 +615,17 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
     double core_s, est = plan_seconds(plan, secs, ranks, &core_s);
     free(secs);
     printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread, the rest of the machine idle); "
-           "%u more share their ensemble, %u scaled by flops, %u on process grids at 5 GFLOP/s per core\n",
-           timed, timed == 1 ? "" : "s", spent, shared, scaled, grids);
+           "%u more share their ensemble, %u scaled by flops",
+           timed, timed == 1 ? "" : "s", spent, shared, scaled);
+    if (grids) {
+        char rate[96];
+        if (probed) snprintf(rate, sizeof rate, "from Wigner n = %d draws timed here", PROBE_N);
+        else snprintf(rate, sizeof rate, "%s", ref_fl > 0 ? "from the timed points" : "at 5 GFLOP/s per core");
+        printf(", %u on process grids scaled by flops %s and by their grid's efficiency (%.2g", grids, rate, eff_lo);
+        if (eff_hi > eff_lo) printf(" to %.2g", eff_hi);
+        printf("%s)", unmeasured ? "; 0.5 where none is measured" : "");
+    }
+    printf("\n");
     printf("estimate %.3g s of draws on %d rank%s (%.3g core-seconds), plus start-up and writing; with every "
            "core busy draws may take ~20 %% longer\n",
            est, ranks, ranks == 1 ? "" : "s", core_s);

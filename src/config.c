@@ -1455,7 +1455,8 @@ out:
 
 /* The size of the matrix a draw of e diagonalizes (what a grid's
  * efficiency depends on). */
-static int64_t solved_dim(const rmt_ensemble *e)
+/* config.h */
+int64_t rmt_config_solved_dim(const rmt_ensemble *e)
 {
     rmt_layout lay;
     rmt_ensemble_layout(e, &lay);
@@ -1484,7 +1485,7 @@ static int64_t solved_dim(const rmt_ensemble *e)
 
 /* Bytes one rank needs for a draw of e on a group of g ranks with the grid
  * solver `driver` (RMT_GRID_*, 0: the default): the rank's share of what is
- * generated, and the eigenproblem of solved_dim(e) on the grid. */
+ * generated, and the eigenproblem of rmt_config_solved_dim(e) on the grid. */
 double rmt_point_bytes(const rmt_ensemble *e, int g, int driver)
 {
     if (g <= 1) return rmt_ensemble_bytes(e);
@@ -1505,7 +1506,7 @@ double rmt_point_bytes(const rmt_ensemble *e, int g, int driver)
     } else if (lay.form == RMT_FORM_GRAM) {
         gen = 8.0 * (double)lay.rows * (double)lay.cols / g * 1.1;
     }
-    return gen + rmt_grid_bytes(solved_dim(e), g, driver) + 8.0 * (double)e->n;
+    return gen + rmt_grid_bytes(rmt_config_solved_dim(e), g, driver) + 8.0 * (double)e->n;
 }
 
 /* "auto": the group size g (unless the config gives it) and the grid
@@ -1521,7 +1522,7 @@ double rmt_point_bytes(const rmt_ensemble *e, int g, int driver)
 static void choose_group(rmt_point *pt, int ranks, double budget)
 {
     int fixed = pt->grid_solver != 0 || rmt_grid_driver_forced();
-    int64_t n = solved_dim(&pt->ens);
+    int64_t n = rmt_config_solved_dim(&pt->ens);
     int gmin = pt->ranks_per_draw, gmax = pt->ranks_per_draw;
     if (gmin == 0) {
         /* "auto": from the smallest group that fits */

@@ -198,6 +198,10 @@ void rmt_plan_destroy(rmt_plan *plan);
 /* Human-readable name of an ensemble kind ("wigner", ...). */
 const char *rmt_ens_name(int32_t kind);
 
+/* The order of the symmetric eigenproblem a draw of e solves (the small
+ * side of a gram matrix, ...): what a process grid diagonalizes. */
+int64_t rmt_config_solved_dim(const rmt_ensemble *e);
+
 /* A size in bytes in the largest binary unit that keeps it >= 1, three
  * significant digits: "3.2 GiB", "12 KiB", "512 bytes". */
 void rmt_format_bytes(double b, char *buf, size_t len);
