@@ -442,10 +442,16 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
                (long long)pt->ens.n, pt->draws, rk, grid, block, solver, mem, fl / 1e9, plan->params_json[i]);
     }
     /* a cautious 5 GFLOP/s per core; check --time measures this machine */
-    printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s at 5 GFLOP/s per core; "
-           "check --time measures)\n",
-           plan->npoints, (unsigned long long)draws, total / 1e9, plan_seconds(plan, NULL, ranks, NULL), ranks,
-           ranks == 1 ? "" : "s");
+    int fits = 1;
+    for (uint32_t i = 0; i < plan->npoints; i++) fits &= plan->points[i].ranks_per_draw <= ranks;
+    if (fits)
+        printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s at a cautious 5 GFLOP/s per "
+               "core; check --time measures)\n",
+               plan->npoints, (unsigned long long)draws, total / 1e9, plan_seconds(plan, NULL, ranks, NULL), ranks,
+               ranks == 1 ? "" : "s");
+    else
+        printf("total    %u points, %llu draws, %.3g GFLOP (not on %d rank%s: see below)\n", plan->npoints,
+               (unsigned long long)draws, total / 1e9, ranks, ranks == 1 ? "" : "s");
 }
 
 static void print_summary(const rmt_results *res, const char *out)
@@ -770,7 +776,6 @@ static int cmd_run(const args *a, int argc, char **argv)
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &on_node);
     MPI_Comm_free(&node);
-    rmt_farm_install_signals();
     rmt_solve_init_threads();
     rmt_h5out_quiet();
 
@@ -908,6 +913,8 @@ int rmt_cli_main(int argc, char **argv)
     if (!strcmp(a.cmd, "check")) return cmd_check(&a);
     if (!strcmp(a.cmd, "analyze")) return cmd_analyze(&a, argc, argv);
     single_node_transport();
+    /* a signal during start-up (MPI_Init takes ~0.1 s) stops the run at its first chance */
+    rmt_farm_install_signals();
     /* rank 0 runs its own draws in a second thread, which makes no MPI call */
     int provided = MPI_THREAD_SINGLE;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);

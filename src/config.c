@@ -1571,11 +1571,14 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
         double need = rmt_point_bytes(&pt->ens, pt->ranks_per_draw, pt->grid_solver);
         if (need > bytes_per_rank) {
             /* what would make it fit */
-            char fix[192];
+            char fix[320];
             if (pt->ranks_per_draw < ranks)
-                snprintf(fix, sizeof fix, "; a larger ranks_per_draw would share it");
+                snprintf(fix, sizeof fix, "; a larger ranks_per_draw would share it (%s in all)",
+                         bytes_str(need * pt->ranks_per_draw).s);
             else
-                snprintf(fix, sizeof fix, "; run on more ranks (a larger ranks_per_draw) or with more memory per rank");
+                snprintf(fix, sizeof fix, "; run on more ranks (a larger ranks_per_draw) or with more memory per rank (%s "
+                         "in all; for ranks on other nodes, give check --mem-per-rank what a rank has there)",
+                         bytes_str(need * pt->ranks_per_draw).s);
             double pdsyev = rmt_point_bytes(&pt->ens, pt->ranks_per_draw, RMT_GRID_PDSYEV);
             if (env_solver && pt->ranks_per_draw > 1 && pt->grid_solver != RMT_GRID_PDSYEV && pdsyev < need) {
                 size_t used = strlen(fix);

@@ -169,8 +169,10 @@ static void progress_show(progress *pg, const rmt_results *res, int final)
         char bar[64];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r[%s] %llu/%llu draws  %.1f/s  ETA %.0fs   ", bar, (unsigned long long)done,
-                (unsigned long long)total, rate, isfinite(left) ? left : 0.0);
+        char eta[32] = "?";
+        if (isfinite(left)) snprintf(eta, sizeof eta, "%.0fs", left);
+        fprintf(stderr, "\r[%s] %llu/%llu draws  %.1f/s  ETA %s   ", bar, (unsigned long long)done,
+                (unsigned long long)total, rate, eta);
         if (final) fputc('\n', stderr);
     } else {
         fprintf(stderr, "rmtmc: %llu/%llu draws (%.1f%%), %.2f draws/s, %s%.0f s left, %llu failed\n",

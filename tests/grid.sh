@@ -122,7 +122,7 @@ grep -Eq "^ +0 +auto +2000 +4 +1 +- +- " "$tmp/plan" && grep -Eq "^ +1 +auto +60
   && ok "auto: 1 rank for n = 2000; 16 (4x4) for n = 6000; 64 (8x8) for n = 100000 with 3 GB per rank of 64" \
   || { bad "auto group sizes"; cat "$tmp/plan"; }
 "$rmtmc" check "$tmp/auto.json" --ranks 8 --mem-per-rank 3G > /dev/null 2> "$tmp/err"
-[ $? = 2 ] && grep -q "needs .* GiB per rank for one draw on 8 ranks.*; run on more ranks (a larger ranks_per_draw) or with more memory per rank$" "$tmp/err" \
+[ $? = 2 ] && grep -q "needs 9.51 GiB per rank for one draw on 8 ranks.*; run on more ranks (a larger ranks_per_draw) or with more memory per rank (76.1 GiB in all; .*)$" "$tmp/err" \
   && ok "auto: a plan that cannot fit is refused (exit 2), saying what would fit it" || bad "auto: unfit plan: $(cat "$tmp/err")"
 # a solver forced by RMT_GRID_DRIVER that does not fit, where PDSYEV would: named
 RMT_GRID_DRIVER=pdsyevr "$rmtmc" check "$tmp/auto.json" --ranks 64 --mem-per-rank 3G > /dev/null 2> "$tmp/err"
