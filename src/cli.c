@@ -621,7 +621,7 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
     double core_s, est = plan_seconds(plan, secs, ranks, &core_s);
     free(secs);
     printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread, the rest of the machine idle); "
-           "%u more share their ensemble, %u scaled by flops",
+           "%u more take the timing of a point with the same ensemble, %u scaled by flops",
            timed, timed == 1 ? "" : "s", spent, shared, scaled);
     if (grids) {
         char rate[96];

@@ -231,11 +231,11 @@ t0=$(date +%s.%N)
 "$rmtmc" run "$tmp/est.json" -o "$tmp/est.h5" --progress none > /dev/null 2>&1 || bad "run of the timed config"
 wall=$(echo "$(date +%s.%N) - $t0" | bc -l)
 est=$(awk '$1 == "estimate" {print $2}' "$tmp/est.out")
-[ $rc = 0 ] && grep -q "^timed    3 points here in .*; 1 more share their ensemble, 0 scaled by flops$" "$tmp/est.out" \
+[ $rc = 0 ] && grep -q "^timed    3 points here in .*; 1 more take the timing of a point with the same ensemble, 0 scaled by flops$" "$tmp/est.out" \
   && [ -n "$est" ] && awk -v e="$est" -v w="$wall" 'BEGIN { exit !(w / e > 0.33 && w / e < 3) }' \
   && ok "check --time: estimate ${est} s, the run took ${wall} s" || { bad "check --time (estimate '$est', run $wall s)"; cat "$tmp/est.out"; }
 sed 's/"name": "c", "draws": 20,/"name": "c", "draws": 20, "ranks_per_draw": 2,/' "$tmp/est.json" > "$tmp/est2.json"
-"$rmtmc" check "$tmp/est2.json" --ranks 2 --time 10 2>&1 | grep -q "^timed    3 points here .*; 0 more share their ensemble, 0 scaled by flops, 1 on process grids" \
+"$rmtmc" check "$tmp/est2.json" --ranks 2 --time 10 2>&1 | grep -q "^timed    3 points here .*; 0 more take the timing of a point with the same ensemble, 0 scaled by flops, 1 on process grids" \
   && ok "check --time: a grid point is scaled, not timed" || bad "check --time with a grid point"
 # grid points alone: the rate comes from Wigner draws timed here and the
 # grid's measured efficiency. (Not compared with a run here: a 2-rank grid
