@@ -634,18 +634,6 @@ static void own_post(own_worker *w, const rmt_plan *plan, const uint32_t task[3]
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Draws of the thread's batch not yet run: held by rank 0 as a group's
- * queue is. A batch about to end counts as nothing, so a group whose
- * result comes with the thread's end is not refilled past its share. */
-static uint64_t own_held(own_worker *w)
-{
-    if (!w) return 0;
-    pthread_mutex_lock(&w->mu);
-    uint64_t held = w->state == OWN_TASK ? w->count - w->ran : 0;
-    pthread_mutex_unlock(&w->mu);
-    return held;
-}
-
 /* Wait up to `seconds` for the draw in hand to end (returns at once when
  * there is none). */
 static void own_wait(own_worker *w, double seconds)
@@ -909,7 +897,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
              * what is left (queued everywhere plus unassigned), so the last
              * draws are not queued behind one group while others idle; the
              * master, between its own draws here, takes what it keeps */
-            uint64_t bs = rmt_farm_batch(batch_size(plan, res, ph->g, &cur), left, queued_all + own_held(own), queued[k], sharers);
+            uint64_t bs = rmt_farm_batch(batch_size(plan, res, ph->g, &cur), left, queued_all, queued[k], sharers);
             if (!stop_signal && more && bs == 0) {
                 /* over its share: let it work through its queue first */
             } else if (!stop_signal && more && (more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task))) {
@@ -958,14 +946,15 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         }
         if (own && os == OWN_IDLE && more) {
             /* the thread is free: give it the next batch, sized as a
-             * group's. Its draws are not in queued_all: a group's refill
-             * counts those not yet run (own_held), so that where its result
-             * and the thread's last draw end together (equal draws) it is
-             * not refilled past its share (6 draws on 2 ranks: 4 draw times
-             * instead of 3), and where the thread holds a long batch the
-             * group still gets its share (all of the batch counted as
-             * nothing: Wishart n = 500 on 2 ranks, rank 0 ran 1150 draws of
-             * 2160 and the run took 6 % longer). */
+             * group's. Its draws are not counted in queued_all: where a
+             * group's result comes with the thread's end (equal draws), or
+             * just before it, the group would otherwise be refilled past
+             * its share and end the run a draw late (6 draws on 2 ranks: 4
+             * draw times instead of 3; counting only the draws of the batch
+             * not yet run, 5.8 s instead of 4.4 s in bench/ab "large", the
+             * thread's last draw being a few ms from its end). The batch is
+             * at most a twelfth of a fair share (rmt_farm_batch), so the
+             * groups' shares are off by no more than that. */
             uint64_t nat = natural_batch(plan, res, ph->g, cur.p, cur.d, OWN_BATCH_SECONDS);
             uint64_t bs = rmt_farm_batch(nat, left, queued_all, 0, sharers);
             if ((more = next_batch(plan, res, ph->g, &cur, (uint32_t)bs, task))) {

@@ -564,7 +564,6 @@ static double sim_farm_points(int G, int computes, const double *t, int np, cons
     uint64_t sharers = (uint64_t)(computes ? G : (G > 1 ? G - 1 : 1));
     double now = 0, m_until = -1;
     uint64_t m_batch = 0; /* draws in the master's hands */
-    double m_start = 0;   /* since when */
     int cp = 0;       /* the cursor: point, and draws of it handed out */
     uint64_t cd = 0;
     memset(w, 0, sizeof w);
@@ -608,12 +607,7 @@ static double sim_farm_points(int G, int computes, const double *t, int np, cons
                     queued_all -= pend[k][q];
                     outstanding[k]--;
                     if (left > 0) {
-                        /* the draws of the master thread's batch not yet run
-                         * count as held (own_held) */
-                        uint64_t held = 0;
-                        if (computes == 2 && m_until > now)
-                            held = (uint64_t)ceil((double)m_batch * (m_until - now) / (m_until - m_start) - 1e-9);
-                        uint64_t bs = rmt_farm_batch(natural, left, queued_all + held, queued[k], sharers);
+                        uint64_t bs = rmt_farm_batch(natural, left, queued_all, queued[k], sharers);
                         if (bs) SIM_SEND(k, bs);
                     }
                 }
@@ -627,7 +621,6 @@ static double sim_farm_points(int G, int computes, const double *t, int np, cons
                 cd += m_batch;
                 left -= m_batch;
                 dealt[0] += m_batch;
-                m_start = now;
                 m_until = now + t[0] * pcost[cp] * (double)m_batch;
             } else if (m_until < 0 && computes == 1 && left > 0 &&
                        rmt_farm_master_may_compute(pcost[cp], tail, outstanding, G)) {
@@ -689,11 +682,10 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
  * D / (sum of rates). Checked to fail: without the share cap (a group
  * refilled whatever it holds) the 2-rank case takes 4 draw times, not 3;
  * with batches of up to a quarter of a fair share, instead of a twelfth,
- * tiny draws end up to 881 draws late; counting all of the batch in the
- * master thread's hands as held (queued_all), rather than its draws not
- * yet run, 6 equal draws on 2 ranks take 4 draw times when a group's
- * result is handled before the thread's end (which the model does; the
- * real loop cannot rule it out). Each case runs twice where the
+ * tiny draws end up to 881 draws late; counting the batch in the master
+ * thread's hands as held (queued_all), 6 equal draws on 2 ranks take 4
+ * draw times when a group's result is handled before the thread's end
+ * (which the model does; the real loop cannot rule it out). Each case runs twice where the
  * master computes: between its answers (process grids) and in a thread of
  * its own (one-rank draws), which answers at once. Not covered: a master
  * computing between its answers more than ~2x slower than a worker. The
