@@ -94,6 +94,17 @@ static size_t block_bytes(const rmt_point *pt, const rmt_draw_figs *f)
     return f->status == RMT_STATUS_SKIPPED || f->status == RMT_STATUS_NOMEM ? sizeof *f : result_bytes(pt);
 }
 
+/* The figures of a draw that did not run: status RMT_STATUS_SKIPPED or
+ * RMT_STATUS_NOMEM, no figures (as for a draw whose solver failed). */
+static void unrun_figs(rmt_draw_figs *f, uint32_t point, uint32_t draw, int32_t status)
+{
+    memset(f, 0, sizeof *f);
+    f->point = point;
+    f->draw = draw;
+    f->status = status;
+    rmt_draw_no_figures(f);
+}
+
 /* ------------------------------------------------------------- phases */
 
 /* The ranks of a phase: every point of a phase has the same ranks_per_draw
@@ -307,11 +318,7 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                 memcpy(buf + used, &f, sizeof f);
                 used += one;
             } else {
-                memset(&f, 0, sizeof f);
-                f.point = task[0];
-                f.draw = draw;
-                f.status = skipped ? RMT_STATUS_SKIPPED : RMT_STATUS_NOMEM;
-                rmt_draw_no_figures(&f); /* as for a draw whose solver failed */
+                unrun_figs(&f, task[0], draw, skipped ? RMT_STATUS_SKIPPED : RMT_STATUS_NOMEM);
                 memcpy((buf ? buf : lean) + used, &f, sizeof f);
                 used += sizeof f;
             }
@@ -558,11 +565,7 @@ static void *own_main(void *arg)
                 /* a resource failure: the draw is reported failed (status -2), as a worker does */
                 fprintf(stderr, "rmtmc: draw %u of point %u: %s\n", draw, w->point, rmt_err_message());
                 rmt_err_clear();
-                memset(f, 0, sizeof *f);
-                f->point = w->point;
-                f->draw = draw;
-                f->status = RMT_STATUS_NOMEM;
-                rmt_draw_no_figures(f);
+                unrun_figs(f, w->point, draw, RMT_STATUS_NOMEM);
             }
             /* the draws run so far are the main thread's to record on a stop */
             pthread_mutex_lock(&w->mu);
@@ -649,6 +652,19 @@ static void own_wait(own_worker *w, double seconds)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* Record the draws of the thread's batch run so far (all of it once
+ * OWN_DONE): their figures and spectra, and their counts summed. */
+static rmt_status own_record_ran(own_worker *w, rmt_results *res)
+{
+    rmt_status s = RMT_OK;
+    for (uint32_t b = 0; b < w->ran && !s; b++) {
+        const rmt_draw_figs *f = &w->figs[b];
+        s = rmt_results_add(res, f, NULL, w->ne && f->status != RMT_STATUS_NOMEM ? w->eig + w->ne * b : NULL);
+    }
+    if (!s && w->ran) rmt_results_add_counts(res, w->point, w->sum);
+    return s;
+}
+
 /* Record the finished batch (OWN_DONE), as a worker's result message is
  * recorded, and make the thread idle. */
 static rmt_status own_collect(own_worker *w, rmt_results *res)
@@ -660,19 +676,11 @@ static rmt_status own_collect(own_worker *w, rmt_results *res)
                 "(status -2)\n", w->first, w->first + w->count - 1, w->point);
         for (uint32_t b = 0; b < w->count && !s; b++) {
             rmt_draw_figs f;
-            memset(&f, 0, sizeof f);
-            f.point = w->point;
-            f.draw = w->first + b;
-            f.status = RMT_STATUS_NOMEM;
-            rmt_draw_no_figures(&f);
+            unrun_figs(&f, w->point, w->first + b, RMT_STATUS_NOMEM);
             s = rmt_results_add(res, &f, NULL, NULL);
         }
     } else {
-        for (uint32_t b = 0; b < w->ran && !s; b++) {
-            const rmt_draw_figs *f = &w->figs[b];
-            s = rmt_results_add(res, f, NULL, w->ne && f->status != RMT_STATUS_NOMEM ? w->eig + w->ne * b : NULL);
-        }
-        if (!s && w->ran) rmt_results_add_counts(res, w->point, w->sum);
+        s = own_record_ran(w, res);
     }
     pthread_mutex_lock(&w->mu);
     w->state = OWN_IDLE;
@@ -689,13 +697,8 @@ static rmt_status own_drain(own_worker *w, rmt_results *res)
     own_state st = own_get(w);
     if (st == OWN_DONE) return own_collect(w, res);
     if (st != OWN_TASK) return RMT_OK;
-    rmt_status s = RMT_OK;
     pthread_mutex_lock(&w->mu); /* the thread waits to publish its next draw */
-    for (uint32_t b = 0; b < w->ran && !s; b++) {
-        const rmt_draw_figs *f = &w->figs[b];
-        s = rmt_results_add(res, f, NULL, w->ne && f->status != RMT_STATUS_NOMEM ? w->eig + w->ne * b : NULL);
-    }
-    if (!s && w->ran) rmt_results_add_counts(res, w->point, w->sum);
+    rmt_status s = own_record_ran(w, res);
     pthread_mutex_unlock(&w->mu);
     return s;
 }
