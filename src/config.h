@@ -50,10 +50,16 @@ typedef enum {
 
 /* Whether rank 0 (with its group) computes draws on `ranks` ranks cut
  * into `groups` groups of g ranks: the farm, the "auto" group sizes and
- * check --time all ask this. */
+ * check --time all ask this. Without the thread (grids, or no thread to be
+ * had) it computes between its answers, and only on few ranks. */
+static inline int rmt_master_computes_between_answers(int ranks, int groups)
+{
+    return ranks <= RMT_MASTER_COMPUTES_MAX_RANKS || groups <= 1;
+}
+
 static inline int rmt_master_computes(int ranks, int groups, int g)
 {
-    return g == 1 || ranks <= RMT_MASTER_COMPUTES_MAX_RANKS || groups <= 1;
+    return g == 1 || rmt_master_computes_between_answers(ranks, groups);
 }
 
 /* Points a config may expand to: every rank holds the whole plan. */

@@ -767,7 +767,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         fprintf(stderr, "rmtmc: rank 0 cannot start a thread for its own draws (%s); it computes them between its "
                 "answers, and above %d ranks not at all\n",
                 threads_allowed ? "no memory or no thread" : "MPI gives no MPI_THREAD_FUNNELED", RMT_MASTER_COMPUTES_MAX_RANKS);
-    int computes = own != NULL || rmt_master_computes(size, ph->groups, ph->g > 1 ? ph->g : 2);
+    int computes = own != NULL || rmt_master_computes_between_answers(size, ph->groups);
     /* a master computing between answers leaves the groups waiting for
      * up to a draw: they hold one batch more */
     int depth = computes && !own ? 3 : 2;
