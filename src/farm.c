@@ -587,9 +587,13 @@ static void *own_main(void *arg)
 
 /* Start the thread; NULL when threads are not allowed or cannot start
  * (the master then computes between its answers, as on grids). */
+/* RMT_FAIL_THREAD set: the thread "cannot start", so that the fallback
+ * can be tested. Off unless set. */
+static int thread_fails(void) { return getenv("RMT_FAIL_THREAD") != NULL; }
+
 static own_worker *own_start(int lower_priority)
 {
-    if (!threads_allowed) return NULL;
+    if (!threads_allowed || thread_fails()) return NULL;
     own_worker *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->ctx = rmt_draw_create();
@@ -766,7 +770,9 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     if (ph->g == 1 && !own && size > 1)
         fprintf(stderr, "rmtmc: rank 0 cannot start a thread for its own draws (%s); it computes them between its "
                 "answers, and above %d ranks not at all\n",
-                threads_allowed ? "no memory or no thread" : "MPI gives no MPI_THREAD_FUNNELED", RMT_MASTER_COMPUTES_MAX_RANKS);
+                !threads_allowed ? "MPI gives no MPI_THREAD_FUNNELED"
+                : thread_fails() ? "RMT_FAIL_THREAD is set" : "no memory or no thread",
+                RMT_MASTER_COMPUTES_MAX_RANKS);
     int computes = own != NULL || rmt_master_computes_between_answers(size, ph->groups);
     /* a master computing between answers leaves the groups waiting for
      * up to a draw: they hold one batch more */

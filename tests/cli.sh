@@ -120,7 +120,7 @@ for k in ['params_json','n','draws_requested','draws_done','zero_mass_mean','zer
 for k in ['index','zero_fraction','structural_zeros','lambda_min','lambda_max','mean_gap_ratio','seconds','status','moments']:
     assert 'draws/' + k in g, k
 assert g['density/counts'].dtype == 'uint64' and g['density/edges'].shape[0] == g['density/counts'].shape[0] + 1
-" && ok "h5py reads the layout of DESIGN.md" || bad "h5py: layout check failed"
+" && ok "h5py reads the layout the README documents" || bad "h5py: layout check failed"
 else
   bad "quickstart config on 2 ranks"; cat "$tmp/qerr"
 fi

@@ -2,7 +2,8 @@
 # The same config at 1, 2, 3 and 18 ranks (3 is odd, and more than this
 # machine's cores; above 16 ranks rank 0's own draws run at a lower
 # priority) gives bit-identical counts, per-draw datasets, spectra and
-# summaries. usage: mpi_ranks.sh RMTMC SRCDIR
+# summaries; so do runs without rank 0's thread (RMT_FAIL_THREAD).
+# usage: mpi_ranks.sh RMTMC SRCDIR
 set -u
 rmtmc=$(realpath "$1")
 src=$2
@@ -80,4 +81,57 @@ assert 0 <= a["master_checkpoint_seconds"] <= a["master_run_seconds"]
 print("ok: 3-rank file is complete and consistent; the master received %d of %d draws, busy %.3g of %.3g s"
       % (got, done, a["master_busy_seconds"], a["master_run_seconds"]))
 PY
+
+# Rank 0 without its thread (RMT_FAIL_THREAD): it says so, computes its
+# one-rank draws between its answers up to 16 ranks and none above, and
+# the results are the same.
+for p in 3 18; do
+  RMT_FAIL_THREAD=1 mpiexec --oversubscribe -n $p "$rmtmc" run "$tmp/c.json" -o "$tmp/nt$p.h5" --progress none \
+    > /dev/null 2> "$tmp/nt$p.err" || { bad "run on $p ranks without rank 0's thread"; cat "$tmp/nt$p.err"; continue; }
+  grep -q "rank 0 cannot start a thread for its own draws (RMT_FAIL_THREAD is set); it computes them between its answers, and above 16 ranks not at all" "$tmp/nt$p.err" \
+    && ok "$p ranks without rank 0's thread: the fallback is named" || { bad "$p ranks without a thread: no message"; cat "$tmp/nt$p.err"; }
+  /usr/bin/python3 "$src/tests/h5same.py" "$tmp/r1.h5" "$tmp/nt$p.h5" > /dev/null \
+    && ok "$p ranks without rank 0's thread give the results of 1 rank" || bad "$p ranks without rank 0's thread differ from 1 rank"
+  /usr/bin/python3 - "$tmp/nt$p.h5" $p <<'PY' && ok "$p ranks without rank 0's thread: rank 0 computed $([ $p = 3 ] && echo some || echo none) of the draws" || bad "$p ranks without rank 0's thread: wrong share of draws for rank 0"
+import sys, h5py
+a = h5py.File(sys.argv[1]).attrs
+got, done = int(a["master_draws_received"]), int(a["draws_done"])
+assert (got < done) if sys.argv[2] == "3" else (got == done), (got, done)
+PY
+done
+grep -q "cannot start a thread" "$tmp/log3" && bad "3 ranks with the thread: the fallback message was printed"
+
+# Above 16 ranks rank 0's thread runs 10 nice levels below its main
+# thread, so that answering comes first; at 2 ranks at the same level.
+# Rank 0's threads are read from /proc while the run goes.
+cat > "$tmp/n.json" <<'JSON'
+{"name": "nice", "seed": 5, "draws": 300, "ensemble": {"type": "wigner", "n": 300},
+ "statistics": {"density": {"bins": 20}}}
+JSON
+nice_gap() { # ranks: the largest niceness of a rank 0 thread above its main thread's seen during the run
+  mpiexec --oversubscribe -n "$1" "$rmtmc" run "$tmp/n.json" -o "$tmp/nice$1.h5" --progress none > /dev/null 2>&1 &
+  local job=$! gap=-1 pid=
+  while kill -0 $job 2> /dev/null; do
+    if [ -z "$pid" ]; then
+      for q in $(pgrep -f "nice$1.h5"); do
+        tr '\0' '\n' < /proc/$q/environ 2> /dev/null | grep -qx OMPI_COMM_WORLD_RANK=0 && pid=$q
+      done
+    fi
+    if [ -n "$pid" ] && [ -r /proc/$pid/stat ]; then
+      local main t g
+      main=$(sed 's/.*) //' /proc/$pid/stat 2> /dev/null | awk '{print $17}')
+      for t in /proc/$pid/task/*/stat; do
+        g=$(sed 's/.*) //' "$t" 2> /dev/null | awk -v m="$main" '{print $17 - m}')
+        [ -n "$g" ] && [ -n "$main" ] && [ "$g" -gt "$gap" ] && gap=$g
+      done
+    fi
+    sleep 0.02
+  done
+  wait $job || gap="run failed"
+  echo "$gap"
+}
+g=$(nice_gap 17)
+[ "$g" = 10 ] && ok "17 ranks: rank 0's own thread runs 10 nice levels lower" || bad "17 ranks: rank 0's threads at most $g nice levels below its main thread, not 10"
+g=$(nice_gap 2)
+[ "$g" = 0 ] && ok "2 ranks: rank 0's threads all at its own niceness" || bad "2 ranks: rank 0's threads up to $g nice levels lower, not 0"
 exit $fail
