@@ -360,19 +360,28 @@ static rmt_status check_env(void)
 }
 
 /* Groups of g consecutive ranks: with `ranks` not a multiple of a point's
- * ranks_per_draw, the last ranks % g sit out its draws. Say so, once per
- * such g (prefix: "" for check's plan, "rmtmc: " on run's stderr). */
+ * ranks_per_draw, the last ranks % g sit out its draws, and with more
+ * groups than the master computes with, rank 0's group only hands out
+ * draws. Say so, once per such g (prefix: "" for check's plan, "rmtmc: "
+ * on run's stderr). */
 static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, int ranks)
 {
     int said[64] = {0}, nsaid = 0;
     for (uint32_t i = 0; i < plan->npoints; i++) {
         int g = plan->points[i].ranks_per_draw, seen = 0;
-        if (g <= 1 || g > ranks || ranks % g == 0) continue;
+        if (g <= 1 || g > ranks) continue;
+        int rest = ranks % g, groups = ranks / g, master_idle = !rmt_master_computes(groups, g);
+        if (!rest && !master_idle) continue;
         for (int k = 0; k < nsaid; k++) seen |= said[k] == g;
         if (seen) continue;
         if (nsaid < 64) said[nsaid++] = g;
-        fprintf(to, "%snote: points with %d ranks per draw (the first: point %u) leave %d of the %d ranks idle while "
-                "they run (%d is not a multiple of %d)\n", prefix, g, i, ranks % g, ranks, ranks, g);
+        if (rest)
+            fprintf(to, "%snote: points with %d ranks per draw (the first: point %u) leave %d of the %d ranks idle "
+                    "while they run (%d is not a multiple of %d)\n", prefix, g, i, rest, ranks, ranks, g);
+        if (master_idle)
+            fprintf(to, "%snote: points with %d ranks per draw (the first: point %u) run in %d groups, more than "
+                    "the %d rank 0 computes with, so its group of %d ranks only hands out draws\n", prefix, g, i,
+                    groups, RMT_MASTER_COMPUTES_MAX_GROUPS, g);
     }
 }
 
@@ -402,7 +411,7 @@ static double plan_seconds(const rmt_plan *plan, const double *t, int ranks, dou
             if (pt->draws > 0 && ti / g > longest) longest = ti / g;
         }
         int groups = ranks / g;
-        if (!rmt_master_computes(ranks, groups, g)) groups--;
+        if (!rmt_master_computes(groups, g)) groups--;
         all_s += core_s;
         total += fmax(core_s / (double)(groups * g), longest);
     }

@@ -1541,7 +1541,7 @@ static void choose_group(rmt_point *pt, int ranks, double budget)
             double eff = g == 1 ? 1.0 : rmt_grid_efficiency(drivers[k], n, g);
             /* the master's group may only dispatch */
             int groups = ranks / g;
-            if (!rmt_master_computes(ranks, groups, g)) groups--;
+            if (!rmt_master_computes(groups, g)) groups--;
             double rounds = ceil((double)pt->draws / (double)groups);
             double cost = rounds / ((double)g * eff);
             if (cost < best * AUTO_MARGIN) {

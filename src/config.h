@@ -42,24 +42,27 @@ typedef enum {
 
 /* Rank 0 runs its own one-rank draws in a second thread, so it computes
  * them at any size while it goes on answering the others. A draw on a
- * process grid needs rank 0's group in step with it, which would leave the
- * others unanswered for a whole draw: with grids of g > 1 ranks the master
- * computes only on at most this many ranks (a node), and beyond it only
- * dispatches (its group idles when there are others). */
-#define RMT_MASTER_COMPUTES_MAX_RANKS 16
+ * process grid needs rank 0's group in step with it, so the master runs it
+ * between its answers, and the other groups, each holding a few draws,
+ * wait for no answer meanwhile as long as they are few: with grids of
+ * g > 1 ranks the master computes when there are at most this many groups,
+ * and beyond that only dispatches (its group idles). What the master must
+ * answer grows with the groups, not the ranks: 4 groups of 64 ranks send
+ * no more than 4 ranks do. */
+#define RMT_MASTER_COMPUTES_MAX_GROUPS 16
 
-/* Whether rank 0 (with its group) computes draws on `ranks` ranks cut
+/* Whether rank 0 (with its group) computes draws when the ranks are cut
  * into `groups` groups of g ranks: the farm, the "auto" group sizes and
  * check --time all ask this. Without the thread (grids, or no thread to be
- * had) it computes between its answers, and only on few ranks. */
-static inline int rmt_master_computes_between_answers(int ranks, int groups)
+ * had) it computes between its answers, and only for few groups. */
+static inline int rmt_master_computes_between_answers(int groups)
 {
-    return ranks <= RMT_MASTER_COMPUTES_MAX_RANKS || groups <= 1;
+    return groups <= RMT_MASTER_COMPUTES_MAX_GROUPS;
 }
 
-static inline int rmt_master_computes(int ranks, int groups, int g)
+static inline int rmt_master_computes(int groups, int g)
 {
-    return g == 1 || rmt_master_computes_between_answers(ranks, groups);
+    return g == 1 || rmt_master_computes_between_answers(groups);
 }
 
 /* Points a config may expand to: every rank holds the whole plan. */

@@ -456,7 +456,7 @@ int rmt_farm_master_may_compute(double own, const double *tail, const int *outst
  * other ranks, writing checkpoints and acting on signals. The thread makes
  * no MPI or HDF5 call: it fills and solves into its own buffers, as a
  * worker would into its result message, and the main thread records the
- * batch. Above RMT_MASTER_COMPUTES_MAX_RANKS it runs at a lower priority
+ * batch. Above RMT_MASTER_COMPUTES_MAX_GROUPS ranks it runs at a lower priority
  * (OWN_NICE more than the process), so that answering comes first. */
 #define OWN_NICE 10
 
@@ -766,14 +766,14 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     rmt_status s = RMT_OK;
     /* one-rank draws: rank 0's own run in a thread, so it computes at any
      * size and never keeps the others waiting; otherwise between answers */
-    own_worker *own = ph->g == 1 ? own_start(size > RMT_MASTER_COMPUTES_MAX_RANKS) : NULL;
+    own_worker *own = ph->g == 1 ? own_start(ph->groups > RMT_MASTER_COMPUTES_MAX_GROUPS) : NULL;
     if (ph->g == 1 && !own && size > 1)
         fprintf(stderr, "rmtmc: rank 0 cannot start a thread for its own draws (%s); it computes them between its "
                 "answers, and above %d ranks not at all\n",
                 !threads_allowed ? "MPI gives no MPI_THREAD_FUNNELED"
                 : thread_fails() ? "RMT_FAIL_THREAD is set" : "no memory or no thread",
-                RMT_MASTER_COMPUTES_MAX_RANKS);
-    int computes = own != NULL || rmt_master_computes_between_answers(size, ph->groups);
+                RMT_MASTER_COMPUTES_MAX_GROUPS);
+    int computes = own != NULL || rmt_master_computes_between_answers(ph->groups);
     /* a master computing between answers leaves the groups waiting for
      * up to a draw: they hold one batch more */
     int depth = computes && !own ? 3 : 2;

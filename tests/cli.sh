@@ -75,9 +75,9 @@ for rk in 1 2 16 17 128; do
       want = gf / 5 / (rk < 64 ? rk : 64)
       exit (s > want * 1.01 || s < want * 0.99) }' || { rough_ok=0; echo "rough estimate on $rk ranks: $("$rmtmc" check "$tmp/rough.json" --ranks $rk | grep ^total)"; }
 done
-# 2 ranks per draw: above 16 ranks rank 0's group only hands out draws
+# 2 ranks per draw: above 16 groups rank 0's group only hands out draws
 echo '{"name": "r", "draws": 64, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 50}}' > "$tmp/rough2.json"
-for rk_w in 4:4 16:16 20:18; do
+for rk_w in 4:4 16:16 20:20 32:32 34:32 40:38; do
   rk=${rk_w%:*} w=${rk_w#*:}
   "$rmtmc" check "$tmp/rough2.json" --ranks $rk | awk -v w=$w '/^total/ {
       gf = $6; split($0, a, "roughly "); split(a[2], b, " "); s = b[1]; want = gf / 5 / w

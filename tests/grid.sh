@@ -96,11 +96,26 @@ else
   echo "skip: this build has no ELPA (libelpa-dev), so the ELPA backend is not exercised"
 fi
 
-# the same grid run is bit-identical on 2, 3 (one rank sits out) and 4 ranks
-for p in 2 3; do
-  mpiexec -n $p "$rmtmc" run "$tmp/g2.json" -o "$tmp/g2p$p.h5" --progress none > /dev/null 2>&1 || bad "ranks_per_draw 2 on $p ranks"
+# the same grid run is bit-identical on 2, 3 (one rank sits out), 4, 18
+# and 36 ranks; rank 0's group computes with up to 16 groups (18 ranks: 9)
+# and only hands out draws above (36 ranks: 18 groups)
+for p in 2 3 18 36; do
+  mpiexec -n $p "$rmtmc" run "$tmp/g2.json" -o "$tmp/g2p$p.h5" --progress log > /dev/null 2> "$tmp/g2p$p.err" || bad "ranks_per_draw 2 on $p ranks"
   $py "$src/tests/h5same.py" "$tmp/g2.h5" "$tmp/g2p$p.h5" && ok "ranks_per_draw 2: 4 ranks and $p ranks identical" || bad "ranks_per_draw 2 on $p ranks differs"
 done
+for p_m in 18:some 36:none; do
+  p=${p_m%:*} m=${p_m#*:}
+  $py - "$tmp/g2p$p.h5" $m <<'PY' && ok "ranks_per_draw 2 on $p ranks: rank 0's group computed $m of the draws" || bad "ranks_per_draw 2 on $p ranks: rank 0's group should compute $m of the draws"
+import sys, h5py
+a = h5py.File(sys.argv[1]).attrs
+got, done = int(a["master_draws_received"]), int(a["draws_done"])
+assert (got < done) if sys.argv[2] == "some" else (got == done), (got, done)
+PY
+done
+note="note: points with 2 ranks per draw (the first: point 0) run in 18 groups, more than the 16 rank 0 computes with, so its group of 2 ranks only hands out draws"
+grep -qF "rmtmc: $note" "$tmp/g2p36.err" && ! grep -q "only hands out" "$tmp/g2p18.err" \
+  && ok "run says when rank 0's group only hands out draws (36 ranks), and not when it computes (18)" \
+  || { bad "note on rank 0's group handing out draws only"; cat "$tmp/g2p18.err" "$tmp/g2p36.err"; }
 
 # more ranks per draw than the run has: exit 2
 mpiexec -n 2 "$rmtmc" run "$tmp/g3.json" -o "$tmp/x.h5" > /dev/null 2> "$tmp/err"
@@ -110,16 +125,17 @@ mpiexec -n 2 "$rmtmc" run "$tmp/g3.json" -o "$tmp/x.h5" > /dev/null 2> "$tmp/err
 # smaller than measured is never chosen for speed); n = 6000 takes groups of
 # 16, since 4 groups finish in one round and a 4x4 grid's measured
 # efficiency (that of 2 ranks at n = 6000 sqrt(2/16)) beats one rank's
-# 1/16; n = 100000 needs 27 ranks of 3 GB: 2 groups of 32 would leave the
-# master's group dispatching only (above 16 ranks), so one group of 64
+# 1/16; n = 100000 needs 27 ranks of 3 GB: 2 groups of 32, both computing
+# (rank 0's group computes with up to 16 groups), finish in 2 rounds on
+# grids more efficient than one 8x8 grid in 4
 cat > "$tmp/auto.json" <<'JSON'
 {"name": "auto", "draws": 4, "ranks_per_draw": "auto",
  "ensemble": {"type": "wigner", "n": {"sweep": [2000, 6000, 100000]}}}
 JSON
 "$rmtmc" check "$tmp/auto.json" --ranks 64 --mem-per-rank 3G > "$tmp/plan" 2>&1
 grep -Eq "^ +0 +auto +2000 +4 +1 +- +- " "$tmp/plan" && grep -Eq "^ +1 +auto +6000 +4 +16 +4x4 +64 " "$tmp/plan" \
-  && grep -Eq "^ +2 +auto +100000 +4 +64 +8x8 +64 " "$tmp/plan" \
-  && ok "auto: 1 rank for n = 2000; 16 (4x4) for n = 6000; 64 (8x8) for n = 100000 with 3 GB per rank of 64" \
+  && grep -Eq "^ +2 +auto +100000 +4 +32 +4x8 +64 " "$tmp/plan" \
+  && ok "auto: 1 rank for n = 2000; 16 (4x4) for n = 6000; 32 (4x8) for n = 100000 with 3 GB per rank of 64" \
   || { bad "auto group sizes"; cat "$tmp/plan"; }
 "$rmtmc" check "$tmp/auto.json" --ranks 8 --mem-per-rank 3G > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "needs 9.51 GiB per rank for one draw on 8 ranks.*; run on more ranks (a larger ranks_per_draw) or with more memory per rank (76.1 GiB in all; .*)$" "$tmp/err" \

@@ -691,7 +691,7 @@ static double sim_farm(int G, int computes, const double *t, uint64_t D, uint64_
  * computing between its answers more than ~2x slower than a worker. The
  * worker then runs through its queue of 3 single draws while the master is
  * busy with one of its own (a master 2.5x slower than the fastest of 3
- * workers: 2.7 % late). That is only on grids of at most 16 ranks; with its
+ * workers: 2.7 % late). That is only on grids, with at most 16 groups; with its
  * own thread the master may be 3.2x slower and the bound holds. */
 static void test_farm_share(void **state)
 {
