@@ -17,7 +17,9 @@
 #include "solve.h"
 #include "solve_grid.h"
 
-enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3 };
+/* TAG_STOP: no more tasks (those queued still run); TAG_HALT: the run is
+ * stopping (a signal): skip what is queued once the draw in hand ends. */
+enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3, TAG_HALT = 4 };
 
 #define RMT_STATUS_SKIPPED (-3) /* a draw a stopping worker did not run */
 #define RMT_STATUS_NOMEM (-2)   /* a draw a worker could not run for lack of memory */
@@ -63,6 +65,7 @@ void rmt_farm_install_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* system calls interrupted by it go on */
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -150,11 +153,21 @@ static rmt_status run_draw(rmt_draw_ctx *ctx, const phase *ph, const rmt_point *
     return rmt_draw_run(ctx, pt, draw, f, counts, eig);
 }
 
-/* Tell the group what to do next: (point, draw, 1) or stop (x, x, 0).
- * Collective on the group; the leader's values win. */
+/* Tell the group what to do next: (point, draw, 1) or stop (x, x, 0), and
+ * learn whether any member was signalled. Collective on the group: a
+ * maximum over the leader's message and everyone's signal, so the leader's
+ * values win and a signal to a member alone stops the run as one to its
+ * leader does (from the draw after this one). */
 static void group_bcast(const phase *ph, uint32_t msg[3])
 {
-    if (ph->comm != MPI_COMM_NULL) MPI_Bcast(msg, 3, MPI_UINT32_T, 0, ph->comm);
+    if (ph->comm == MPI_COMM_NULL) return;
+    int r = 0;
+    MPI_Comm_rank(ph->comm, &r);
+    uint32_t in[4] = {0, 0, 0, (uint32_t)stop_signal}, out[4];
+    if (r == 0) memcpy(in, msg, 3 * sizeof *msg);
+    MPI_Allreduce(in, out, 4, MPI_UINT32_T, MPI_MAX, ph->comm);
+    memcpy(msg, out, 3 * sizeof *msg);
+    if (out[3] && !stop_signal) stop_signal = (sig_atomic_t)out[3];
 }
 
 /* ------------------------------------------------------------ progress */
@@ -242,12 +255,18 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
     char *bufs[SEND_RING] = {NULL};
     MPI_Request reqs[SEND_RING];
     for (int r = 0; r < SEND_RING; r++) reqs[r] = MPI_REQUEST_NULL;
+    int halted = 0; /* the master is stopping: what is queued here is not run */
     for (unsigned slot = 0;; slot = (slot + 1) % SEND_RING) {
         /* a task: draws task[1] .. task[1] + task[2] - 1 of point task[0] */
         uint32_t task[3], msg[3];
         MPI_Status st;
+        if (halted) {
+            msg[0] = msg[1] = msg[2] = 0;
+            group_bcast(ph, msg);
+            break;
+        }
         MPI_Recv(task, 3, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
-        if (st.MPI_TAG == TAG_STOP) {
+        if (st.MPI_TAG == TAG_STOP || st.MPI_TAG == TAG_HALT) {
             msg[0] = msg[1] = msg[2] = 0;
             group_bcast(ph, msg);
             break;
@@ -294,9 +313,20 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
         for (uint32_t b = 0; b < task[2]; b++) {
             rmt_draw_figs f;
             uint32_t draw = task[1] + b;
-            /* signalled too: skip the draws queued here, and say so, so that a
-             * master that was not signalled stops as well (status -3: not run) */
-            int ok = 0, skipped = stop_signal != 0;
+            /* the master stopping: the draws queued here are not wanted */
+            if (!halted) {
+                int flag = 0;
+                MPI_Iprobe(0, TAG_HALT, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+                if (flag) {
+                    uint32_t h[3];
+                    MPI_Recv(h, 3, MPI_UINT32_T, 0, TAG_HALT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                    halted = 1;
+                }
+            }
+            /* signalled too (or a member of the group was): skip the draws
+             * queued here, and say so, so that a master that was not
+             * signalled stops as well (status -3: not run) */
+            int ok = 0, skipped = stop_signal != 0 || halted;
             if (!skipped && buf) {
                 int done = 0;
                 MPI_Testall(SEND_RING, reqs, &done, MPI_STATUSES_IGNORE);
@@ -308,6 +338,14 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
                 ok = run_draw(ctx, ph, pt, draw, &f, counts, eig) == RMT_OK;
                 if (ok && f.status == 0)
                     for (size_t q = 0; q < nc; q++) sum[q] += counts[q];
+                if (!ok && ph->comm != MPI_COMM_NULL) {
+                    /* on a grid the members may be waiting in a collective
+                     * of this draw for ever: end the job */
+                    fprintf(stderr, "rmtmc: rank %d: draw %u of point %u: %s\n", world_rank(), draw, task[0],
+                            rmt_err_message());
+                    fflush(stderr);
+                    MPI_Abort(MPI_COMM_WORLD, 1);
+                }
                 if (!ok) {
                     /* a resource failure on this rank: the draw is reported failed (status -2) */
                     fprintf(stderr, "rmtmc: draw %u of point %u: %s\n", draw, task[0], rmt_err_message());
@@ -603,7 +641,20 @@ static own_worker *own_start(int lower_priority)
         free(w);
         return NULL;
     }
-    pthread_cond_init(&w->cv, NULL);
+    /* waits time out on the monotonic clock: a clock stepped back must not
+     * keep the main thread from its answers */
+    pthread_condattr_t ca;
+    int bad = pthread_condattr_init(&ca);
+    if (!bad) {
+        bad = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&w->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    if (bad) {
+        pthread_mutex_destroy(&w->mu);
+        rmt_draw_destroy(w->ctx);
+        free(w);
+        return NULL;
+    }
     /* signals go to the main thread, which acts on them */
     sigset_t all, old;
     sigfillset(&all);
@@ -646,7 +697,7 @@ static void own_post(own_worker *w, const rmt_plan *plan, const uint32_t task[3]
 static void own_wait(own_worker *w, double seconds)
 {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     double t = (double)until.tv_nsec * 1e-9 + seconds;
     until.tv_sec += (time_t)t;
     until.tv_nsec = (long)((t - floor(t)) * 1e9);
@@ -1003,13 +1054,11 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         if (o->progress == RMT_PROGRESS_BAR) fputc('\n', stderr);
         if ((s = own_drain(own, res))) goto out;
         if ((s = checkpoint(res, o, 0))) goto out;
-        /* tell every group to stop; their late results are drained and
-         * dropped while the phase ends (they are not in the checkpoint) */
-        for (int k = 1; k < ng; k++)
-            if (!stopped[k]) {
-                MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_STOP, MPI_COMM_WORLD);
-                stopped[k] = 1;
-            }
+        /* tell every group to stop after the draw in hand, those sent
+         * TAG_STOP with draws still queued too; their late results are
+         * drained and dropped while the phase ends (they are not in the
+         * checkpoint) */
+        for (int k = 1; k < ng; k++) MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_HALT, MPI_COMM_WORLD);
         uint32_t msg[3] = {0, 0, 0};
         group_bcast(ph, msg);
         s = RMT_ERR(RMT_EINTERRUPT, "stopped by signal %d after %llu of %llu draws; checkpoint in %s (continue with --resume)",
@@ -1047,6 +1096,7 @@ static void drain_results(void)
         if (!flag) return;
         MPI_Get_count(&st, MPI_BYTE, &bytes);
         char *buf = malloc(bytes > 0 ? (size_t)bytes : 1);
+        if (!buf) return; /* left for MPI_Finalize; the job ends anyway */
         MPI_Recv(buf, bytes, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         free(buf);
     }
@@ -1059,6 +1109,10 @@ static void gather_rss(rmt_results *res, int rank, int size)
     getrusage(RUSAGE_SELF, &ru);
     int64_t mine = (int64_t)ru.ru_maxrss * 1024; /* Linux reports KiB */
     int64_t *all = rank == 0 ? calloc((size_t)size, sizeof(int64_t)) : NULL;
+    /* out of memory on rank 0: the file goes without peak_rss */
+    int have = rank != 0 || all;
+    MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!have) return;
     MPI_Gather(&mine, 1, MPI_INT64_T, all, 1, MPI_INT64_T, 0, MPI_COMM_WORLD);
     if (rank == 0 && all) {
         free(res->peak_rss);
@@ -1128,6 +1182,15 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         for (int done = 0; !done;) {
             MPI_Test(&req, &done, MPI_STATUS_IGNORE);
             if (done) break;
+            if (rank != 0) {
+                /* a stop sent after this leader's last task: take it */
+                int flag = 0;
+                MPI_Iprobe(0, TAG_HALT, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+                if (flag) {
+                    uint32_t h[3];
+                    MPI_Recv(h, 3, MPI_UINT32_T, 0, TAG_HALT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                }
+            }
             if (rank == 0 && s == RMT_EINTERRUPT) {
                 drain_results();
                 if (rmt_draw_now() - t0 > STOP_GRACE) {

@@ -123,6 +123,68 @@ else
     || { bad "SIGTERM to a worker: exit $rc"; cat "$tmp/werr"; }
 fi
 
+# SIGTERM to a member of a process grid alone (not its group's leader)
+# stops the run the same way, and the checkpoint resumes to the same file
+cat > "$tmp/gm.json" <<'JSON'
+{"name": "gm", "seed": 8, "draws": 200, "ranks_per_draw": 2, "output": {"checkpoint_draws": 2},
+ "ensemble": {"type": "wigner", "n": 500}, "statistics": {"density": {"bins": 40}, "moments": 2}}
+JSON
+mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gmref.h5" --progress none > /dev/null 2>&1 || bad "grid reference run"
+rm -f "$tmp/gm.h5"
+mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gm.h5" --progress none > /dev/null 2> "$tmp/gmerr" &
+pid=$!
+for i in $(seq 100); do [ -e "$tmp/gm.h5" ] && break; sleep 0.1; done
+sleep 0.3
+for c in $(pgrep -P $pid); do
+  grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && kill -TERM $c
+done
+for i in $(seq 150); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
+if kill -0 $pid 2> /dev/null; then bad "SIGTERM to a grid member left the job running"; kill -9 -- $pid $(pgrep -P $pid); wait $pid
+else
+  wait $pid; rc=$?
+  [ $rc = 3 ] && grep -q "stopped by signal 15" "$tmp/gmerr" && ok "SIGTERM to a grid member alone: the run stops with exit 3" \
+    || { bad "SIGTERM to a grid member: exit $rc"; cat "$tmp/gmerr"; }
+  mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gm.h5" --resume --progress none > /dev/null 2>&1 || bad "resume after SIGTERM to a grid member"
+  $py "$src/tests/h5same.py" "$tmp/gmref.h5" "$tmp/gm.h5" > /dev/null && ok "resume after SIGTERM to a grid member: identical" \
+    || bad "resume after SIGTERM to a grid member differs"
+fi
+
+# SIGTERM to rank 0 alone: the other ranks finish the draw in hand and skip
+# the draws queued for them, so the ranks end within a draw of the signal
+# (before, a worker ran its queue out first: the rest of its draw and one
+# more). Draws of ~1-2 s; allowed: the longest draw and 0.4 s, timed to the ranks'
+# end (mpiexec itself takes a second more to end a job that exits 3: it
+# waits odls_base_sigkill_timeout before it kills what is left).
+cat > "$tmp/r0.json" <<'JSON'
+{"name": "r0", "seed": 9, "draws": 24, "ensemble": {"type": "wigner", "n": 2600},
+ "statistics": {"density": {"bins": 40}}}
+JSON
+rm -f "$tmp/r0.h5"
+mpiexec -n 2 "$rmtmc" run "$tmp/r0.json" -o "$tmp/r0.h5" --progress none > /dev/null 2> "$tmp/r0err" &
+pid=$!
+r0= r1=
+for i in $(seq 100); do
+  for c in $(pgrep -P $pid); do
+    grep -qz '^OMPI_COMM_WORLD_RANK=0$' /proc/$c/environ 2> /dev/null && r0=$c
+    grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && r1=$c
+  done
+  [ -n "$r0" ] && [ -n "$r1" ] && break; sleep 0.1
+done
+sleep 3.7
+kill -TERM $r0
+t0=$(date +%s.%N)
+running() { [ -r /proc/$1/stat ] && [ "$(sed 's/.*) //' /proc/$1/stat 2> /dev/null | cut -c1)" != Z ]; } # a zombie has ended
+while running $r0 || running $r1; do sleep 0.02; done
+took=$(echo "$(date +%s.%N) - $t0" | bc)
+wait $pid
+rc=$?
+draw_s=$($py -c "
+import h5py, numpy as np
+print('%.2f' % np.max(h5py.File('$tmp/r0.h5')['points/000000/draws/seconds'][:]))" 2> /dev/null)
+[ $rc = 3 ] && [ -n "$draw_s" ] && [ "$(echo "$took < $draw_s + 0.4" | bc)" = 1 ] \
+  && ok "SIGTERM to rank 0 alone: the ranks end after ${took}s, the longest draw ${draw_s}s; exit 3" \
+  || { bad "SIGTERM to rank 0 alone: exit $rc, the ranks end after ${took}s, the longest draw ${draw_s}s"; cat "$tmp/r0err"; }
+
 # a rank that dies ends the job (no hang), and the checkpoint resumes
 rm -f "$tmp/d.h5"
 mpiexec -n 2 "$rmtmc" run "$tmp/long.json" -o "$tmp/d.h5" --progress none > /dev/null 2>&1 &
@@ -143,11 +205,13 @@ fi
   || bad "resume after a dead rank"
 
 # two runs never write the same output: the second is refused while the first holds the lock
+# (the first run is long enough to outlast the second's start on a loaded machine)
 rm -f "$tmp/l.h5"
-"$rmtmc" run "$tmp/long.json" -o "$tmp/l.h5" --progress none > /dev/null 2>&1 &
+sed 's/"draws": 400/"draws": 40000/' "$tmp/long.json" > "$tmp/l.json"
+"$rmtmc" run "$tmp/l.json" -o "$tmp/l.h5" --progress none > /dev/null 2>&1 &
 pid=$!
 for i in $(seq 100); do [ -e "$tmp/l.h5" ] && break; sleep 0.1; done
-"$rmtmc" run "$tmp/long.json" -o "$tmp/l.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+"$rmtmc" run "$tmp/l.json" -o "$tmp/l.h5" --resume --progress none > /dev/null 2> "$tmp/err"
 rc=$?
 kill -9 $pid; wait $pid 2> /dev/null
 [ $rc = 2 ] && grep -q "another rmtmc run" "$tmp/err" && ok "a second run on the same output: exit 2" || { bad "concurrent runs: exit $rc"; cat "$tmp/err"; }
