@@ -257,14 +257,28 @@ static int lock_output(const char *path, rmt_status *s)
         return -1;
     }
     snprintf(lk, len, "%s.lock", path);
-    int fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        *s = RMT_ERR(RMT_EUSAGE, "%s: cannot create: %s", lk, strerror(errno));
-    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        *s = RMT_ERR(RMT_EUSAGE, "%s: another rmtmc run is writing this output (lock %s held)", path, lk);
+    int fd = -1;
+    /* a run ending unlinks its lock file: one opened before that and
+     * locked after is no longer the lock at the path, so try again */
+    for (int tries = 0; tries < 100; tries++) {
+        fd = open(lk, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            *s = RMT_ERR(RMT_EUSAGE, "%s: cannot create: %s", lk, strerror(errno));
+            break;
+        }
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            *s = RMT_ERR(RMT_EUSAGE, "%s: another rmtmc run is writing this output (lock %s held)", path, lk);
+            close(fd);
+            fd = -1;
+            break;
+        }
+        struct stat held, there;
+        if (fstat(fd, &held) == 0 && stat(lk, &there) == 0 && held.st_dev == there.st_dev && held.st_ino == there.st_ino)
+            break;
         close(fd);
         fd = -1;
     }
+    if (fd < 0 && !*s) *s = RMT_ERR(RMT_EUSAGE, "%s: cannot take the lock %s", path, lk);
     free(lk);
     return fd;
 }
@@ -282,12 +296,13 @@ static void unlock_output(const char *path, int fd)
     close(fd);
 }
 
-/* Bytes the output file will take at most (checkpoints keep the spectra
- * that spacings need), to refuse a run the disk cannot hold. */
-static double output_bytes(const rmt_plan *plan)
+/* Bytes the output file of points [begin, end) will take at most
+ * (checkpoints keep the spectra that spacings need), to refuse a run the
+ * disk cannot hold. */
+static double output_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end)
 {
     double b = 65536;
-    for (uint32_t i = 0; i < plan->npoints; i++) {
+    for (uint32_t i = begin; i < end; i++) {
         const rmt_point *pt = &plan->points[i];
         b += 4096 + 8.0 * (double)rmt_stats_ncounts(&pt->stat) + 8.0 * (double)pt->stat.sp_bins;
         b += (double)pt->draws * 8.0 * (10.0 + pt->stat.moments);
@@ -296,14 +311,20 @@ static double output_bytes(const rmt_plan *plan)
     return b;
 }
 
-static rmt_status check_space(const char *path, const rmt_plan *plan)
+/* The slice i of k (k = 0: the whole plan); resuming: the checkpoint there
+ * already takes its room. */
+static rmt_status check_space(const char *path, const rmt_plan *plan, uint32_t i, uint32_t k, int resuming)
 {
     char *copy = strdup(path);
     if (!copy) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     struct statvfs sv;
     rmt_status s = RMT_OK;
+    uint64_t P = plan->npoints;
+    uint32_t begin = k ? (uint32_t)(P * i / k) : 0, end = k ? (uint32_t)(P * (i + 1) / k) : plan->npoints;
     /* the new file is written beside the old one before it replaces it */
-    double need = 2.0 * output_bytes(plan);
+    double one = output_bytes(plan, begin, end), need = 2.0 * one;
+    struct stat sb;
+    if (resuming && stat(path, &sb) == 0) need = fmax(one, need - (double)sb.st_size);
     if (statvfs(dirname(copy), &sv) == 0) {
         double avail = (double)sv.f_bavail * (double)sv.f_frsize;
         if (need > avail)
@@ -325,7 +346,7 @@ static rmt_status check_output(const char *path, int force, const char *from_con
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode)) return RMT_ERR(RMT_EUSAGE, "%s: is a directory, not an output file", path);
         if (!force) {
-            rmt_h5_state st = {0, "", NULL};
+            rmt_h5_state st = {0, "", NULL, ""};
             int unfinished = resume_sha && S_ISREG(sb.st_mode) && rmt_h5in_is_hdf5(path) &&
                              rmt_h5in_state(path, &st) == RMT_OK && !st.complete && !strcmp(st.sha256, resume_sha);
             free(st.config_json);
@@ -698,6 +719,15 @@ static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out
                        "%s: written by a different config (config_sha256 %.12s..., %s has %.12s...); "
                        "use another -o, or --force to start over",
                        out, st.sha256, plan->config_path, plan->sha256);
+    char want[32] = "";
+    if (res->slice_k > 1) snprintf(want, sizeof want, "%u/%u", res->slice_i, res->slice_k);
+    if (strcmp(st.slice, want)) {
+        char have[64];
+        if (st.slice[0]) snprintf(have, sizeof have, "slice %s of the points", st.slice);
+        else snprintf(have, sizeof have, "all the points");
+        return RMT_ERR(RMT_EUSAGE, "%s: holds %s, but this run asks for %s%s; resume it with the same --points, or "
+                       "use another -o", out, have, want[0] ? "slice " : "all the points", want);
+    }
     if (st.complete) {
         printf("%s is already complete: nothing to resume\n", out);
         *nothing_to_do = 1;
@@ -729,7 +759,7 @@ static int cmd_merge(int argc, char **argv)
     rmt_status s = RMT_OK;
     rmt_plan *plan = NULL;
     rmt_results *res = NULL;
-    rmt_h5_state st = {0, "", NULL};
+    rmt_h5_state st = {0, "", NULL, ""};
     char *cmdline = join_argv(argc, argv);
     if (!out || nparts == 0) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
     if (!s) s = check_output(out, force, NULL, NULL);
@@ -806,7 +836,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         struct stat sb;
         int resuming = a->resume && !s && stat(out, &sb) == 0;
         if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, plan->sha256);
-        if (!s) s = check_space(out, plan);
+        if (!s) s = check_space(out, plan, a->slice_i, a->slice_k, resuming);
         if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, &res);
         if (!s && a->slice_k > 0) {

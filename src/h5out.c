@@ -428,11 +428,16 @@ out:
     return rc;
 }
 
+/* fsync a file or directory; a signal arriving meanwhile (a second
+ * SIGTERM during the stop's checkpoint) does not make it fail */
 static int fsync_path(const char *path, int dir)
 {
-    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    int fd, rc;
+    do fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    while (fd < 0 && errno == EINTR);
     if (fd < 0) return -1;
-    int rc = fsync(fd);
+    do rc = fsync(fd);
+    while (rc != 0 && errno == EINTR);
     close(fd);
     return rc;
 }
@@ -509,6 +514,11 @@ rmt_status rmt_h5in_read_2d(const char *path, const char *name, int64_t *rows, i
                     (unsigned long long)dims[0], (unsigned long long)dims[1]);
         goto out;
     }
+    if (dims[0] > (hsize_t)(SIZE_MAX / sizeof(double)) / dims[1] || dims[0] > INT64_MAX / dims[1]) {
+        s = RMT_ERR(RMT_EUSAGE, "%s: dataset \"%s\" is too large to read (%llu x %llu)", path, name,
+                    (unsigned long long)dims[0], (unsigned long long)dims[1]);
+        goto out;
+    }
     *data = malloc(sizeof(double) * dims[0] * dims[1]);
     if (!*data) {
         s = RMT_ERR(RMT_ERUNTIME, "out of memory reading %s", name);
@@ -577,6 +587,7 @@ rmt_status rmt_h5in_state(const char *path, rmt_h5_state *st)
     }
     rc |= read_attr_str(f, "config_sha256", st->sha256, sizeof st->sha256);
     rc |= read_attr_i64(f, "complete", &complete);
+    if (H5Aexists(f, "points_slice") > 0 && read_attr_str(f, "points_slice", st->slice, sizeof st->slice)) rc = -1;
     H5Fclose(f);
     if (rc || strcmp(fmt, "rmtmc-1") || !st->config_json) {
         free(st->config_json);

@@ -29,6 +29,7 @@ typedef struct {
     int complete;          /* attribute complete */
     char sha256[65];       /* attribute config_sha256 */
     char *config_json;     /* attribute config_json (owned; free it) */
+    char slice[32];        /* attribute points_slice ("I/K"), "" when absent */
 } rmt_h5_state;
 
 /* Read the root attributes of an rmtmc file: RMT_EUSAGE when path is not an

@@ -65,6 +65,8 @@ with h5py.File('$tmp/bad.h5', 'w') as f:
     f['one_d'] = np.arange(5.0)
     f['hessian_evals'] = np.array([[1.0, np.inf], [2.0, 3.0]])
     f['empty'] = np.zeros((0, 4))
+    # 2^32 x 2^29 values (never written, so tiny on disk): their byte count wraps a size_t
+    f.create_dataset('huge', shape=(2**32, 2**29), dtype='f8', chunks=(1, 1024))
 "
 check_bad() {
   local what=$1 want=$2; shift 2
@@ -84,6 +86,7 @@ check_bad "not a number" "not a number" "$tmp/word.txt"
 check_bad "non-finite HDF5 value" "non-finite" "$tmp/bad.h5"
 check_bad "1-D dataset" "not 2-D" "$tmp/bad.h5" --dataset one_d
 check_bad "empty dataset" "empty" "$tmp/bad.h5" --dataset empty
+check_bad "dataset too large to address" "too large to read" "$tmp/bad.h5" --dataset huge
 check_bad "missing dataset" "no dataset" "$tmp/bad.h5" --dataset nope
 check_bad "missing file" "cannot open" "$tmp/nope.txt"
 check_bad "theory unfolding without an ensemble" "statistics.spacings.unfolding" "$tmp/poisson.txt" -c <(echo '{"statistics": {"spacings": {"unfolding": "theory"}}}')

@@ -15,6 +15,16 @@ JSON
 for i in 0 1 2; do
   mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$tmp/part$i.h5" --points $i/3 --progress none > "$tmp/sum$i" 2>&1 || bad "slice $i/3"
 done
+# --resume with another slice, or none, than the file's is refused (it
+# would call slice 0's finished file "complete" for slice 1, or mix slices)
+for args in "--points 1/3" "" ; do
+  "$rmtmc" run "$tmp/c.json" -o "$tmp/part0.h5" $args --resume --progress none > /dev/null 2> "$tmp/err"
+  [ $? = 2 ] && grep -q "part0.h5: holds slice 0/3 of the points, but this run asks for ${args:+slice }${args#--points }" "$tmp/err" \
+    && ok "resuming slice 0's file ${args:-without --points} is refused" || { bad "resume of slice 0's file ${args:-without --points}"; cat "$tmp/err"; }
+done
+"$rmtmc" run "$tmp/c.json" -o "$tmp/single.h5" --points 0/3 --resume --progress none > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "single.h5: holds all the points, but this run asks for slice 0/3" "$tmp/err" \
+  && ok "resuming a whole run's file as a slice is refused" || { bad "resume of a whole run as a slice"; cat "$tmp/err"; }
 # a slice's summary lists its own points only, and says it is a slice
 grep -q "^slice 1/3: points 1 to 2 of 5" "$tmp/sum1" && [ "$(grep -cE '^ +[0-9]+  ' "$tmp/sum1")" = 2 ] \
   && ok "a slice's summary lists its points only" || { bad "slice summary"; cat "$tmp/sum1"; }
@@ -87,5 +97,28 @@ if command -v h5dump > /dev/null; then
   [ $r1 = 1 ] && [ $r2 = 0 ] && [ $r3 = 1 ] && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/mj/out.h5" \
     && ok "merge.sbatch: a missing part fails it; resubmitted with all parts it replaces the incomplete file" \
     || { bad "merge.sbatch retry ($r1 $r2 $r3)"; cat "$tmp/mj/log"; }
+fi
+
+# The disk-space check counts the slice's points, not the whole sweep's,
+# and on --resume the room the checkpoint already takes: on a 4 MB tmpfs
+# a 2-point sweep needing ~6.4 MB (twice its ~3.2 MB) is refused, its first
+# slice (twice ~1.6 MB) runs, and resuming that slice's file is let through.
+mkdir -p "$tmp/small"
+if mount -t tmpfs -o size=4m tmpfs "$tmp/small" 2> /dev/null; then
+  trap 'umount "$tmp/small" 2> /dev/null; rm -rf "$tmp"' EXIT
+  cat > "$tmp/sp.json" <<'JSON'
+{"name": "sp", "seed": 3, "draws": 625, "ensemble": {"type": "wigner", "n": {"sweep": [300, 301]}},
+ "statistics": {"spacings": {"unfolding": "pool", "bins": 10}}}
+JSON
+  "$rmtmc" run "$tmp/sp.json" -o "$tmp/small/all.h5" --progress none > /dev/null 2> "$tmp/sperr"
+  [ $? = 2 ] && grep -q "the output needs up to" "$tmp/sperr" && ok "a sweep that cannot fit twice on the disk is refused" \
+    || { bad "space check, whole sweep"; cat "$tmp/sperr"; }
+  "$rmtmc" run "$tmp/sp.json" -o "$tmp/small/p0.h5" --points 0/2 --progress none > /dev/null 2> "$tmp/sperr" \
+    && ok "its first slice, which fits, runs" || { bad "space check, a slice that fits"; cat "$tmp/sperr"; }
+  "$rmtmc" run "$tmp/sp.json" -o "$tmp/small/p0.h5" --points 0/2 --resume --progress none > /dev/null 2> "$tmp/sperr" \
+    && ok "resuming it counts the room its file already takes" || { bad "space check on --resume"; cat "$tmp/sperr"; }
+  umount "$tmp/small"
+else
+  echo "skip: cannot mount a small tmpfs here, so the disk-space check is not exercised"
 fi
 exit $fail
