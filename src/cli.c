@@ -78,7 +78,8 @@ static const char help[] =
     "  0 done; 1 runtime failure; 2 bad usage or bad config (one line on stderr naming\n"
     "  the file, the JSON path and the problem; no output file is created or touched);\n"
     "  3 interrupted by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint (a signal to\n"
-    "  mpiexec itself: Open MPI's mpiexec exits 1; the checkpoint is written all the same).\n"
+    "  mpiexec itself: Open MPI's mpiexec exits 1, and kills the ranks a second after passing\n"
+    "  the signal on unless OMPI_MCA_odls_base_sigkill_timeout gives the checkpoint longer).\n"
     "\n"
     "Environment\n"
     "  RMT_BLAS_THREADS   BLAS threads per rank, 1 to 1024 (default 1: one rank per core; above\n"
@@ -340,6 +341,20 @@ static rmt_status check_space(const char *path, const rmt_plan *plan, uint32_t i
  * message, with where a relative path is taken from); resume_sha: the
  * config's sha256 when an unfinished run of the same config there can be
  * continued with --resume, else NULL. */
+/* Whether two paths name one existing file (a link or another spelling included). */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* An output that is one of the command's inputs would be destroyed, --force or not. */
+static rmt_status not_an_input(const char *out, const char *in, const char *what)
+{
+    if (same_file(out, in)) return RMT_ERR(RMT_EUSAGE, "%s: is the %s itself; write the output elsewhere (-o)", out, what);
+    return RMT_OK;
+}
+
 static rmt_status check_output(const char *path, int force, const char *from_config, const char *resume_sha)
 {
     struct stat sb;
@@ -681,6 +696,11 @@ static int cmd_check(const args *a)
     s = rmt_config_check_memory(plan, ranks, budget, why);
     print_plan(plan, out, budget, why, ranks);
     if (!s) idle_ranks_note(stdout, "", plan, ranks);
+    if (!s && check_output(out, 1, a->output ? NULL : a->config, NULL)) {
+        /* the plan is sound; the output would be refused as things stand */
+        printf("note: run would refuse this output now: %s\n", rmt_err_message());
+        rmt_err_clear();
+    }
     if (!s && a->time_budget > 0) {
         fflush(stdout);
         s = time_plan(plan, a->time_budget, ranks);
@@ -696,7 +716,9 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     if (!r) r = getenv("PMI_RANK");
     if (r && atoi(r) != 0) return 0;
     rmt_h5out_quiet();
-    rmt_status s = check_output(a->output, a->force, NULL, NULL);
+    rmt_status s = not_an_input(a->output, a->config, "input");
+    if (!s) s = not_an_input(a->output, a->analyze_config, "config");
+    if (!s) s = check_output(a->output, a->force, NULL, NULL);
     if (s) return finish(s);
     char *cmdline = join_argv(argc, argv);
     rmt_analyze_opts o = {a->config, a->dataset, a->analyze_config, a->output, a->force,
@@ -713,12 +735,18 @@ static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out
 {
     rmt_h5_state st;
     RMT_TRY(rmt_h5in_state(out, &st));
-    free(st.config_json);
-    if (strcmp(st.sha256, plan->sha256))
+    if (strcmp(st.sha256, plan->sha256)) {
+        /* name where they differ: a changed output setting blocks --resume too */
+        char where[256], said[300] = "";
+        if (rmt_config_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
+            snprintf(said, sizeof said, "; they differ at %s", where);
+        free(st.config_json);
         return RMT_ERR(RMT_EUSAGE,
-                       "%s: written by a different config (config_sha256 %.12s..., %s has %.12s...); "
+                       "%s: written by a different config (config_sha256 %.12s..., %s has %.12s...%s); "
                        "use another -o, or --force to start over",
-                       out, st.sha256, plan->config_path, plan->sha256);
+                       out, st.sha256, plan->config_path, plan->sha256, said);
+    }
+    free(st.config_json);
     char want[32] = "";
     if (res->slice_k > 1) snprintf(want, sizeof want, "%u/%u", res->slice_i, res->slice_k);
     if (strcmp(st.slice, want)) {
@@ -766,7 +794,8 @@ static int cmd_merge(int argc, char **argv)
     for (int i = 0; !s && i < nparts; i++) {
         for (int j = 0; j < i; j++)
             if (!strcmp(parts[i], parts[j])) s = RMT_ERR(RMT_EUSAGE, "merge: %s is given twice", parts[i]);
-        if (!s && !strcmp(parts[i], out)) s = RMT_ERR(RMT_EUSAGE, "merge: %s is both a part and the output", out);
+        if (!s && (!strcmp(parts[i], out) || same_file(parts[i], out)))
+            s = RMT_ERR(RMT_EUSAGE, "merge: %s is both a part and the output", out);
         if (!s) s = rmt_h5in_state(parts[i], &st);
         if (!s && !plan) {
             /* the parts carry their config: rebuild the plan from the first */
@@ -835,6 +864,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         }
         struct stat sb;
         int resuming = a->resume && !s && stat(out, &sb) == 0;
+        if (!s) s = not_an_input(out, a->config, "config");
         if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, plan->sha256);
         if (!s) s = check_space(out, plan, a->slice_i, a->slice_k, resuming);
         if (!s) lockfd = lock_output(out, &s);
@@ -928,7 +958,10 @@ static int cmd_run(const args *a, int argc, char **argv)
 
 int rmt_cli_main(int argc, char **argv)
 {
-    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
+    /* --help anywhere (rmtmc run --help) is a question, not a run */
+    int asks_help = argc >= 2 && !strcmp(argv[1], "help");
+    for (int i = 1; i < argc; i++) asks_help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+    if (asks_help) {
         fputs(usage, stdout);
         fputc('\n', stdout);
         fputs(help, stdout);

@@ -1057,6 +1057,12 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         s = parse_ensemble(&pc, dup, epath, &pt.ens);
         pc.sweepable = 0;
         if (!s) s = parse_statistics(&pc, stats, spath, &pt.ens, &pt.stat);
+        if (!s && pt.stat.sp_unfold == RMT_UNFOLD_POOL && pt.draws < 2) {
+            char up[300];
+            snprintf(up, sizeof up, "%s.spacings", spath);
+            s = bad(&pc, up, "pool unfolding (the default) unfolds each draw against the other draws' eigenvalues, "
+                    "so it needs %s of at least 2", dpath);
+        }
         /* a diagonal is sorted, not diagonalized: it needs no grid */
         if (!s && pt.ens.kind == RMT_ENS_DIAGONAL) {
             if (pt.ranks_per_draw > 1) {
@@ -1330,6 +1336,53 @@ static rmt_status read_text(const char *path, char **text, size_t *length)
     *text = buf;
     *length = len;
     return RMT_OK;
+}
+
+/* The first difference of x and y below path (of length at); 1 when found. */
+static int json_diff(const cJSON *x, const cJSON *y, char *path, size_t len, size_t at)
+{
+    if (at >= len) at = len - 1;
+    path[at] = '\0';
+    if (!x || !y) return x != y;
+    if (cJSON_IsObject(x) && cJSON_IsObject(y)) {
+        for (int pass = 0; pass < 2; pass++) {
+            const cJSON *from = pass ? y : x, *to = pass ? x : y, *e;
+            cJSON_ArrayForEach(e, from)
+            {
+                const cJSON *o = cJSON_GetObjectItemCaseSensitive(to, e->string);
+                snprintf(path + at, len - at, "%s%s", at ? "." : "", e->string);
+                size_t next = strlen(path);
+                if (!o) return 1;
+                if (!pass && json_diff(e, o, path, len, next)) return 1;
+            }
+        }
+        path[at] = '\0';
+        return 0;
+    }
+    if (cJSON_IsArray(x) && cJSON_IsArray(y)) {
+        int nx = cJSON_GetArraySize(x), ny = cJSON_GetArraySize(y);
+        for (int i = 0; i < (nx > ny ? nx : ny); i++) {
+            snprintf(path + at, len - at, "[%d]", i);
+            if (i >= nx || i >= ny || json_diff(cJSON_GetArrayItem(x, i), cJSON_GetArrayItem(y, i), path, len, strlen(path)))
+                return 1;
+        }
+        path[at] = '\0';
+        return 0;
+    }
+    return !cJSON_Compare(x, y, 1);
+}
+
+/* config.h */
+int rmt_config_difference(const char *a, const char *b, char *path, size_t len)
+{
+    if (len == 0) return 0;
+    path[0] = '\0';
+    cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL;
+    int d = x && y ? json_diff(x, y, path, len, 0) : 1;
+    if (!x || !y) path[0] = '\0';
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return d;
 }
 
 rmt_status rmt_config_load(const char *path, rmt_plan **out)

@@ -169,6 +169,11 @@ typedef struct {
     int64_t max_failures;       /* stop once more draws than this failed; -1 = never */
 } rmt_plan;
 
+/* The first JSON path at which two configs (JSON texts) differ, e.g.
+ * "output.checkpoint_seconds" or "experiments[1].draws" ("" for the whole
+ * document when one does not parse) into path; 0 when they are equal. */
+int rmt_config_difference(const char *a, const char *b, char *path, size_t len);
+
 /* Parse and validate the config file at path. On success *out owns a new
  * plan. On failure returns RMT_EUSAGE (bad file or config) with a message
  * "PATH: JSON.PATH: what is wrong". */

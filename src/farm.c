@@ -387,6 +387,7 @@ typedef struct {
     double last_ckpt;      /* when the last checkpoint ended */
     double last_ckpt_cost; /* how long it took */
     uint64_t last_ckpt_draws;
+    uint64_t failed_before; /* failed draws a resumed run starts with: max_failures counts afresh */
 } master_state;
 
 static rmt_status checkpoint(rmt_results *res, const rmt_farm_opts *o, int complete)
@@ -975,10 +976,13 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             res->master_busy_s += rmt_draw_now() - t_iter;
         }
         if (stop_signal) break;
-        if (o->max_failures >= 0 && (int64_t)res->failed_draws > o->max_failures) {
+        if (o->max_failures >= 0 && (int64_t)(res->failed_draws - m->failed_before) > o->max_failures) {
             if ((s = checkpoint(res, o, 0))) goto out;
-            s = RMT_ERR(RMT_ERUNTIME, "%llu draws failed, more than max_failures = %lld; stopped (see draws/status in %s)",
-                        (unsigned long long)res->failed_draws, (long long)o->max_failures, o->output_path);
+            s = RMT_ERR(RMT_ERUNTIME,
+                        "%llu draws failed, more than max_failures = %lld; stopped (see draws/status in %s; "
+                        "--resume goes on, counting failures afresh)",
+                        (unsigned long long)(res->failed_draws - m->failed_before), (long long)o->max_failures,
+                        o->output_path);
             goto out;
         }
         progress_show(&m->pg, res, 0);
@@ -1144,6 +1148,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         m.pg = (progress){opts->progress, rmt_draw_now(), rmt_draw_now(), res->done_draws};
         m.last_ckpt = rmt_draw_now();
         m.last_ckpt_draws = res->done_draws;
+        m.failed_before = res->failed_draws;
     }
     rmt_status s = RMT_OK;
     int g = 0;

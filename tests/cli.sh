@@ -21,6 +21,10 @@ expect() {
 
 expect 0 "--help" -- "$rmtmc" --help
 grep -q "Exit codes" "$tmp/out" && grep -q "mpiexec" "$tmp/out" || bad "--help does not explain exit codes and mpiexec"
+for cmd in run check analyze merge; do
+  expect 0 "$cmd --help" -- "$rmtmc" $cmd --help
+  grep -q "Exit codes" "$tmp/out" || bad "$cmd --help prints no help"
+done
 expect 0 "--version" -- "$rmtmc" --version
 grep -q "^rmtmc [0-9]" "$tmp/out" || bad "--version prints no version"
 expect 2 "no command" -- "$rmtmc"
@@ -58,6 +62,10 @@ mpiexec -n 3 "$rmtmc" run "$tmp/g2.json" -o "$tmp/g2.h5" --progress log > /dev/n
 [ "$(cat "$tmp/rc")" = 2 ] && grep -q "quickstart.json: output.path: directory results does not exist (a relative path is taken from the current directory, $tmp" "$tmp/err" \
   && ok "a config's relative output.path in a missing directory: named, with the directory it is taken from" \
   || bad "relative output.path: $(cat "$tmp/err")"
+# check says so too, as a note (the plan itself is sound: exit 0)
+(cd "$tmp" && "$rmtmc" check "$src/configs/quickstart.json" > "$tmp/out" 2> "$tmp/err"; echo $? > "$tmp/rc")
+[ "$(cat "$tmp/rc")" = 0 ] && grep -q "^note: run would refuse this output now: .*quickstart.json: output.path: directory results does not exist" "$tmp/out" \
+  && ok "check notes an output run would refuse" || bad "check on a missing output directory: $(cat "$tmp/out" "$tmp/err")"
 
 cat > "$tmp/small.json" <<'JSON'
 {"name": "small", "seed": 1, "draws": 6, "ensemble": {"type": "wigner", "n": 50},
@@ -95,6 +103,16 @@ grep -q -- "--force" "$tmp/err" || bad "overwrite refusal does not mention --for
 sleep 1
 expect 0 "--force overwrites" -- "$rmtmc" run "$tmp/small.json" -o "$tmp/a.h5" --force --progress none
 [ "$(sha256sum "$tmp/a.h5")" != "$sum" ] || bad "--force did not rewrite the file"
+# an output that is the command's own input is refused, --force or not
+cp "$tmp/small.json" "$tmp/self.json"
+ln -sf "$tmp/self.json" "$tmp/self-link.json"
+expect 2 "run -o CONFIG --force: refused" -- "$rmtmc" run "$tmp/self.json" -o "$tmp/self-link.json" --force --progress none
+grep -q "is the config itself" "$tmp/err" && cmp -s "$tmp/small.json" "$tmp/self.json" \
+  && ok "run -o CONFIG: the config is untouched" || { bad "run -o CONFIG"; cat "$tmp/err"; }
+printf '1 2 3\n2 3 4\n' > "$tmp/spec.txt"; cp "$tmp/spec.txt" "$tmp/spec0.txt"
+expect 2 "analyze -o INPUT --force: refused" -- "$rmtmc" analyze "$tmp/spec.txt" -o "$tmp/spec.txt" --force
+grep -q "is the input itself" "$tmp/err" && cmp -s "$tmp/spec0.txt" "$tmp/spec.txt" \
+  && ok "analyze -o INPUT: the input is untouched" || { bad "analyze -o INPUT"; cat "$tmp/err"; }
 
 # the quickstart config on 2 ranks; both HDF5 readers open the result
 cfg="$src/configs/quickstart.json"

@@ -224,8 +224,12 @@ sum=$(sha256sum < "$tmp/ref.h5")
 sed 's/"seed": 31/"seed": 32/' "$tmp/c.json" > "$tmp/other.json"
 "$rmtmc" run "$tmp/other.json" -o "$tmp/ref.h5" --resume > /dev/null 2> "$tmp/err"
 rc=$?
-[ $rc = 2 ] && grep -q "different config" "$tmp/err" && [ "$(sha256sum < "$tmp/ref.h5")" = "$sum" ] \
-  && ok "resume with another config: exit 2" || bad "resume with another config: exit $rc"
+[ $rc = 2 ] && grep -q "different config.*; they differ at seed)" "$tmp/err" && [ "$(sha256sum < "$tmp/ref.h5")" = "$sum" ] \
+  && ok "resume with another config: exit 2, naming where they differ" || { bad "resume with another config: exit $rc"; cat "$tmp/err"; }
+sed 's/"checkpoint_draws": 1,/"checkpoint_draws": 2,/' "$tmp/c.json" > "$tmp/other.json"
+"$rmtmc" run "$tmp/other.json" -o "$tmp/ref.h5" --resume > /dev/null 2> "$tmp/err"
+grep -q "; they differ at output.checkpoint_draws)" "$tmp/err" && ok "an output setting changed: named as the difference" \
+  || { bad "resume with another output setting"; cat "$tmp/err"; }
 
 # injected solver failures are recorded, counted and kept out of histograms
 cat > "$tmp/f.json" <<'JSON'
@@ -249,6 +253,14 @@ rc=$?
 [ $rc = 1 ] && grep -q "max_failures" "$tmp/err" && $py -c "
 import h5py; f = h5py.File('$tmp/m.h5'); assert f.attrs['complete'] == 0 and f.attrs['failed_draws'] == 2
 " && ok "max_failures stops the run with exit 1 and a checkpoint" || { bad "max_failures: exit $rc"; cat "$tmp/err"; }
+# --resume goes on, counting failures afresh (draw 3 fails again: 1, not
+# more than 1); the two failed draws stay recorded
+RMT_FAIL_DRAWS=0:1,0:2,0:3 "$rmtmc" run "$tmp/m.json" -o "$tmp/m.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc = 0 ] && $py -c "
+import h5py; f = h5py.File('$tmp/m.h5'); a = f.attrs
+assert a['complete'] == 1 and a['failed_draws'] == 3, (a['complete'], a['failed_draws'])
+" && ok "a run stopped by max_failures resumes, counting failures afresh" || { bad "resume after max_failures: exit $rc"; cat "$tmp/err"; }
 # a worker that cannot allocate its result message still reports its draws
 # (status -2), and the run goes on with the master's draws
 cat > "$tmp/o.json" <<'JSON'
