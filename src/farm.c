@@ -624,12 +624,12 @@ static void *own_main(void *arg)
     return NULL;
 }
 
-/* Start the thread; NULL when threads are not allowed or cannot start
- * (the master then computes between its answers, as on grids). */
 /* RMT_FAIL_THREAD set: the thread "cannot start", so that the fallback
  * can be tested. Off unless set. */
 static int thread_fails(void) { return getenv("RMT_FAIL_THREAD") != NULL; }
 
+/* Start the thread; NULL when threads are not allowed or cannot start
+ * (the master then computes between its answers, as on grids). */
 static own_worker *own_start(int lower_priority)
 {
     if (!threads_allowed || thread_fails()) return NULL;
