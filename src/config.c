@@ -953,6 +953,75 @@ static int64_t swept_index(rmt_plan *plan, const char *path)
     return plan->nswept++;
 }
 
+/* The JSON paths an experiment's point is checked under. */
+typedef struct {
+    const char *epath, *spath, *dpath, *rpath, *prefix, *expname;
+} point_paths;
+
+/* Parse and check one point of an experiment: its ensemble (dup, sweeps
+ * resolved) and statistics into pt, whose draws and ranks_per_draw are set. */
+static rmt_status check_point(ctx *pc, const cJSON *dup, const cJSON *stats, const point_paths *pp, rmt_point *pt)
+{
+    pc->sweepable = 1;
+    rmt_status s = parse_ensemble(pc, dup, pp->epath, &pt->ens);
+    pc->sweepable = 0;
+    if (!s) s = parse_statistics(pc, stats, pp->spath, &pt->ens, &pt->stat);
+    if (!s && pt->stat.sp_unfold == RMT_UNFOLD_POOL && pt->draws < 2) {
+        char up[300];
+        snprintf(up, sizeof up, "%s.spacings", pp->spath);
+        s = bad(pc, up, "pool unfolding (the default) unfolds each draw against the other draws' eigenvalues, "
+                "so it needs %s of at least 2", pp->dpath);
+    }
+    /* a diagonal is sorted, not diagonalized: it needs no grid */
+    if (!s && pt->ens.kind == RMT_ENS_DIAGONAL) {
+        if (pt->ranks_per_draw > 1) {
+            /* a top-level ranks_per_draw: name the experiment it cannot apply to */
+            char which[320] = "";
+            if (pp->prefix[0] && !strcmp(pp->rpath, "ranks_per_draw"))
+                snprintf(which, sizeof which, " (experiment \"%s\" draws the diagonal %s: give it \"ranks_per_draw\": 1)",
+                         pp->expname, pp->epath);
+            s = bad(pc, pp->rpath, "%d ranks per draw: a diagonal ensemble has nothing to diagonalize, so its draws "
+                    "run on one rank%s", pt->ranks_per_draw, which);
+        }
+        if (!s) pt->ranks_per_draw = 1;
+    }
+    return s;
+}
+
+/* A point of a sweep failed its check with the message naming the sweep
+ * values (" (at ensemble.ratio = 0.5)"). When the same point and another
+ * one, every sweep at another value, fail the same way without those
+ * values, the problem is not the sweep's: say it without them. pt is
+ * scratch; returns the point's status with the message to give. */
+static rmt_status unpin_error(const ctx *pc, const cJSON *ens, const cJSON *stats, const point_paths *pp,
+                              const rmt_point *pt)
+{
+    char pinned[1024], plain[1024] = "";
+    snprintf(pinned, sizeof pinned, "%s", rmt_err_message());
+    size_t *other = calloc(pc->nsw, sizeof(size_t));
+    int same = other != NULL;
+    for (int pass = 0; same && pass < 2; pass++) {
+        for (size_t k = 0; k < pc->nsw; k++)
+            other[k] = pass ? (pc->choice[k] + 1) % pc->sw[k].count : pc->choice[k];
+        cJSON *dup = cJSON_Duplicate(ens, 1);
+        size_t next = 0;
+        rmt_point p2 = *pt;
+        memset(&p2.ens, 0, sizeof p2.ens);
+        memset(&p2.stat, 0, sizeof p2.stat);
+        ctx plain_ctx = {.label = pc->label}; /* no sweep values in the message */
+        rmt_err_clear();                       /* the first error raised is the one kept */
+        rmt_status s2 = dup && substitute(dup, pc->sw, other, &next) == 0 ? check_point(&plain_ctx, dup, stats, pp, &p2)
+                                                                          : RMT_ERUNTIME;
+        cJSON_Delete(dup);
+        if (s2 != RMT_EUSAGE) same = 0;
+        else if (!pass) snprintf(plain, sizeof plain, "%s", rmt_err_message());
+        else same = !strcmp(plain, rmt_err_message());
+    }
+    free(other);
+    rmt_err_clear();
+    return RMT_ERR(RMT_EUSAGE, "%s", same ? plain : pinned);
+}
+
 /* Expand one experiment (merged with top-level defaults) into points. */
 static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *exp, const cJSON *top,
                                     const char *prefix, uint32_t expi)
@@ -1054,28 +1123,9 @@ static rmt_status expand_experiment(const ctx *c, rmt_plan *plan, const cJSON *e
         pt.ranks_per_draw = rpd_value;
         /* messages name the sweep values of this point (see bad) */
         ctx pc = {.label = c->label, .sw = sw, .nsw = nsw, .choice = choice, .sweepable = 1};
-        s = parse_ensemble(&pc, dup, epath, &pt.ens);
-        pc.sweepable = 0;
-        if (!s) s = parse_statistics(&pc, stats, spath, &pt.ens, &pt.stat);
-        if (!s && pt.stat.sp_unfold == RMT_UNFOLD_POOL && pt.draws < 2) {
-            char up[300];
-            snprintf(up, sizeof up, "%s.spacings", spath);
-            s = bad(&pc, up, "pool unfolding (the default) unfolds each draw against the other draws' eigenvalues, "
-                    "so it needs %s of at least 2", dpath);
-        }
-        /* a diagonal is sorted, not diagonalized: it needs no grid */
-        if (!s && pt.ens.kind == RMT_ENS_DIAGONAL) {
-            if (pt.ranks_per_draw > 1) {
-                /* a top-level ranks_per_draw: name the experiment it cannot apply to */
-                char which[320] = "";
-                if (prefix[0] && !strcmp(rpath, "ranks_per_draw"))
-                    snprintf(which, sizeof which, " (experiment \"%s\" draws the diagonal %s: give it \"ranks_per_draw\": 1)",
-                             plan->exp_names[plan->nexp - 1], epath);
-                s = bad(&pc, rpath, "%d ranks per draw: a diagonal ensemble has nothing to diagonalize, so its draws "
-                        "run on one rank%s", pt.ranks_per_draw, which);
-            }
-            pt.ranks_per_draw = 1;
-        }
+        const point_paths pp = {epath, spath, dpath, rpath, prefix, plan->exp_names[plan->nexp - 1]};
+        s = check_point(&pc, dup, stats, &pp, &pt);
+        if (s == RMT_EUSAGE && nsw > 0) s = unpin_error(&pc, ens, stats, &pp, &pt);
         if (s) {
             cJSON_Delete(dup);
             goto out;

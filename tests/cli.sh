@@ -72,6 +72,15 @@ cat > "$tmp/small.json" <<'JSON'
  "statistics": {"density": {"bins": 10}, "moments": 2}}
 JSON
 expect 0 "check prints the plan" -- "$rmtmc" check "$tmp/small.json"
+# an error in a swept experiment names the sweep's values only when it depends on them
+echo '{"name": "s", "draws": 3, "ensemble": {"type": "wishart", "n": 10, "ratio": {"sweep": [0.5, 2]}}, "statistics": {"density": {"range": [2, 1]}}}' > "$tmp/sw1.json"
+echo '{"name": "s", "draws": 3, "ensemble": {"type": "wishart", "n": 10, "ratio": {"linspace": [0.5, 20, 2]}}}' > "$tmp/sw2.json"
+"$rmtmc" check "$tmp/sw1.json" > /dev/null 2> "$tmp/err"
+[ "$(cat "$tmp/err")" = "rmtmc: $tmp/sw1.json: statistics.density.range: low 2 must be below high 1" ] \
+  && ok "an error that is not the sweep's is not pinned to a sweep value" || bad "sweep-free error: $(cat "$tmp/err")"
+"$rmtmc" check "$tmp/sw2.json" > /dev/null 2> "$tmp/err"
+[ "$(cat "$tmp/err")" = "rmtmc: $tmp/sw2.json: ensemble.ratio: ratio 20 gives t = n/ratio < 1 for n = 10 (at ensemble.ratio = 20)" ] \
+  && ok "an error at one sweep value names it" || bad "sweep-value error: $(cat "$tmp/err")"
 # the rough time: GFLOP at 5 GFLOP/s over the ranks that compute (with
 # one-rank draws, all of them: rank 0 runs its own in a thread), never
 # below one draw
