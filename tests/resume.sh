@@ -107,43 +107,37 @@ assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_r
     || bad "resume after SIGTERM to the $target differs"
 done
 
-# SIGTERM to a worker alone stops the whole run cleanly (exit 3, checkpoint)
-rm -f "$tmp/w.h5"
-mpiexec -n 2 "$rmtmc" run "$tmp/long.json" -o "$tmp/w.h5" --progress none > /dev/null 2> "$tmp/werr" &
-pid=$!
-for i in $(seq 100); do [ -e "$tmp/w.h5" ] && break; sleep 0.1; done
-for c in $(pgrep -P $pid); do
-  grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && kill -TERM $c
-done
-for i in $(seq 150); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
-if kill -0 $pid 2> /dev/null; then bad "SIGTERM to a worker left the job running"; kill -9 -- $pid $(pgrep -P $pid); wait $pid
-else
+# SIGTERM to rank 1 alone of a 2-rank run of CONFIG into OUT (WHAT names
+# it): the whole run stops cleanly, exit 3 with a checkpoint; returns 0
+# when it did
+term_rank1() {
+  local cfg=$1 out=$2 what=$3
+  rm -f "$out"
+  mpiexec -n 2 "$rmtmc" run "$cfg" -o "$out" --progress none > /dev/null 2> "$tmp/t1err" &
+  local pid=$! c i rc
+  for i in $(seq 100); do [ -e "$out" ] && break; sleep 0.1; done
+  sleep 0.3
+  for c in $(pgrep -P $pid); do
+    grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && kill -TERM $c
+  done
+  for i in $(seq 150); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2> /dev/null; then
+    bad "SIGTERM to $what left the job running"; kill -9 -- $pid $(pgrep -P $pid); wait $pid; return 1
+  fi
   wait $pid; rc=$?
-  [ $rc = 3 ] && grep -q "stopped by signal" "$tmp/werr" && ok "SIGTERM to a worker alone: the run stops with exit 3" \
-    || { bad "SIGTERM to a worker: exit $rc"; cat "$tmp/werr"; }
-fi
+  [ $rc = 3 ] && grep -q "stopped by signal 15" "$tmp/t1err" && { ok "SIGTERM to $what alone: the run stops with exit 3"; return 0; }
+  bad "SIGTERM to $what: exit $rc"; cat "$tmp/t1err"; return 1
+}
+term_rank1 "$tmp/long.json" "$tmp/w.h5" "a worker"
 
-# SIGTERM to a member of a process grid alone (not its group's leader)
-# stops the run the same way, and the checkpoint resumes to the same file
+# ... and to a member of a process grid (not its group's leader); the
+# checkpoint resumes to the same file
 cat > "$tmp/gm.json" <<'JSON'
 {"name": "gm", "seed": 8, "draws": 200, "ranks_per_draw": 2, "output": {"checkpoint_draws": 2},
  "ensemble": {"type": "wigner", "n": 500}, "statistics": {"density": {"bins": 40}, "moments": 2}}
 JSON
 mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gmref.h5" --progress none > /dev/null 2>&1 || bad "grid reference run"
-rm -f "$tmp/gm.h5"
-mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gm.h5" --progress none > /dev/null 2> "$tmp/gmerr" &
-pid=$!
-for i in $(seq 100); do [ -e "$tmp/gm.h5" ] && break; sleep 0.1; done
-sleep 0.3
-for c in $(pgrep -P $pid); do
-  grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && kill -TERM $c
-done
-for i in $(seq 150); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
-if kill -0 $pid 2> /dev/null; then bad "SIGTERM to a grid member left the job running"; kill -9 -- $pid $(pgrep -P $pid); wait $pid
-else
-  wait $pid; rc=$?
-  [ $rc = 3 ] && grep -q "stopped by signal 15" "$tmp/gmerr" && ok "SIGTERM to a grid member alone: the run stops with exit 3" \
-    || { bad "SIGTERM to a grid member: exit $rc"; cat "$tmp/gmerr"; }
+if term_rank1 "$tmp/gm.json" "$tmp/gm.h5" "a grid member"; then
   mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gm.h5" --resume --progress none > /dev/null 2>&1 || bad "resume after SIGTERM to a grid member"
   $py "$src/tests/h5same.py" "$tmp/gmref.h5" "$tmp/gm.h5" > /dev/null && ok "resume after SIGTERM to a grid member: identical" \
     || bad "resume after SIGTERM to a grid member differs"
