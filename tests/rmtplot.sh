@@ -47,6 +47,9 @@ if mpiexec --oversubscribe -n 2 "$rmtmc" run "$tmp/a.json" -o "$tmp/a.h5" --prog
 else
   bad "run a.json on 2 ranks"
 fi
+# its listing into a pipe closed before it is read (| head, | true): no traceback
+"$plot" "$tmp/a.h5" -o "$tmp/pipe" 2> "$tmp/pipe.err" | true
+[ ! -s "$tmp/pipe.err" ] && ok "a listing cut short by | head ends quietly" || { bad "rmtplot | head"; head -5 "$tmp/pipe.err"; }
 
 # 2. local statistics: GOE and Poisson spacings and gap ratios
 cat > "$tmp/b.json" <<'JSON'
