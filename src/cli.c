@@ -696,7 +696,7 @@ static int cmd_check(const args *a)
     s = rmt_config_check_memory(plan, ranks, budget, why);
     print_plan(plan, out, budget, why, ranks);
     if (!s) idle_ranks_note(stdout, "", plan, ranks);
-    if (!s && check_output(out, 1, a->output ? NULL : a->config, NULL)) {
+    if (!s && (not_an_input(out, a->config, "config") || check_output(out, 1, a->output ? NULL : a->config, NULL))) {
         /* the plan is sound; the output would be refused as things stand */
         printf("note: run would refuse this output now: %s\n", rmt_err_message());
         rmt_err_clear();

@@ -626,7 +626,11 @@ static void *own_main(void *arg)
 
 /* RMT_FAIL_THREAD set: the thread "cannot start", so that the fallback
  * can be tested. Off unless set. */
-static int thread_fails(void) { return getenv("RMT_FAIL_THREAD") != NULL; }
+static int thread_fails(void)
+{
+    const char *v = getenv("RMT_FAIL_THREAD");
+    return v && v[0] && strcmp(v, "0") != 0;
+}
 
 /* Start the thread; NULL when threads are not allowed or cannot start
  * (the master then computes between its answers, as on grids). */
@@ -1056,13 +1060,14 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     }
     if (stop_signal) {
         if (o->progress == RMT_PROGRESS_BAR) fputc('\n', stderr);
-        if ((s = own_drain(own, res))) goto out;
-        if ((s = checkpoint(res, o, 0))) goto out;
         /* tell every group to stop after the draw in hand, those sent
-         * TAG_STOP with draws still queued too; their late results are
+         * TAG_STOP with draws still queued too, before the checkpoint is
+         * written (no draw starts meanwhile); their late results are
          * drained and dropped while the phase ends (they are not in the
          * checkpoint) */
         for (int k = 1; k < ng; k++) MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_HALT, MPI_COMM_WORLD);
+        if ((s = own_drain(own, res))) goto out;
+        if ((s = checkpoint(res, o, 0))) goto out;
         uint32_t msg[3] = {0, 0, 0};
         group_bcast(ph, msg);
         s = RMT_ERR(RMT_EINTERRUPT, "stopped by signal %d after %llu of %llu draws; checkpoint in %s (continue with --resume)",

@@ -118,6 +118,8 @@ ln -sf "$tmp/self.json" "$tmp/self-link.json"
 expect 2 "run -o CONFIG --force: refused" -- "$rmtmc" run "$tmp/self.json" -o "$tmp/self-link.json" --force --progress none
 grep -q "is the config itself" "$tmp/err" && cmp -s "$tmp/small.json" "$tmp/self.json" \
   && ok "run -o CONFIG: the config is untouched" || { bad "run -o CONFIG"; cat "$tmp/err"; }
+"$rmtmc" check "$tmp/self.json" -o "$tmp/self.json" | grep -q "^note: run would refuse this output now: .*is the config itself" \
+  && ok "check -o CONFIG: noted" || bad "check -o CONFIG: no note"
 printf '1 2 3\n2 3 4\n' > "$tmp/spec.txt"; cp "$tmp/spec.txt" "$tmp/spec0.txt"
 expect 2 "analyze -o INPUT --force: refused" -- "$rmtmc" analyze "$tmp/spec.txt" -o "$tmp/spec.txt" --force
 grep -q "is the input itself" "$tmp/err" && cmp -s "$tmp/spec0.txt" "$tmp/spec.txt" \

@@ -107,18 +107,18 @@ assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_r
     || bad "resume after SIGTERM to the $target differs"
 done
 
-# SIGTERM to rank 1 alone of a 2-rank run of CONFIG into OUT (WHAT names
+# SIGTERM to rank R alone of a P-rank run of CONFIG into OUT (WHAT names
 # it): the whole run stops cleanly, exit 3 with a checkpoint; returns 0
 # when it did
-term_rank1() {
-  local cfg=$1 out=$2 what=$3
+term_rank() {
+  local r=$1 p=$2 cfg=$3 out=$4 what=$5
   rm -f "$out"
-  mpiexec -n 2 "$rmtmc" run "$cfg" -o "$out" --progress none > /dev/null 2> "$tmp/t1err" &
+  mpiexec --oversubscribe -n $p "$rmtmc" run "$cfg" -o "$out" --progress none > /dev/null 2> "$tmp/t1err" &
   local pid=$! c i rc
   for i in $(seq 100); do [ -e "$out" ] && break; sleep 0.1; done
   sleep 0.3
   for c in $(pgrep -P $pid); do
-    grep -qz '^OMPI_COMM_WORLD_RANK=1$' /proc/$c/environ 2> /dev/null && kill -TERM $c
+    grep -qz "^OMPI_COMM_WORLD_RANK=$r\$" /proc/$c/environ 2> /dev/null && kill -TERM $c
   done
   for i in $(seq 150); do kill -0 $pid 2> /dev/null || break; sleep 0.1; done
   if kill -0 $pid 2> /dev/null; then
@@ -128,16 +128,18 @@ term_rank1() {
   [ $rc = 3 ] && grep -q "stopped by signal 15" "$tmp/t1err" && { ok "SIGTERM to $what alone: the run stops with exit 3"; return 0; }
   bad "SIGTERM to $what: exit $rc"; cat "$tmp/t1err"; return 1
 }
-term_rank1 "$tmp/long.json" "$tmp/w.h5" "a worker"
+term_rank 1 2 "$tmp/long.json" "$tmp/w.h5" "a worker"
 
-# ... and to a member of a process grid (not its group's leader); the
-# checkpoint resumes to the same file
+# ... and to a member of a process grid (not its group's leader): of rank
+# 0's group (rank 1 of 2), and of another group, whose leader then skips
+# its queued draws (rank 3 of 4); the checkpoint resumes to the same file
 cat > "$tmp/gm.json" <<'JSON'
 {"name": "gm", "seed": 8, "draws": 200, "ranks_per_draw": 2, "output": {"checkpoint_draws": 2},
  "ensemble": {"type": "wigner", "n": 500}, "statistics": {"density": {"bins": 40}, "moments": 2}}
 JSON
 mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gmref.h5" --progress none > /dev/null 2>&1 || bad "grid reference run"
-if term_rank1 "$tmp/gm.json" "$tmp/gm.h5" "a grid member"; then
+term_rank 3 4 "$tmp/gm.json" "$tmp/gm4.h5" "a member of another rank's grid"
+if term_rank 1 2 "$tmp/gm.json" "$tmp/gm.h5" "a grid member"; then
   mpiexec -n 2 "$rmtmc" run "$tmp/gm.json" -o "$tmp/gm.h5" --resume --progress none > /dev/null 2>&1 || bad "resume after SIGTERM to a grid member"
   $py "$src/tests/h5same.py" "$tmp/gmref.h5" "$tmp/gm.h5" > /dev/null && ok "resume after SIGTERM to a grid member: identical" \
     || bad "resume after SIGTERM to a grid member differs"
