@@ -729,9 +729,11 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     return finish(s);
 }
 
-/* Continue the run whose checkpoint is at out: same config (by hash), finished
- * draws restored. A finished file is left as it is. */
-static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out, int *nothing_to_do)
+/* Whether the file at out can be resumed by this run: the same config (by
+ * hash) and the same slice of the points (slice_k <= 1: all of them);
+ * *complete says whether it is finished. */
+static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, const char *out,
+                                  int *complete)
 {
     rmt_h5_state st;
     RMT_TRY(rmt_h5in_state(out, &st));
@@ -748,7 +750,7 @@ static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out
     }
     free(st.config_json);
     char want[32] = "";
-    if (res->slice_k > 1) snprintf(want, sizeof want, "%u/%u", res->slice_i, res->slice_k);
+    if (slice_k > 1) snprintf(want, sizeof want, "%u/%u", slice_i, slice_k);
     if (strcmp(st.slice, want)) {
         char have[64];
         if (st.slice[0]) snprintf(have, sizeof have, "slice %s of the points", st.slice);
@@ -756,7 +758,17 @@ static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out
         return RMT_ERR(RMT_EUSAGE, "%s: holds %s, but this run asks for %s%s; resume it with the same --points, or "
                        "use another -o", out, have, want[0] ? "slice " : "all the points", want);
     }
-    if (st.complete) {
+    *complete = st.complete;
+    return RMT_OK;
+}
+
+/* Continue the run whose checkpoint is at out (check_resumable passed):
+ * finished draws restored. A finished file is left as it is. */
+static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out, int *nothing_to_do)
+{
+    int complete = 0;
+    RMT_TRY(check_resumable(plan, res->slice_i, res->slice_k, out, &complete));
+    if (complete) {
         printf("%s is already complete: nothing to resume\n", out);
         *nothing_to_do = 1;
         return RMT_OK;
@@ -866,6 +878,9 @@ static int cmd_run(const args *a, int argc, char **argv)
         int resuming = a->resume && !s && stat(out, &sb) == 0;
         if (!s) s = not_an_input(out, a->config, "config");
         if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, plan->sha256);
+        int complete = 0;
+        /* a file this run cannot resume is the problem to name, before its room */
+        if (!s && resuming) s = check_resumable(plan, a->slice_i, a->slice_k, out, &complete);
         if (!s) s = check_space(out, plan, a->slice_i, a->slice_k, resuming);
         if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, &res);

@@ -117,6 +117,10 @@ JSON
     && ok "its first slice, which fits, runs" || { bad "space check, a slice that fits"; cat "$tmp/sperr"; }
   "$rmtmc" run "$tmp/sp.json" -o "$tmp/small/p0.h5" --points 0/2 --resume --progress none > /dev/null 2> "$tmp/sperr" \
     && ok "resuming it counts the room its file already takes" || { bad "space check on --resume"; cat "$tmp/sperr"; }
+  # resuming it as the whole sweep, which would not fit either: the wrong slice is named first
+  "$rmtmc" run "$tmp/sp.json" -o "$tmp/small/p0.h5" --resume --progress none > /dev/null 2> "$tmp/sperr"
+  [ $? = 2 ] && grep -q "holds slice 0/2 of the points, but this run asks for all the points" "$tmp/sperr" \
+    && ok "a file another run cannot resume is named before the disk's room" || { bad "resume checks before the space check"; cat "$tmp/sperr"; }
   umount "$tmp/small"
 else
   echo "skip: cannot mount a small tmpfs here, so the disk-space check is not exercised"
