@@ -494,7 +494,14 @@ rmt_status rmt_h5in_read_2d(const char *path, const char *name, int64_t *rows, i
           t = H5I_INVALID_HID;
     if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open as HDF5", path);
     if (H5Lexists(f, name, H5P_DEFAULT) <= 0 || (d = H5Dopen2(f, name, H5P_DEFAULT)) < 0) {
-        s = RMT_ERR(RMT_EUSAGE, "%s: no dataset \"%s\" (use --dataset NAME)", path, name);
+        hid_t g = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Gopen2(f, name, H5P_DEFAULT) : H5I_INVALID_HID;
+        if (g >= 0) {
+            H5Gclose(g);
+            s = RMT_ERR(RMT_EUSAGE, "%s: \"%s\" is a group, not a dataset; name a dataset in it (--dataset %s/NAME)",
+                        path, name, name);
+        } else {
+            s = RMT_ERR(RMT_EUSAGE, "%s: no dataset \"%s\" (use --dataset NAME)", path, name);
+        }
         goto out;
     }
     sp = H5Dget_space(d);

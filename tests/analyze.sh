@@ -67,6 +67,7 @@ with h5py.File('$tmp/bad.h5', 'w') as f:
     f['empty'] = np.zeros((0, 4))
     # 2^32 x 2^29 values (never written, so tiny on disk): their byte count wraps a size_t
     f.create_dataset('huge', shape=(2**32, 2**29), dtype='f8', chunks=(1, 1024))
+    f.create_group('grp')['evals'] = np.array([[1.0, 2.0], [2.0, 3.0]])
 "
 check_bad() {
   local what=$1 want=$2; shift 2
@@ -87,6 +88,7 @@ check_bad "non-finite HDF5 value" "non-finite" "$tmp/bad.h5"
 check_bad "1-D dataset" "not 2-D" "$tmp/bad.h5" --dataset one_d
 check_bad "empty dataset" "empty" "$tmp/bad.h5" --dataset empty
 check_bad "dataset too large to address" "too large to read" "$tmp/bad.h5" --dataset huge
+check_bad "a group named as the dataset" '"grp" is a group, not a dataset; name a dataset in it (--dataset grp/NAME)' "$tmp/bad.h5" --dataset grp
 check_bad "missing dataset" "no dataset" "$tmp/bad.h5" --dataset nope
 check_bad "missing file" "cannot open" "$tmp/nope.txt"
 check_bad "theory unfolding without an ensemble" "statistics.spacings.unfolding" "$tmp/poisson.txt" -c <(echo '{"statistics": {"spacings": {"unfolding": "theory"}}}')
