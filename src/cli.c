@@ -762,12 +762,11 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
     return RMT_OK;
 }
 
-/* Continue the run whose checkpoint is at out (check_resumable passed):
- * finished draws restored. A finished file is left as it is. */
-static rmt_status resume(const rmt_plan *plan, rmt_results *res, const char *out, int *nothing_to_do)
+/* Continue the run whose checkpoint is at out (check_resumable passed and
+ * said whether it is complete): finished draws restored. A finished file
+ * is left as it is. */
+static rmt_status resume(rmt_results *res, const char *out, int complete, int *nothing_to_do)
 {
-    int complete = 0;
-    RMT_TRY(check_resumable(plan, res->slice_i, res->slice_k, out, &complete));
     if (complete) {
         printf("%s is already complete: nothing to resume\n", out);
         *nothing_to_do = 1;
@@ -890,7 +889,7 @@ static int cmd_run(const args *a, int argc, char **argv)
             else
                 rmt_results_set_slice(res, a->slice_i, a->slice_k);
         }
-        if (!s && resuming) s = resume(plan, res, out, &nothing_to_do);
+        if (!s && resuming) s = resume(res, out, complete, &nothing_to_do);
         else if (!s && a->resume) fprintf(stderr, "rmtmc: no checkpoint at %s: starting the run\n", out);
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         if (!s && !nothing_to_do && a->progress != RMT_PROGRESS_NONE) {

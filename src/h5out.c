@@ -493,8 +493,9 @@ rmt_status rmt_h5in_read_2d(const char *path, const char *name, int64_t *rows, i
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), d = H5I_INVALID_HID, sp = H5I_INVALID_HID,
           t = H5I_INVALID_HID;
     if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open as HDF5", path);
-    if (H5Lexists(f, name, H5P_DEFAULT) <= 0 || (d = H5Dopen2(f, name, H5P_DEFAULT)) < 0) {
-        hid_t g = H5Lexists(f, name, H5P_DEFAULT) > 0 ? H5Gopen2(f, name, H5P_DEFAULT) : H5I_INVALID_HID;
+    int exists = H5Lexists(f, name, H5P_DEFAULT) > 0;
+    if (!exists || (d = H5Dopen2(f, name, H5P_DEFAULT)) < 0) {
+        hid_t g = exists ? H5Gopen2(f, name, H5P_DEFAULT) : H5I_INVALID_HID;
         if (g >= 0) {
             H5Gclose(g);
             s = RMT_ERR(RMT_EUSAGE, "%s: \"%s\" is a group, not a dataset; name a dataset in it (--dataset %s/NAME)",
