@@ -18,8 +18,9 @@
 #include "solve_grid.h"
 
 /* TAG_STOP: no more tasks (those queued still run); TAG_HALT: the run is
- * stopping (a signal): skip what is queued once the draw in hand ends. */
-enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3, TAG_HALT = 4 };
+ * stopping (a signal): skip what is queued once the draw in hand ends;
+ * TAG_SIGNAL: a rank other than 0 was signalled (to rank 0). */
+enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3, TAG_HALT = 4, TAG_SIGNAL = 5 };
 
 #define RMT_STATUS_SKIPPED (-3) /* a draw a stopping worker did not run */
 #define RMT_STATUS_NOMEM (-2)   /* a draw a worker could not run for lack of memory */
@@ -59,6 +60,58 @@ enum { TAG_TASK = 1, TAG_STOP = 2, TAG_RESULT = 3, TAG_HALT = 4 };
 static volatile sig_atomic_t stop_signal;
 
 static void on_signal(int sig) { stop_signal = sig; }
+
+/* A rank other than 0 that was signalled tells rank 0, once, from wherever
+ * it waits (for a task, for its group's next draw, for a phase to end), so
+ * a signal that reaches some ranks only stops the run at once: rank 0
+ * takes it as its own (take_signals). A rank in a draw tells it after the
+ * draw, as it skips what is queued. */
+static int signal_sent, signal_value;
+static MPI_Request signal_req = MPI_REQUEST_NULL;
+
+static void report_signal(void)
+{
+    if (!stop_signal || signal_sent) return;
+    int r = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    if (r == 0) return;
+    signal_sent = 1;
+    signal_value = (int)stop_signal;
+    MPI_Isend(&signal_value, 1, MPI_INT, 0, TAG_SIGNAL, MPI_COMM_WORLD, &signal_req);
+}
+
+/* Rank 0: a signal another rank reported is a stop here too. */
+static void take_signals(void)
+{
+    for (;;) {
+        int flag = 0, v = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_SIGNAL, MPI_COMM_WORLD, &flag, &st);
+        if (!flag) return;
+        MPI_Recv(&v, 1, MPI_INT, st.MPI_SOURCE, TAG_SIGNAL, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (!stop_signal) stop_signal = v > 0 ? v : SIGTERM;
+    }
+}
+
+/* Idle waits: 2 ms of polling, then sleeps of 50, 100, 200, 400, then
+ * 500 us, so that waiting ranks report a signal and, when the wait is long,
+ * do not take cores from working ones (Open MPI's blocking calls poll the
+ * CPU all the while). Start with {0, 0}. The polling keeps short waits
+ * short: sleeping at once made 200 grid draws of 19 ms 2 % slower. */
+typedef struct {
+    double t0;
+    int sleeps;
+} idle_wait;
+
+static void idle_pause(idle_wait *w)
+{
+    double t = rmt_draw_now();
+    if (w->t0 == 0) w->t0 = t;
+    if (t - w->t0 < 2e-3) return;
+    struct timespec ts = {0, w->sleeps < 4 ? 50000L << w->sleeps : 500000L};
+    if (w->sleeps < 4) w->sleeps++;
+    nanosleep(&ts, NULL);
+}
 
 void rmt_farm_install_signals(void)
 {
@@ -165,7 +218,15 @@ static void group_bcast(const phase *ph, uint32_t msg[3])
     MPI_Comm_rank(ph->comm, &r);
     uint32_t in[4] = {0, 0, 0, (uint32_t)stop_signal}, out[4];
     if (r == 0) memcpy(in, msg, 3 * sizeof *msg);
-    MPI_Allreduce(in, out, 4, MPI_UINT32_T, MPI_MAX, ph->comm);
+    MPI_Request req;
+    MPI_Iallreduce(in, out, 4, MPI_UINT32_T, MPI_MAX, ph->comm, &req);
+    idle_wait iw = {0, 0};
+    for (int done = 0;;) {
+        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (done) break;
+        report_signal();
+        idle_pause(&iw);
+    }
     memcpy(msg, out, 3 * sizeof *msg);
     if (out[3] && !stop_signal) stop_signal = (sig_atomic_t)out[3];
 }
@@ -265,7 +326,14 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
             group_bcast(ph, msg);
             break;
         }
-        MPI_Recv(task, 3, MPI_UINT32_T, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+        idle_wait iw = {0, 0};
+        for (int flag = 0;;) {
+            MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+            if (flag) break;
+            report_signal();
+            idle_pause(&iw);
+        }
+        MPI_Recv(task, 3, MPI_UINT32_T, 0, st.MPI_TAG, MPI_COMM_WORLD, &st);
         if (st.MPI_TAG == TAG_STOP || st.MPI_TAG == TAG_HALT) {
             msg[0] = msg[1] = msg[2] = 0;
             group_bcast(ph, msg);
@@ -979,6 +1047,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             }
             res->master_busy_s += rmt_draw_now() - t_iter;
         }
+        take_signals();
         if (stop_signal) break;
         if (o->max_failures >= 0 && (int64_t)(res->failed_draws - m->failed_before) > o->max_failures) {
             if ((s = checkpoint(res, o, 0))) goto out;
@@ -1193,6 +1262,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
             MPI_Test(&req, &done, MPI_STATUS_IGNORE);
             if (done) break;
             if (rank != 0) {
+                report_signal();
                 /* a stop sent after this leader's last task: take it */
                 int flag = 0;
                 MPI_Iprobe(0, TAG_HALT, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
@@ -1201,6 +1271,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
                     MPI_Recv(h, 3, MPI_UINT32_T, 0, TAG_HALT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
                 }
             }
+            if (rank == 0) take_signals(); /* a stop, if another phase follows */
             if (rank == 0 && s == RMT_EINTERRUPT) {
                 drain_results();
                 if (rmt_draw_now() - t0 > STOP_GRACE) {
@@ -1220,6 +1291,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         if (s) break;
     }
     rmt_draw_destroy(ctx);
+    MPI_Wait(&signal_req, MPI_STATUS_IGNORE); /* a 4-byte message: sent eagerly */
     if (s) return s;
     gather_rss(res, rank, size);
     if (rank != 0) return RMT_OK;

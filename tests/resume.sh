@@ -145,6 +145,18 @@ if term_rank 1 2 "$tmp/gm.json" "$tmp/gm.h5" "a grid member"; then
     || bad "resume after SIGTERM to a grid member differs"
 fi
 
+# ... and to a rank that waits: one sitting the phase out (rank 2 of 3 with
+# grids of 2), and an idle member of rank 0's group, which only hands out
+# draws with 18 groups (rank 1 of 36). They tell rank 0, which stops the
+# run; before, the signal waited for the end of the phase (these runs take
+# over 25 s and 60 s) and was then lost: the run ended with exit 0.
+cat > "$tmp/idle.json" <<'JSON'
+{"name": "idle", "seed": 8, "draws": 20000, "ranks_per_draw": 2, "output": {"checkpoint_draws": 50},
+ "ensemble": {"type": "wigner", "n": 300}, "statistics": {"density": {"bins": 40}}}
+JSON
+term_rank 2 3 "$tmp/idle.json" "$tmp/idle3.h5" "a rank sitting the phase out"
+term_rank 1 36 "$tmp/idle.json" "$tmp/idle36.h5" "an idle member of rank 0's group"
+
 # SIGTERM to rank 0 alone: the other ranks finish the draw in hand and skip
 # the draws queued for them (before, a worker ran its queue out first: the
 # rest of its draw and one more). The signal comes half a draw after a
