@@ -54,6 +54,15 @@ s = g['spacings'].attrs
 assert s['ks_poisson'] < s['ks_goe'], dict(s)
 " && ok "text spectra of i.i.d. levels look Poisson" || bad "Poisson text spectra"
 
+# ... and unfolded by a fitted polynomial: the file says which and of what degree
+echo '{"statistics": {"spacings": {"unfolding": "polynomial", "degree": 7}}}' > "$tmp/poly.json"
+"$rmtmc" analyze "$tmp/poisson.txt" -c "$tmp/poly.json" -o "$tmp/poly.h5" > /dev/null && $py -c "
+import h5py
+s = h5py.File('$tmp/poly.h5')['points/000000/spacings'].attrs
+assert s['unfolding'] == 'polynomial' and s['degree'] == 7, dict(s)
+assert 'degree' not in h5py.File('$tmp/p.h5')['points/000000/spacings'].attrs
+" && ok "polynomial unfolding: the file names it and its degree" || bad "polynomial unfolding's attributes"
+
 # 3. bad inputs: exit 2, one line, no output
 printf '1 2 3\n4 5\n' > "$tmp/ragged.txt"
 printf '1 2 nan\n' > "$tmp/nonfinite.txt"
