@@ -30,6 +30,7 @@ static const char usage[] =
     "                 [--progress auto|bar|log|none]\n"
     "                 [--mem-per-rank BYTES[K|M|G]]\n"
     "       rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]] [--time SECONDS]\n"
+    "                   [--points I/K]\n"
     "       rmtmc merge OUT.h5 PART.h5... [--force]\n"
     "       rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n"
     "       rmtmc --version | --help\n";
@@ -67,7 +68,8 @@ static const char help[] =
     "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
     "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for\n"
     "                        --array=0-(K-1); to run some tasks again, jobs/sweep-array.sbatch\n"
-    "                        takes K from RMTMC_SLICES (with --array=3,5 SLURM_ARRAY_TASK_COUNT is 2)\n"
+    "                        takes K from RMTMC_SLICES (with --array=3,5 SLURM_ARRAY_TASK_COUNT is 2);\n"
+    "                        (check) plan and time that slice only, for the array's time limit\n"
     "  --ranks P             (check) plan as if run on P ranks\n"
     "  --time SECONDS        (check) also time draws on this machine, spending at most about\n"
     "                        SECONDS, and estimate the run's duration from them (for a batch\n"
@@ -165,7 +167,7 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             if (!val || parse_size(val, &a->mem_per_rank))
                 return RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'", val ? val : "");
             i++;
-        } else if (!strcmp(o, "--points") && !strcmp(a->cmd, "run")) {
+        } else if (!strcmp(o, "--points") && (!strcmp(a->cmd, "run") || !strcmp(a->cmd, "check"))) {
             unsigned si = 0, sk = 0;
             char extra;
             if (!val || sscanf(val, "%u/%u%c", &si, &sk, &extra) != 2 || sk < 1 || si >= sk)
@@ -320,8 +322,8 @@ static rmt_status check_space(const char *path, const rmt_plan *plan, uint32_t i
     if (!copy) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     struct statvfs sv;
     rmt_status s = RMT_OK;
-    uint64_t P = plan->npoints;
-    uint32_t begin = k ? (uint32_t)(P * i / k) : 0, end = k ? (uint32_t)(P * (i + 1) / k) : plan->npoints;
+    uint32_t begin, end;
+    rmt_plan_slice(plan, i, k, &begin, &end);
     /* the new file is written beside the old one before it replaces it */
     double one = output_bytes(plan, begin, end), need = 2.0 * one;
     struct stat sb;
@@ -400,10 +402,11 @@ static rmt_status check_env(void)
  * groups than the master computes with, rank 0's group only hands out
  * draws. Say so, once per such g (prefix: "" for check's plan, "rmtmc: "
  * on run's stderr). */
-static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, int ranks)
+static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, uint32_t begin, uint32_t end,
+                            int ranks)
 {
     int said[64] = {0}, nsaid = 0;
-    for (uint32_t i = 0; i < plan->npoints; i++) {
+    for (uint32_t i = begin; i < end; i++) {
         int g = plan->points[i].ranks_per_draw, seen = 0;
         if (g <= 1 || g > ranks) continue;
         int rest = ranks % g, groups = ranks / g, master_idle = !rmt_master_computes(groups, g);
@@ -421,25 +424,27 @@ static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, 
     }
 }
 
-/* Seconds of draws on `ranks` ranks, given each point's seconds per draw
- * on one rank (t[i]; NULL: its flops at 5 GFLOP/s). The points of each
+/* Seconds of draws of points [begin, end) on `ranks` ranks, given each
+ * point's seconds per draw on one rank (t[i]; NULL: its flops at
+ * 5 GFLOP/s). The points of each
  * group size g run one phase after another; a phase takes its core-seconds
  * spread over the ranks of the groups that compute (rank 0's group may
  * only hand out draws), and no less than its longest draw (a grid's draw
  * takes t / g at best). */
-static double plan_seconds(const rmt_plan *plan, const double *t, int ranks, double *core_seconds)
+static double plan_seconds(const rmt_plan *plan, uint32_t begin, uint32_t end, const double *t, int ranks,
+                           double *core_seconds)
 {
     double all_s = 0, total = 0;
     for (int g = 0;;) {
         int next = 0; /* the next group size above g */
-        for (uint32_t i = 0; i < plan->npoints; i++) {
+        for (uint32_t i = begin; i < end; i++) {
             int q = plan->points[i].ranks_per_draw > 0 ? plan->points[i].ranks_per_draw : 1;
             if (q > g && (next == 0 || q < next)) next = q;
         }
         if (next == 0 || next > ranks) break;
         g = next;
         double core_s = 0, longest = 0;
-        for (uint32_t i = 0; i < plan->npoints; i++) {
+        for (uint32_t i = begin; i < end; i++) {
             const rmt_point *pt = &plan->points[i];
             if ((pt->ranks_per_draw > 0 ? pt->ranks_per_draw : 1) != g) continue;
             double ti = t ? t[i] : rmt_ensemble_flops(&pt->ens) / 5e9;
@@ -455,7 +460,8 @@ static double plan_seconds(const rmt_plan *plan, const double *t, int ranks, dou
     return total;
 }
 
-static void print_plan(const rmt_plan *plan, const char *out, double budget, const char *why, int ranks)
+static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const char *out, double budget,
+                       const char *why, int ranks)
 {
     printf("config   %s (sha256 %.16s...)\n", plan->config_path, plan->config_json ? plan->sha256 : "");
     printf("output   %s\n", out);
@@ -465,7 +471,7 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
            "block", "solver", "mem/rank", "GFLOP", "parameters");
     double total = 0;
     uint64_t draws = 0;
-    for (uint32_t i = 0; i < plan->npoints; i++) {
+    for (uint32_t i = begin; i < end; i++) {
         const rmt_point *pt = &plan->points[i];
         double fl = rmt_ensemble_flops(&pt->ens) * pt->draws;
         total += fl;
@@ -488,14 +494,14 @@ static void print_plan(const rmt_plan *plan, const char *out, double budget, con
     }
     /* a cautious 5 GFLOP/s per core; check --time measures this machine */
     int fits = 1;
-    for (uint32_t i = 0; i < plan->npoints; i++) fits &= plan->points[i].ranks_per_draw <= ranks;
+    for (uint32_t i = begin; i < end; i++) fits &= plan->points[i].ranks_per_draw <= ranks;
     if (fits)
         printf("total    %u points, %llu draws, %.3g GFLOP (roughly %.3g s on %d core%s at a cautious 5 GFLOP/s per "
                "core; check --time measures)\n",
-               plan->npoints, (unsigned long long)draws, total / 1e9, plan_seconds(plan, NULL, ranks, NULL), ranks,
-               ranks == 1 ? "" : "s");
+               end - begin, (unsigned long long)draws, total / 1e9, plan_seconds(plan, begin, end, NULL, ranks, NULL),
+               ranks, ranks == 1 ? "" : "s");
     else
-        printf("total    %u points, %llu draws, %.3g GFLOP (not on %d rank%s: see below)\n", plan->npoints,
+        printf("total    %u points, %llu draws, %.3g GFLOP (not on %d rank%s: see below)\n", end - begin,
                (unsigned long long)draws, total / 1e9, ranks, ranks == 1 ? "" : "s");
 }
 
@@ -587,7 +593,7 @@ static rmt_status time_point(rmt_draw_ctx *ctx, const rmt_point *pt, double *per
  * where none is measured). Prints the estimate of the run on `ranks`
  * ranks. */
 #define UNMEASURED_GRID_EFF 0.5
-static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
+static rmt_status time_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, double budget, int ranks)
 {
     rmt_solve_init_threads();
     rmt_draw_ctx *ctx = rmt_draw_create();
@@ -600,11 +606,11 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
     double spent = 0, ref_s = 0, ref_fl = 0;
     uint32_t timed = 0, shared = 0;
     rmt_status s = RMT_OK;
-    for (uint32_t i = 0; i < plan->npoints && !s; i++) {
+    for (uint32_t i = 0; i < plan->npoints; i++) secs[i] = NAN;
+    for (uint32_t i = begin; i < end && !s; i++) {
         const rmt_point *pt = &plan->points[i];
-        secs[i] = NAN;
         if (pt->ranks_per_draw > 1 || pt->draws == 0) continue;
-        for (uint32_t j = 0; j < i; j++)
+        for (uint32_t j = begin; j < i; j++)
             if (isfinite(secs[j]) && !strcmp(plan->params_json[j], plan->params_json[i])) {
                 secs[i] = secs[j];
                 shared++;
@@ -622,7 +628,7 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
     }
     /* grid points and nothing timed: this machine's rate from a probe */
     uint32_t grids = 0;
-    for (uint32_t i = 0; i < plan->npoints; i++) grids += plan->points[i].ranks_per_draw > 1;
+    for (uint32_t i = begin; i < end; i++) grids += plan->points[i].ranks_per_draw > 1;
     int probed = 0;
     char probe_json[128];
     snprintf(probe_json, sizeof probe_json, "{\"name\": \"probe\", \"draws\": 50, \"ensemble\": {\"type\": \"wigner\", \"n\": %d}}",
@@ -646,7 +652,7 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
      * point's core-seconds per draw are that over its grid's efficiency */
     uint32_t scaled = 0, unmeasured = 0;
     double eff_lo = INFINITY, eff_hi = 0;
-    for (uint32_t i = 0; i < plan->npoints; i++) {
+    for (uint32_t i = begin; i < end; i++) {
         const rmt_point *pt = &plan->points[i];
         double fl = rmt_ensemble_flops(&pt->ens);
         if (pt->ranks_per_draw > 1) {
@@ -663,7 +669,7 @@ static rmt_status time_plan(const rmt_plan *plan, double budget, int ranks)
             scaled++;
         }
     }
-    double core_s, est = plan_seconds(plan, secs, ranks, &core_s);
+    double core_s, est = plan_seconds(plan, begin, end, secs, ranks, &core_s);
     free(secs);
     printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread, the rest of the machine idle); "
            "%u more take the timing of a point with the same ensemble, %u scaled by flops",
@@ -694,8 +700,18 @@ static int cmd_check(const args *a)
     double budget = mem_budget(a, ranks, why, sizeof why);
     const char *out = a->output ? a->output : plan->output_path;
     s = rmt_config_check_memory(plan, ranks, budget, why);
-    print_plan(plan, out, budget, why, ranks);
-    if (!s) idle_ranks_note(stdout, "", plan, ranks);
+    if (a->slice_k > plan->npoints) {
+        s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u points", a->slice_i, a->slice_k, plan->npoints);
+        rmt_plan_destroy(plan);
+        return finish(s);
+    }
+    uint32_t begin, end;
+    rmt_plan_slice(plan, a->slice_i, a->slice_k, &begin, &end);
+    print_plan(plan, begin, end, out, budget, why, ranks);
+    if (a->slice_k > 1)
+        printf("slice    %u/%u: points %u to %u of %u (the totals and the estimate are this slice's)\n", a->slice_i,
+               a->slice_k, begin, end - 1, plan->npoints);
+    if (!s) idle_ranks_note(stdout, "", plan, begin, end, ranks);
     if (!s && (not_an_input(out, a->config, "config") || check_output(out, 1, a->output ? NULL : a->config, NULL))) {
         /* the plan is sound; the output would be refused as things stand */
         printf("note: run would refuse this output now: %s\n", rmt_err_message());
@@ -703,7 +719,7 @@ static int cmd_check(const args *a)
     }
     if (!s && a->time_budget > 0) {
         fflush(stdout);
-        s = time_plan(plan, a->time_budget, ranks);
+        s = time_plan(plan, begin, end, a->time_budget, ranks);
     }
     rmt_plan_destroy(plan);
     return finish(s);
@@ -894,7 +910,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         if (!s && !nothing_to_do && a->progress != RMT_PROGRESS_NONE) {
             one_core_hint(size);
-            idle_ranks_note(stderr, "rmtmc: ", plan, size);
+            idle_ranks_note(stderr, "rmtmc: ", plan, res->p_begin, res->p_end, size);
         }
     }
     /* every rank learns whether to go on before any collective work */

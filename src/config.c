@@ -880,6 +880,13 @@ rmt_plan *rmt_plan_create_shared(uint32_t npoints)
     return p;
 }
 
+void rmt_plan_slice(const rmt_plan *plan, uint32_t i, uint32_t k, uint32_t *begin, uint32_t *end)
+{
+    uint64_t P = plan->npoints;
+    *begin = k ? (uint32_t)(P * i / k) : 0;
+    *end = k ? (uint32_t)(P * (i + 1) / k) : plan->npoints;
+}
+
 void rmt_plan_destroy(rmt_plan *p)
 {
     if (!p) return;

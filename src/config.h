@@ -209,6 +209,10 @@ rmt_plan *rmt_plan_create_shared(uint32_t npoints);
 /* Free a plan; accepts NULL. */
 void rmt_plan_destroy(rmt_plan *plan);
 
+/* Slice i of k (0 <= i < k; --points I/K) of the points: [*begin, *end),
+ * contiguous in point order; k = 0 gives every point. */
+void rmt_plan_slice(const rmt_plan *plan, uint32_t i, uint32_t k, uint32_t *begin, uint32_t *end);
+
 /* Human-readable name of an ensemble kind ("wigner", ...). */
 const char *rmt_ens_name(int32_t kind);
 

@@ -64,11 +64,9 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
 
 void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k)
 {
-    uint64_t P = r->plan->npoints;
     r->slice_i = i;
     r->slice_k = k;
-    r->p_begin = (uint32_t)(P * i / k);
-    r->p_end = (uint32_t)(P * (i + 1) / k);
+    rmt_plan_slice(r->plan, i, k, &r->p_begin, &r->p_end);
     r->total_draws = 0;
     for (uint32_t p = r->p_begin; p < r->p_end; p++) r->total_draws += r->plan->points[p].draws;
 }

@@ -102,6 +102,17 @@ for rk_w in 4:4 16:16 20:20 32:32 34:32 40:38; do
 done
 [ $rough_ok = 1 ] && ok "check's rough time: 5 GFLOP/s over the computing ranks, at least one draw" || bad "check's rough time"
 grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
+# check --points I/K: the slice's points only (those run --points I/K
+# computes), its totals and its estimate
+echo '{"name": "sl", "draws": 20, "ensemble": {"type": "wigner", "n": {"sweep": [100, 200, 400, 800, 1600]}}}' > "$tmp/sl.json"
+"$rmtmc" check "$tmp/sl.json" > "$tmp/sl_all.out"
+"$rmtmc" check "$tmp/sl.json" --points 1/2 > "$tmp/sl_1.out"
+awk '$1 ~ /^[0-9]+$/ {print $1}' "$tmp/sl_1.out" | tr '\n' ' ' | grep -qx "2 3 4 " \
+  && awk -v t="$(awk '/^total/ {print $6}' "$tmp/sl_1.out")" '$1 ~ /^[2-4]$/ {s += $(NF-1)}
+       END {exit !(t > 0 && s > 0.99 * t && s < 1.01 * t)}' "$tmp/sl_all.out" \
+  && grep -q "^total    3 points, 60 draws" "$tmp/sl_1.out" && grep -q "^slice    1/2: points 2 to 4 of 5" "$tmp/sl_1.out" \
+  && ok "check --points 1/2: points 2 to 4, their totals" || { bad "check --points 1/2"; cat "$tmp/sl_1.out"; }
+expect 2 "check --points 1/9 of 5 points refused" -- "$rmtmc" check "$tmp/sl.json" --points 1/9
 (cd "$tmp" && "$rmtmc" check small.json > /dev/null) ; [ ! -e "$tmp/small.h5" ] || bad "check wrote an output file"
 
 expect 0 "run one rank" -- "$rmtmc" run "$tmp/small.json" -o "$tmp/a.h5" --progress none
