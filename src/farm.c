@@ -66,7 +66,7 @@ static void on_signal(int sig) { stop_signal = sig; }
  * a signal that reaches some ranks only stops the run at once: rank 0
  * takes it as its own (take_signals). A rank in a draw tells it after the
  * draw, as it skips what is queued. */
-static int signal_sent, signal_value;
+static int signal_sent, signal_value, signals_taken;
 static MPI_Request signal_req = MPI_REQUEST_NULL;
 
 static void report_signal(void)
@@ -89,27 +89,32 @@ static void take_signals(void)
         MPI_Iprobe(MPI_ANY_SOURCE, TAG_SIGNAL, MPI_COMM_WORLD, &flag, &st);
         if (!flag) return;
         MPI_Recv(&v, 1, MPI_INT, st.MPI_SOURCE, TAG_SIGNAL, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        signals_taken++;
         if (!stop_signal) stop_signal = v > 0 ? v : SIGTERM;
     }
 }
 
-/* Idle waits: 2 ms of polling, then sleeps of 50, 100, 200, 400, then
- * 500 us, so that waiting ranks report a signal and, when the wait is long,
- * do not take cores from working ones (Open MPI's blocking calls poll the
- * CPU all the while). Start with {0, 0}. The polling keeps short waits
- * short: sleeping at once made 200 grid draws of 19 ms 2 % slower. */
+/* Idle waits: 2 ms of polling, then sleeps of 50, 100, 200, ... up to
+ * `most` ns, so that waiting ranks report a signal and, when the wait is
+ * long, do not take cores from working ones (Open MPI's blocking calls poll
+ * the CPU all the while). Start with {0, 0}. The polling keeps short waits
+ * short: sleeping at once made 200 grid draws of 19 ms 2 % slower. A rank
+ * asleep does not move its nonblocking operations on, so waits on a
+ * collective sleep at most 100 us per step, and a leader with results in
+ * flight does not sleep. */
 typedef struct {
     double t0;
     int sleeps;
 } idle_wait;
 
-static void idle_pause(idle_wait *w)
+static void idle_pause(idle_wait *w, long most)
 {
     double t = rmt_draw_now();
     if (w->t0 == 0) w->t0 = t;
     if (t - w->t0 < 2e-3) return;
-    struct timespec ts = {0, w->sleeps < 4 ? 50000L << w->sleeps : 500000L};
-    if (w->sleeps < 4) w->sleeps++;
+    long ns = 50000L << (w->sleeps < 8 ? w->sleeps : 8);
+    if (ns < most) w->sleeps++;
+    struct timespec ts = {0, ns < most ? ns : most};
     nanosleep(&ts, NULL);
 }
 
@@ -225,7 +230,7 @@ static void group_bcast(const phase *ph, uint32_t msg[3])
         MPI_Test(&req, &done, MPI_STATUS_IGNORE);
         if (done) break;
         report_signal();
-        idle_pause(&iw);
+        idle_pause(&iw, 100000L);
     }
     memcpy(msg, out, 3 * sizeof *msg);
     if (out[3] && !stop_signal) stop_signal = (sig_atomic_t)out[3];
@@ -331,7 +336,10 @@ static rmt_status leader(const rmt_plan *plan, const phase *ph, rmt_draw_ctx *ct
             MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
             if (flag) break;
             report_signal();
-            idle_pause(&iw);
+            /* results on their way may need this rank's progress */
+            int sent = 0;
+            MPI_Testall(SEND_RING, reqs, &sent, MPI_STATUSES_IGNORE);
+            if (sent) idle_pause(&iw, 500000L);
         }
         MPI_Recv(task, 3, MPI_UINT32_T, 0, st.MPI_TAG, MPI_COMM_WORLD, &st);
         if (st.MPI_TAG == TAG_STOP || st.MPI_TAG == TAG_HALT) {
@@ -922,6 +930,9 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
     /* Deal the first batches round-robin to the leaders (ranks k g, k = 1 ..
      * groups - 1), at most `depth` each and no more than a fair share, so
      * that with few draws the master's own group gets its part too. */
+    /* a stop that came between phases (another rank's): hand out nothing */
+    take_signals();
+    if (stop_signal) more = 0;
     uint64_t left = 0;
     for (cursor c2 = cur; next_task(plan, res, ph->g, &c2, task);) left++;
     uint64_t sharers = (uint64_t)(computes ? ng : (ng > 1 ? ng - 1 : 1));
@@ -1291,7 +1302,14 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         if (s) break;
     }
     rmt_draw_destroy(ctx);
-    MPI_Wait(&signal_req, MPI_STATUS_IGNORE); /* a 4-byte message: sent eagerly */
+    /* every report is received before MPI_Finalize (those sent late too) */
+    int nsent = 0;
+    MPI_Reduce(&signal_sent, &nsent, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    for (; rank == 0 && signals_taken < nsent; signals_taken++) {
+        int v = 0;
+        MPI_Recv(&v, 1, MPI_INT, MPI_ANY_SOURCE, TAG_SIGNAL, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
+    MPI_Wait(&signal_req, MPI_STATUS_IGNORE);
     if (s) return s;
     gather_rss(res, rank, size);
     if (rank != 0) return RMT_OK;
