@@ -342,9 +342,12 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i, int complete)
         rc |= scalar_u64(g, "density/above", p->above);
         free(edges);
     }
-    if (pt->stat.gr_bins > 0)
-        rc |= write_hist(g, "gap_ratios", p->counts + (pt->stat.bins > 0 ? pt->stat.bins : 0), pt->stat.gr_bins,
-                         pt->stat.gr_max, rmt_theory_ratio_cdf_goe, rmt_theory_ratio_cdf_poisson);
+    if (pt->stat.gr_bins > 0) {
+        const uint64_t *gc = p->counts + (pt->stat.bins > 0 ? pt->stat.bins : 0);
+        rc |= write_hist(g, "gap_ratios", gc, pt->stat.gr_bins, pt->stat.gr_max, rmt_theory_ratio_cdf_goe,
+                         rmt_theory_ratio_cdf_poisson);
+        rc |= scalar_u64(g, "gap_ratios/above", gc[pt->stat.gr_bins]); /* ratios above max */
+    }
     if (pt->stat.sp_unfold != RMT_UNFOLD_NONE) rc |= write_spacings(g, pt, &p->local);
 out:
     free(idx);
@@ -689,9 +692,12 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
         rc |= read_scalar_u64(g, "density/below", &below);
         rc |= read_scalar_u64(g, "density/above", &above);
     }
-    if (!rc && m > 0 && pt->stat.gr_bins > 0)
-        rc |= read_rows(g, "gap_ratios/counts", H5T_NATIVE_UINT64, (hsize_t)pt->stat.gr_bins, 0,
-                        cts + (pt->stat.bins > 0 ? pt->stat.bins : 0));
+    if (!rc && m > 0 && pt->stat.gr_bins > 0) {
+        uint64_t *gc = cts + (pt->stat.bins > 0 ? pt->stat.bins : 0);
+        rc |= read_rows(g, "gap_ratios/counts", H5T_NATIVE_UINT64, (hsize_t)pt->stat.gr_bins, 0, gc);
+        if (!rc && H5Lexists(g, "gap_ratios/above", H5P_DEFAULT) <= 0) rc = -5;
+        if (!rc) rc |= read_scalar_u64(g, "gap_ratios/above", gc + pt->stat.gr_bins);
+    }
     if (!rc) {
         for (size_t k = 0; k < nc; k++) p->counts[k] += cts[k];
         p->below += below;
@@ -751,6 +757,9 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
     if (rc == -3)
         return RMT_ERR(RMT_EUSAGE, "%s: point %u has a draw that is already restored (overlapping parts, or a damaged "
                        "file)", path, bad);
+    if (rc == -5)
+        return RMT_ERR(RMT_EUSAGE, "%s: point %u has no gap_ratios/above (written by an older rmtmc: finish it with that "
+                       "version, or run afresh)", path, bad);
     if (rc == -4)
         return RMT_ERR(RMT_EUSAGE, "%s: point %u has other parameters than this config's point %u (written in another "
                        "point order, or for another config)", path, bad, bad);

@@ -45,8 +45,9 @@ static void gap_ratios(const rmt_statcfg *cfg, int64_t n, const double *w, doubl
             if (!isnan(sprev) && sprev > 0) {
                 double r = s / sprev;
                 if (cfg->gr_bins > 0) {
+                    /* r >= 0; those above max go to the slot after the bins */
                     int64_t k = rmt_stats_bin(r, 0.0, cfg->gr_max, cfg->gr_bins);
-                    if (k >= 0 && k < cfg->gr_bins) counts[k]++;
+                    counts[k < cfg->gr_bins ? k : cfg->gr_bins]++;
                 }
                 if (s > 0) {
                     sum += r < 1 ? r : 1 / r;
@@ -60,7 +61,10 @@ static void gap_ratios(const rmt_statcfg *cfg, int64_t n, const double *w, doubl
     f->mean_gap_ratio = m > 0 ? sum / (double)m : NAN;
 }
 
-int64_t rmt_stats_ncounts(const rmt_statcfg *cfg) { return (int64_t)cfg->bins + (int64_t)cfg->gr_bins; }
+int64_t rmt_stats_ncounts(const rmt_statcfg *cfg)
+{
+    return (int64_t)cfg->bins + (cfg->gr_bins > 0 ? (int64_t)cfg->gr_bins + 1 : 0);
+}
 
 int rmt_stats_needs_spectra(const rmt_statcfg *cfg) { return cfg->eigenvalues || cfg->sp_unfold != RMT_UNFOLD_NONE; }
 

@@ -31,7 +31,8 @@ typedef struct {
     double moments[RMT_MAX_MOMENTS]; /* (1/n) tr H^k, k = 1..K */
 } rmt_draw_figs;
 
-/* Integer counts a draw produces: density bins, then gap-ratio bins. */
+/* Integer counts a draw produces: density bins, then gap-ratio bins and
+ * the count of gap ratios above their max (when gap ratios are on). */
 int64_t rmt_stats_ncounts(const rmt_statcfg *cfg);
 
 /* 1 when the master needs every draw's spectrum: to store it, or to unfold
@@ -41,8 +42,8 @@ int rmt_stats_needs_spectra(const rmt_statcfg *cfg);
 /* Measure the ascending spectrum w[n] of one draw: fills the figures other
  * than point/draw/seconds/status/structural_zeros, and adds its counts into
  * counts[rmt_stats_ncounts(cfg)] (which the caller zeroes per draw): the
- * density histogram, then the gap-ratio histogram (eigenvalues within the
- * zero tolerance dropped first). */
+ * density histogram, then the gap-ratio histogram and the ratios above it
+ * (eigenvalues within the zero tolerance dropped first). */
 void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw_figs *f, uint64_t *counts);
 
 /* The histogram bin of x on [lo, hi] with bins bins: -1 below, bins above.

@@ -52,7 +52,14 @@ m, se = g.attrs['mean_gap_ratio'], g.attrs['mean_gap_ratio_stderr']
 assert abs(m - 0.386294) < 4 * se, (m, se)
 s = g['spacings'].attrs
 assert s['ks_poisson'] < s['ks_goe'], dict(s)
-" && ok "text spectra of i.i.d. levels look Poisson" || bad "Poisson text spectra"
+# every ratio is counted, those above max too: 40 x 398 of them, and for
+# Poisson levels P(r > R) = 1 / (1 + R), within 4 standard errors
+h = g['gap_ratios']
+t = int(h['counts'][:].sum()) + int(h['above'][()])
+assert t == 40 * 398, t
+p = 1 / (1 + h['edges'][-1])
+assert abs(h['above'][()] / t - p) < 4 * (p * (1 - p) / t) ** 0.5, (h['above'][()], t, p)
+" && ok "text spectra of i.i.d. levels look Poisson; every gap ratio counted, P(r > max) as Poisson's" || bad "Poisson text spectra"
 
 # ... and unfolded by a fitted polynomial: the file says which and of what degree
 echo '{"statistics": {"spacings": {"unfolding": "polynomial", "degree": 7}}}' > "$tmp/poly.json"

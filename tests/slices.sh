@@ -46,6 +46,13 @@ for i, pts in [(0, [0]), (1, [1, 2]), (2, [3, 4])]:
 grep -q "(complete)" "$tmp/out" || bad "merge does not report a complete result"
 $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slices equal a single run" || bad "merged file differs"
 "$rmtmc" merge "$tmp/m2.h5" "$tmp/part0.h5" "$tmp/part0.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && [ ! -e "$tmp/m2.h5" ] && ok "a part given twice: exit 2" || bad "part given twice"
+# a part without gap_ratios/above (an older rmtmc's) is named, not merged
+# as if no ratio were above max
+cp "$tmp/part0.h5" "$tmp/old0.h5"
+$py -c "import h5py; del h5py.File('$tmp/old0.h5', 'r+')['points/000000/gap_ratios/above']"
+"$rmtmc" merge "$tmp/m4.h5" "$tmp/old0.h5" "$tmp/part1.h5" "$tmp/part2.h5" > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "old0.h5: point 0 has no gap_ratios/above (written by an older rmtmc" "$tmp/err" && [ ! -e "$tmp/m4.h5" ] \
+  && ok "a part without gap_ratios/above: exit 2, named" || { bad "a part without gap_ratios/above"; cat "$tmp/err"; }
 cp "$tmp/part1.h5" "$tmp/copy1.h5"
 "$rmtmc" merge "$tmp/m3.h5" "$tmp/part1.h5" "$tmp/copy1.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && grep -q overlapping "$tmp/err" && [ ! -e "$tmp/m3.h5" ] && ok "overlapping parts: exit 2" || bad "overlapping parts"
 sed 's/"seed": 8/"seed": 9/' "$tmp/c.json" > "$tmp/d.json"
