@@ -16,8 +16,12 @@ rmt_draw_ctx *rmt_draw_create(void);
 void rmt_draw_no_figures(rmt_draw_figs *f);
 
 /* Monotonic seconds: the clock draws/seconds is measured by, and the one
- * the farm and `check --time` use too. */
+ * the farm uses too. */
 double rmt_draw_now(void);
+
+/* CPU seconds of the calling thread (`check --time`'s draws: with one BLAS
+ * thread a draw runs in it, so other load on the machine does not count). */
+double rmt_draw_cpu_now(void);
 void rmt_draw_destroy(rmt_draw_ctx *c); /* accepts NULL */
 
 /* Run draw `draw` of point pt. Fills *f (status included: a solver failure

@@ -287,6 +287,16 @@ est=$(awk '$1 == "estimate" {print $2}' "$tmp/gt.out")
 [ $rc = 0 ] && grep -q "1 on process grids scaled by flops from Wigner n = 1000 draws timed here and by their grid's efficiency (0[.][0-9]*[^)]*)$" "$tmp/gt.out" \
   && awk -v e="$est" 'BEGIN { exit !(e > 0) }' \
   && ok "check --time, grid points only: rated from Wigner draws timed here (estimate ${est} s)" || { bad "check --time, grid only"; cat "$tmp/gt.out"; }
+# ... measured in CPU time: busy cores (here 4 spinning processes per core)
+# do not inflate it (they did 2-4x when it was wall time)
+est_of() { "$rmtmc" check "$tmp/est.json" --time 3 | awk '$1 == "estimate" {print $2}'; }
+quiet=$(est_of)
+spin=()
+for i in $(seq $((4 * $(nproc)))); do sh -c 'while :; do :; done' & spin+=($!); done
+busy=$(est_of)
+kill "${spin[@]}"; wait "${spin[@]}" 2> /dev/null
+[ -n "$quiet" ] && [ -n "$busy" ] && awk -v q="$quiet" -v b="$busy" 'BEGIN { exit !(b / q < 1.5 && q / b < 1.5) }' \
+  && ok "check --time with every core busy: estimate $busy s, $quiet s without" || bad "check --time under load: $busy s, $quiet s without"
 for v in 0 -1 abc 1e9; do
   "$rmtmc" check "$tmp/est.json" --time "$v" > /dev/null 2> "$tmp/err"
   [ $? = 2 ] && grep -q -- "--time needs seconds" "$tmp/err" || bad "check --time $v: not refused"
