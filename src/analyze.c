@@ -34,9 +34,22 @@ static rmt_status read_text(const char *path, int64_t *rows, int64_t *cols, doub
         while (*p == ' ' || *p == '\t') p++;
         if (*p == '#' || *p == '\n' || *p == '\r' || *p == '\0') continue;
         int64_t k = 0;
+        int comma = 0; /* a comma since the last value */
         for (;;) {
-            while (*p == ' ' || *p == '\t' || *p == ',') p++;
-            if (*p == '\n' || *p == '\r' || *p == '\0') break;
+            while (*p == ' ' || *p == '\t') p++;
+            int eol = *p == '\n' || *p == '\r' || *p == '\0';
+            if ((*p == ',' && (comma || k == 0)) || (eol && comma)) {
+                s = RMT_ERR(RMT_EUSAGE, "%s: line %lld: an empty field (a comma with no value %s it)", path,
+                            (long long)lineno, k == 0 && !comma ? "before" : "after");
+                goto out;
+            }
+            if (*p == ',') {
+                comma = 1;
+                p++;
+                continue;
+            }
+            if (eol) break;
+            comma = 0;
             char *end;
             double x = strtod(p, &end);
             if (end == p) {
@@ -113,6 +126,9 @@ rmt_status rmt_analyze_run(const rmt_analyze_opts *o)
              rmt_h5in_is_hdf5(o->input) ? (o->dataset ? o->dataset : "hessian_evals") : "");
     if ((s = rmt_config_load_analyze(o->config, source, cols, (uint32_t)rows, lo, hi, &plan))) goto out;
     if ((s = rmt_results_create(plan, &res))) goto out;
+    if (!o->config && rows < 2)
+        fprintf(stderr, "rmtmc: one spectrum: its spacings are unfolded by a fitted polynomial (pool unfolding needs "
+                "2 or more; -c CONFIG chooses)\n");
     const rmt_point *pt = &plan->points[0];
     counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
     if (!counts) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }

@@ -1473,10 +1473,14 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
             goto out;
         }
     } else {
-        /* what analyze measures when no config is given */
-        root = cJSON_Parse("{\"name\":\"analyze\",\"statistics\":{\"density\":{\"bins\":100},"
-                           "\"zero_mass\":{\"tolerance\":\"auto\"},\"moments\":4,"
-                           "\"spacings\":{\"unfolding\":\"pool\"},\"gap_ratios\":{}}}");
+        /* what analyze measures when no config is given (one spectrum
+         * has no others to pool: a fitted polynomial unfolds it) */
+        root = cJSON_Parse(rows >= 2 ? "{\"name\":\"analyze\",\"statistics\":{\"density\":{\"bins\":100},"
+                                       "\"zero_mass\":{\"tolerance\":\"auto\"},\"moments\":4,"
+                                       "\"spacings\":{\"unfolding\":\"pool\"},\"gap_ratios\":{}}}"
+                                     : "{\"name\":\"analyze\",\"statistics\":{\"density\":{\"bins\":100},"
+                                       "\"zero_mass\":{\"tolerance\":\"auto\"},\"moments\":4,"
+                                       "\"spacings\":{\"unfolding\":\"polynomial\"},\"gap_ratios\":{}}}");
         if (!root) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     }
     if ((s = want_object(&c, root, ""))) goto out;
@@ -1500,6 +1504,11 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
     pt->ens.n = n;
     if ((s = parse_statistics(&c, cJSON_GetObjectItemCaseSensitive(root, "statistics"), "statistics", &pt->ens, &pt->stat)))
         goto out;
+    if (pt->stat.sp_unfold == RMT_UNFOLD_POOL && rows < 2) {
+        s = bad(&c, "statistics.spacings", "pool unfolding (the default) unfolds each spectrum against the others, "
+                "and %s holds only one: use \"unfolding\": \"polynomial\" (or \"theory\" with an ensemble)", source);
+        goto out;
+    }
     if (isnan(pt->stat.lo)) {
         double w = data_hi > data_lo ? data_hi - data_lo : 1.0;
         pt->stat.lo = data_lo - 0.05 * w;

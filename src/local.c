@@ -26,6 +26,33 @@ static int64_t below(const double *v, int64_t m, double x)
     return lo;
 }
 
+/* The leave-one-out pooled CDF at x for pool unfolding: Q is pool[0..P)
+ * (sorted, every draw) less own[0..m) (sorted, the draw unfolded, all in
+ * pool), M = P - m values q_0 <= ... <= q_{M-1}; F(q_j) = j, linear
+ * between them, 0 below q_0 and M - 1 above q_{M-1}. A plain count of Q
+ * below x (a step function) would put every unfolded level on the grid
+ * j / (D - 1): spacings of whole steps only, a histogram whose bins hold
+ * alternately more and fewer steps (zigzag; GOE data then had a chi-square
+ * per dof of 6), and exact zero spacings. */
+static double pool_cdf(const double *pool, int64_t P, const double *own, int64_t m, double x)
+{
+    int64_t jp = below(pool, P, x), jo = below(own, m, x), k = jp - jo, M = P - m;
+    if (k <= 0) return 0;
+    if (k >= M) return (double)(M - 1);
+    /* q_{k-1}: the largest value of Q below x; q_k: the smallest at or
+     * above x. Pool values equal to the next own value are taken as own. */
+    int64_t a = jp - 1, ao = jo - 1, b = jp, bo = jo;
+    while (ao >= 0 && pool[a] == own[ao]) {
+        a--;
+        ao--;
+    }
+    while (bo < m && pool[b] == own[bo]) {
+        b++;
+        bo++;
+    }
+    return (double)(k - 1) + (x - pool[a]) / (pool[b] - pool[a]);
+}
+
 void rmt_local_free(rmt_local *l)
 {
     if (!l) return;
@@ -133,7 +160,8 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     }
     start[D] = P;
     out->draws_used = D;
-    if (D < 2 || P < 2) goto out; /* nothing to unfold against yet */
+    /* nothing to unfold against yet: pool unfolding needs a second draw */
+    if (D < (cfg->sp_unfold == RMT_UNFOLD_POOL ? 2 : 1) || P < 2) goto out;
     pool = malloc(sizeof(double) * (size_t)P);
     sp = malloc(sizeof(double) * (size_t)P);
     u = malloc(sizeof(double) * (size_t)n);
@@ -155,7 +183,7 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         for (int64_t i = 0; i < m; i++) {
             switch (cfg->sp_unfold) {
             case RMT_UNFOLD_POOL:
-                u[i] = (double)(below(pool, P, v[i]) - below(v, m, v[i])) / (double)(D - 1);
+                u[i] = pool_cdf(pool, P, v, m, v[i]) / (double)(D - 1);
                 break;
             case RMT_UNFOLD_THEORY:
                 u[i] = (double)m * rmt_cdf_eval(cdf, v[i]);
@@ -165,12 +193,14 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
                 break;
             }
         }
-        range = cfg->sp_unfold == RMT_UNFOLD_POOL ? (double)(P - m) / (double)(D - 1) : (double)m;
+        range = cfg->sp_unfold == RMT_UNFOLD_POOL ? (double)(P - m - 1) / (double)(D - 1) : (double)m;
         double lo = cfg->sp_bulk_lo * range, hi = cfg->sp_bulk_hi * range;
         for (int64_t i = 0; i + 1 < m; i++) {
             if (u[i] < lo || u[i + 1] > hi) continue;
             double x = u[i + 1] - u[i];
-            sp[m_all++] = x;
+            /* a negative spacing: a fitted polynomial CDF that decreases
+             * there; counted in below, kept out of every figure */
+            if (x >= 0) sp[m_all++] = x;
             int64_t k = rmt_stats_bin(x, 0, cfg->sp_max, B);
             if (k < 0) out->below++;
             else if (k >= B) out->above++;

@@ -15,7 +15,7 @@
 typedef struct {
     uint64_t *counts;        /* [sp_bins] spacing histogram on [0, sp_max] */
     uint64_t below, above;   /* spacings < 0 (non-monotone fit) and > sp_max */
-    int64_t count;           /* spacings kept (inside the bulk window) */
+    int64_t count;           /* spacings kept (inside the bulk window, >= 0) */
     int64_t draws_used;      /* spectra unfolded */
     double mean, var;        /* of the kept spacings */
     double ks_goe, ks_poisson;     /* Kolmogorov-Smirnov distance of the spacings to the surmises */
@@ -29,9 +29,10 @@ typedef struct {
  * and status[d] == 0 select usable draws. *out must be zero-initialised or
  * previously filled (its counts are reused). Unfolding "pool" with D usable
  * draws unfolds each draw against the pooled eigenvalues of all the other
- * D - 1 draws (leave one out): u = (number of other-draw eigenvalues
- * strictly below lambda) / (D - 1). Eigenvalues within each draw's zero
- * tolerance are dropped first. */
+ * D - 1 draws (leave one out): u = F(lambda) / (D - 1), F the other
+ * draws' eigenvalues' count interpolated linearly between them (F = j at
+ * the j-th of them, from 0). Eigenvalues within each draw's zero tolerance
+ * are dropped first. */
 rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint8_t *usable, rmt_local *out);
 
 void rmt_local_free(rmt_local *l); /* frees counts; accepts NULL */

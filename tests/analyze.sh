@@ -75,6 +75,9 @@ printf '1 2 3\n4 5\n' > "$tmp/ragged.txt"
 printf '1 2 nan\n' > "$tmp/nonfinite.txt"
 : > "$tmp/empty.txt"
 printf '1 2 x\n' > "$tmp/word.txt"
+printf '1,2,,3\n' > "$tmp/emptyfield.txt"
+printf '1,2,3,\n' > "$tmp/trailing.txt"
+printf '1, 2,\t3\n4 ,5 , 6\n' > "$tmp/csv_ok.txt"
 $py -c "
 import h5py, numpy as np
 with h5py.File('$tmp/bad.h5', 'w') as f:
@@ -100,6 +103,24 @@ check_bad "ragged rows" "ragged" "$tmp/ragged.txt"
 check_bad "non-finite text value" "non-finite" "$tmp/nonfinite.txt"
 check_bad "empty text file" "no spectra" "$tmp/empty.txt"
 check_bad "not a number" "not a number" "$tmp/word.txt"
+check_bad "an empty CSV field" "line 1: an empty field" "$tmp/emptyfield.txt"
+check_bad "a trailing comma" "line 1: an empty field" "$tmp/trailing.txt"
+"$rmtmc" analyze "$tmp/csv_ok.txt" -o "$tmp/csv_ok.h5" > /dev/null 2>&1 && $py -c "
+import h5py; assert h5py.File('$tmp/csv_ok.h5')['points/000000'].attrs['n'] == 3" \
+  && ok "commas with spaces around them separate values" || bad "comma-separated text with spaces"
+# one spectrum: pool unfolding has nothing to pool; by default a fitted
+# polynomial unfolds it (and says so), asked for explicitly it is refused
+$py -c "
+import numpy as np
+r = np.random.default_rng(2); a = r.standard_normal((300, 300)); a = (a + a.T) / np.sqrt(600)
+np.savetxt('$tmp/one.txt', np.linalg.eigvalsh(a)[None, :])
+"
+"$rmtmc" analyze "$tmp/one.txt" -o "$tmp/one.h5" > /dev/null 2> "$tmp/err" && grep -q "one spectrum: its spacings are unfolded by a fitted polynomial" "$tmp/err" && $py -c "
+import h5py
+s = h5py.File('$tmp/one.h5')['points/000000/spacings'].attrs
+assert s['unfolding'] == 'polynomial' and s['count'] > 250 and abs(s['mean'] - 1) < 0.05, dict(s)
+" && ok "one spectrum: unfolded by a polynomial, and said so" || { bad "one spectrum's spacings"; cat "$tmp/err"; }
+check_bad "one spectrum with pool unfolding" "statistics.spacings: pool unfolding .* holds only one" "$tmp/one.txt" -c <(echo '{"statistics": {"spacings": {}}}')
 check_bad "non-finite HDF5 value" "non-finite" "$tmp/bad.h5"
 check_bad "1-D dataset" "not 2-D" "$tmp/bad.h5" --dataset one_d
 check_bad "empty dataset" "empty" "$tmp/bad.h5" --dataset empty

@@ -70,14 +70,45 @@ static void test_pool_spacings_goe(void **state)
     run r = run_config("{\"name\":\"s\",\"seed\":6,\"draws\":80,\"ensemble\":{\"type\":\"wigner\",\"n\":500},"
                        "\"statistics\":{\"spacings\":{\"unfolding\":\"pool\",\"bins\":50,\"max\":5,\"bulk\":[0.2,0.8]}}}");
     const rmt_local *l = &r.res->pts[0].local;
-    printf("# pool: %lld spacings, mean %.4f, variance %.4f, KS goe %.4f poisson %.4f, Sigma2(4) %.3f (GOE %.3f)\n",
+    printf("# pool: %lld spacings, mean %.4f, variance %.4f, KS goe %.4f poisson %.4f, Sigma2(4) %.3f (GOE %.3f), "
+           "chi2/dof GOE %.2f (%lld dof), zeros %llu\n",
            (long long)l->count, l->mean, l->var, l->ks_goe, l->ks_poisson, l->nv[3],
-           rmt_theory_number_variance_goe(4));
+           rmt_theory_number_variance_goe(4), l->chi2_goe, (long long)l->chi2_dof_goe, (unsigned long long)l->counts[0]);
     assert_true(l->count > 80 * 250);
     assert_true(fabs(l->mean - 1.0) < 0.01);
     assert_true(fabs(l->var - 0.286) < 0.012);
     assert_true(l->ks_goe < l->ks_poisson / 5);
     assert_true(l->nv[3] < 1.0);
+    run_free(&r);
+}
+
+/* Pool-unfolded spacings from few draws fill the histogram smoothly. With
+ * D = 30 draws a plain count of the pool (no interpolation) puts every
+ * spacing on the grid 1/29 = 0.034, so bins of 0.1 alternately hold 3 and 2
+ * grid steps and their counts zigzag. Measure: the second differences
+ * c[k-1] - 2 c[k] + c[k+1] of the counts, squared, over their Poisson
+ * variance c[k-1] + 4 c[k] + c[k+1], averaged over the bins where that
+ * variance is at least 100: about 1 for a smooth histogram (0.6-1.3 over
+ * seeds 1-8; the terms of neighbouring bins overlap, so the mean of ~27
+ * of them varies by ~0.5), 5.0-7.3 on the grid (same seeds). Allowed: 3. */
+static void test_pool_spacings_smooth(void **state)
+{
+    (void)state;
+    run r = run_config("{\"name\":\"z\",\"seed\":1,\"draws\":30,\"ensemble\":{\"type\":\"wigner\",\"n\":600},"
+                       "\"statistics\":{\"spacings\":{\"unfolding\":\"pool\",\"bins\":40,\"max\":4,\"bulk\":[0.2,0.8]}}}");
+    const rmt_local *l = &r.res->pts[0].local;
+    double sum = 0;
+    int terms = 0;
+    for (int k = 1; k + 1 < 40; k++) {
+        double a = (double)l->counts[k - 1], b = (double)l->counts[k], c = (double)l->counts[k + 1];
+        double v = a + 4 * b + c;
+        if (v < 100) continue;
+        sum += (a - 2 * b + c) * (a - 2 * b + c) / v;
+        terms++;
+    }
+    printf("# pool, 30 draws: squared second differences over their variance %.2f (%d bins)\n", sum / terms, terms);
+    assert_true(terms >= 20);
+    assert_true(sum / terms < 3.0);
     run_free(&r);
 }
 
@@ -104,15 +135,39 @@ static void test_theory_polynomial_spacings(void **state)
     run_free(&r);
 }
 
+/* A polynomial cannot follow the CDF of a sparse matrix (levels crowd near
+ * zero): the fit decreases in places, and some "spacings" come out negative
+ * (here ~70 of ~4 000). They are counted in below and kept out of the
+ * figures: count = the binned spacings + those above max. */
+static void test_polynomial_negative_spacings(void **state)
+{
+    (void)state;
+    run r = run_config("{\"name\":\"p\",\"seed\":5,\"draws\":20,\"ensemble\":{\"type\":\"wigner\",\"n\":300,"
+                       "\"percolation\":{\"mean_degree\":3}},\"statistics\":{\"spacings\":{\"unfolding\":\"polynomial\"}}}");
+    const rmt_local *l = &r.res->pts[0].local;
+    uint64_t binned = 0;
+    for (int64_t k = 0; k < r.plan->points[0].stat.sp_bins; k++) binned += l->counts[k];
+    printf("# polynomial, sparse: %lld kept, %llu binned, %llu above, %llu negative\n", (long long)l->count,
+           (unsigned long long)binned, (unsigned long long)l->above, (unsigned long long)l->below);
+    assert_true(l->below > 0);
+    assert_int_equal(l->count, binned + l->above);
+    run_free(&r);
+}
+
 /* Pool unfolding by hand. Three spectra {0.1, 0.5, 0.9}, {0.2, 0.4, 0.95},
- * {0.3, 0.6, 0.7}. Draw 0 against the pool of draws 1 and 2 (D - 1 = 2):
- *   0.1: 0 below -> 0;  0.5: {0.2, 0.4, 0.3} -> 3/2;  0.9: {0.2,0.4,0.3,0.6,0.7} -> 5/2
- * spacings 1.5, 1.0. Draw 1 against draws 0 and 2:
- *   0.2: {0.1} -> 1/2;  0.4: {0.1, 0.3} -> 1;  0.95: all 6 -> 3;  spacings 0.5, 2.0.
- * Draw 2 against draws 0 and 1:
- *   0.3: {0.1, 0.2} -> 1;  0.6: {0.1, 0.5, 0.2, 0.4} -> 2;  0.7: same -> 2;  spacings 1.0, 0.0.
- * Six spacings: 1.5, 1.0, 0.5, 2.0, 1.0, 0.0 -> bins of width 0.5 on [0, 3):
- * [0,.5): 1 (0.0); [.5,1): 1 (0.5); [1,1.5): 2; [1.5,2): 1; [2,2.5): 1. */
+ * {0.3, 0.6, 0.7}. Each draw against the pool of the other two (D - 1 = 2),
+ * whose sorted values q_j count F(q_j) = j, linearly in between, 0 below
+ * q_0 and M - 1 = 5 above q_5; u = F / 2.
+ * Draw 0, Q = {.2 .3 .4 .6 .7 .95}: 0.1 -> 0;  0.5 -> 2.5 (half way from
+ *   .4 to .6);  0.9 -> 4.8 (.7 to .95);  u = 0, 1.25, 2.4: spacings 1.25, 1.15.
+ * Draw 1, Q = {.1 .3 .5 .6 .7 .9}: 0.2 -> 0.5;  0.4 -> 1.5;  0.95 -> 5;
+ *   u = .25, .75, 2.5: spacings 0.5, 1.75.
+ * Draw 2, Q = {.1 .2 .4 .5 .9 .95}: 0.3 -> 1.5;  0.6 -> 3.25;  0.7 -> 3.5;
+ *   u = .75, 1.625, 1.75: spacings 0.875, 0.125.
+ * Bins of width 0.6 on [0, 2.4) (no spacing on an edge): [0,.6): 2 (0.125,
+ * 0.5); [.6,1.2): 2 (0.875, 1.15); [1.2,1.8): 2 (1.25, 1.75). A plain count
+ * of the pool below (no interpolation) gives spacings 1.5, 1, .5, 2, 1, 0
+ * instead. */
 static void test_pool_by_hand(void **state)
 {
     (void)state;
@@ -124,8 +179,8 @@ static void test_pool_by_hand(void **state)
     pt.stat.zero_tol_auto = 0;
     pt.stat.zero_tol = 0.0;
     pt.stat.sp_unfold = RMT_UNFOLD_POOL;
-    pt.stat.sp_bins = 6;
-    pt.stat.sp_max = 3.0;
+    pt.stat.sp_bins = 4;
+    pt.stat.sp_max = 2.4;
     pt.stat.sp_bulk_lo = 0.0;
     pt.stat.sp_bulk_hi = 1.0;
     const double eig[9] = {0.1, 0.5, 0.9, 0.2, 0.4, 0.95, 0.3, 0.6, 0.7};
@@ -133,12 +188,12 @@ static void test_pool_by_hand(void **state)
     rmt_local l;
     memset(&l, 0, sizeof l);
     assert_int_equal(rmt_local_spacings(&pt, eig, usable, &l), RMT_OK);
-    const uint64_t want[6] = {1, 1, 2, 1, 1, 0};
-    for (int k = 0; k < 6; k++) assert_int_equal(l.counts[k], want[k]);
+    const uint64_t want[4] = {2, 2, 2, 0};
+    for (int k = 0; k < 4; k++) assert_int_equal(l.counts[k], want[k]);
     assert_int_equal(l.count, 6);
-    assert_true(fabs(l.mean - 1.0) < 1e-12);
-    /* variance of {1.5, 1, .5, 2, 1, 0}: sum of squared deviations 2.5, over 5 */
-    assert_true(fabs(l.var - 0.5) < 1e-12);
+    /* mean 5.65 / 6; variance: squared deviations from it sum to 1.658333..., over 5 */
+    assert_true(fabs(l.mean - 5.65 / 6) < 1e-12);
+    assert_true(fabs(l.var - 1.9900 / 6) < 1e-12);
     rmt_local_free(&l);
 }
 
@@ -148,6 +203,8 @@ int main(void)
         cmocka_unit_test(test_pool_by_hand),
         cmocka_unit_test(test_gap_ratio_means),
         cmocka_unit_test(test_pool_spacings_goe),
+        cmocka_unit_test(test_pool_spacings_smooth),
+        cmocka_unit_test(test_polynomial_negative_spacings),
         cmocka_unit_test(test_theory_polynomial_spacings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
