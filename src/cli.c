@@ -187,7 +187,8 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             char *end = NULL;
             double t = val ? strtod(val, &end) : 0;
             if (!val || end == val || *end || !(t > 0) || t > 86400)
-                return RMT_ERR(RMT_EUSAGE, "--time needs seconds between 0 and 86400, found '%s'", val ? val : "");
+                return RMT_ERR(RMT_EUSAGE, "--time needs seconds, more than 0 and at most 86400, found '%s'",
+                               val ? val : "");
             a->time_budget = t;
             i++;
         } else if (!strcmp(o, "--ranks") && !strcmp(a->cmd, "check")) {
@@ -286,6 +287,21 @@ static int lock_output(const char *path, rmt_status *s)
     return fd;
 }
 
+/* Whether another process holds path's lock (a run writing it now). */
+static int lock_held(const char *path)
+{
+    size_t len = strlen(path) + 6;
+    char *lk = malloc(len);
+    if (!lk) return 0;
+    snprintf(lk, len, "%s.lock", path);
+    int fd = open(lk, O_RDONLY | O_CLOEXEC), held = 0;
+    free(lk);
+    if (fd < 0) return 0;
+    held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 static void unlock_output(const char *path, int fd)
 {
     if (fd < 0) return;
@@ -362,6 +378,8 @@ static rmt_status check_output(const char *path, int force, const char *from_con
     struct stat sb;
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode)) return RMT_ERR(RMT_EUSAGE, "%s: is a directory, not an output file", path);
+        if (lock_held(path))
+            return RMT_ERR(RMT_EUSAGE, "%s: another rmtmc run is writing this output (lock %s.lock held)", path, path);
         if (!force) {
             rmt_h5_state st = {0, "", NULL, ""};
             int unfinished = resume_sha && S_ISREG(sb.st_mode) && rmt_h5in_is_hdf5(path) &&

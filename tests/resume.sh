@@ -227,8 +227,13 @@ pid=$!
 for i in $(seq 100); do [ -e "$tmp/l.h5" ] && break; sleep 0.1; done
 "$rmtmc" run "$tmp/l.json" -o "$tmp/l.h5" --resume --progress none > /dev/null 2> "$tmp/err"
 rc=$?
+# without --resume too, the lock is what it names (not "continue it with --resume")
+"$rmtmc" run "$tmp/l.json" -o "$tmp/l.h5" --progress none > /dev/null 2> "$tmp/err2"
+rc2=$?
 kill -9 $pid; wait $pid 2> /dev/null
 [ $rc = 2 ] && grep -q "another rmtmc run" "$tmp/err" && ok "a second run on the same output: exit 2" || { bad "concurrent runs: exit $rc"; cat "$tmp/err"; }
+[ $rc2 = 2 ] && grep -q "another rmtmc run is writing this output" "$tmp/err2" && ! grep -q -- "--resume" "$tmp/err2" \
+  && ok "a second run without --resume: exit 2, naming the lock" || { bad "concurrent run without --resume: exit $rc2"; cat "$tmp/err2"; }
 
 # resuming a finished file: a no-op that says so
 sum=$(sha256sum < "$tmp/ref.h5")
