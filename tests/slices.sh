@@ -50,8 +50,8 @@ $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slice
 # as if no ratio were above max
 cp "$tmp/part0.h5" "$tmp/old0.h5"
 $py -c "import h5py; del h5py.File('$tmp/old0.h5', 'r+')['points/000000/gap_ratios/above']"
-"$rmtmc" merge "$tmp/m4.h5" "$tmp/old0.h5" "$tmp/part1.h5" "$tmp/part2.h5" > /dev/null 2> "$tmp/err"
-[ $? = 2 ] && grep -q "old0.h5: point 0 has no gap_ratios/above (written by an older rmtmc" "$tmp/err" && [ ! -e "$tmp/m4.h5" ] \
+"$rmtmc" merge "$tmp/m_old.h5" "$tmp/old0.h5" "$tmp/part1.h5" "$tmp/part2.h5" > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "old0.h5: point 0 has no gap_ratios/above (written by an older rmtmc" "$tmp/err" && [ ! -e "$tmp/m_old.h5" ] \
   && ok "a part without gap_ratios/above: exit 2, named" || { bad "a part without gap_ratios/above"; cat "$tmp/err"; }
 cp "$tmp/part1.h5" "$tmp/copy1.h5"
 "$rmtmc" merge "$tmp/m3.h5" "$tmp/part1.h5" "$tmp/copy1.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && grep -q overlapping "$tmp/err" && [ ! -e "$tmp/m3.h5" ] && ok "overlapping parts: exit 2" || bad "overlapping parts"
@@ -61,6 +61,10 @@ sed 's/"seed": 8/"seed": 9/' "$tmp/c.json" > "$tmp/d.json"
 "$rmtmc" merge "$tmp/m5.h5" "$tmp/part0.h5" > "$tmp/out" && grep -q "incomplete" "$tmp/out" && $py -c "
 import h5py; f = h5py.File('$tmp/m5.h5'); assert f.attrs['complete'] == 0
 " && ok "merging some parts gives an incomplete file that says so" || bad "partial merge"
+# ... which --resume completes into the single run's file
+"$rmtmc" run "$tmp/c.json" -o "$tmp/m5.h5" --resume --progress none > /dev/null 2>&1 \
+  && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/m5.h5" > /dev/null \
+  && ok "--resume on an incomplete merge computes the missing points: equal to a single run" || bad "resume of an incomplete merge"
 "$rmtmc" run "$tmp/c.json" -o "$tmp/x.h5" --points 3/3 > /dev/null 2>&1; [ $? = 2 ] && ok "--points 3/3: exit 2" || bad "--points out of range"
 
 # a finished single run is no part when spacings pool spectra it did not keep: say so
