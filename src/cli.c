@@ -578,15 +578,18 @@ static int finish(rmt_status s)
 
 /* Draws 0, 1, ... of a point on this rank until 0.2 s or 50 draws: the
  * seconds per draw, and the seconds spent. */
-static rmt_status time_point(rmt_draw_ctx *ctx, const rmt_point *pt, double *per_draw, double *spent)
+/* Draws of pt timed here: *per_draw the seconds per draw, in this thread's
+ * CPU time when the BLAS runs in it (one BLAS thread), which load on the
+ * machine does not inflate (wall time did, 2x with the cores busy); in wall
+ * time with RMT_BLAS_THREADS > 1, whose other threads this one's CPU time
+ * would miss. *spent grows by the wall time taken. */
+static rmt_status time_point(rmt_draw_ctx *ctx, const rmt_point *pt, int cpu, double *per_draw, double *spent)
 {
     rmt_status s = RMT_OK;
     uint64_t *counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
     double *eig = malloc(sizeof(double) * (size_t)(pt->ens.n > 0 ? pt->ens.n : 1));
     if (!counts || !eig) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
     uint32_t d = 0;
-    /* per draw: this thread's CPU time, which load on the machine does not
-     * inflate (wall time did, 2x with the cores busy); the budget: wall */
     double t0 = rmt_draw_now(), c0 = rmt_draw_cpu_now(), t = 0;
     while (!s && d < pt->draws && d < 50 && (d == 0 || t < 0.2)) {
         rmt_draw_figs f;
@@ -595,7 +598,7 @@ static rmt_status time_point(rmt_draw_ctx *ctx, const rmt_point *pt, double *per
     }
     free(counts);
     free(eig);
-    *per_draw = d ? (rmt_draw_cpu_now() - c0) / d : NAN;
+    *per_draw = d ? (cpu ? rmt_draw_cpu_now() - c0 : t) / d : NAN;
     *spent += t;
     return s;
 }
@@ -615,7 +618,7 @@ static rmt_status time_point(rmt_draw_ctx *ctx, const rmt_point *pt, double *per
 #define UNMEASURED_GRID_EFF 0.5
 static rmt_status time_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, double budget, int ranks)
 {
-    rmt_solve_init_threads();
+    int threads = rmt_solve_init_threads(), cpu = threads == 1;
     rmt_draw_ctx *ctx = rmt_draw_create();
     double *secs = malloc(sizeof(double) * (plan->npoints ? plan->npoints : 1));
     if (!ctx || !secs) {
@@ -638,7 +641,7 @@ static rmt_status time_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, 
             }
         /* not a draw that would overrun the budget even at 50 GFLOP/s */
         if (isfinite(secs[i]) || spent >= budget || rmt_ensemble_flops(&pt->ens) / 50e9 > budget - spent) continue;
-        if ((s = time_point(ctx, pt, &secs[i], &spent))) break;
+        if ((s = time_point(ctx, pt, cpu, &secs[i], &spent))) break;
         timed++;
         double fl = rmt_ensemble_flops(&pt->ens);
         if (fl > ref_fl) {
@@ -656,7 +659,7 @@ static rmt_status time_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, 
     rmt_plan *probe = NULL;
     if (!s && grids && ref_fl == 0 && rmt_config_parse(probe_json, strlen(probe_json), "probe", &probe) == RMT_OK) {
         const rmt_point *pt = &probe->points[0];
-        if (rmt_ensemble_flops(&pt->ens) / 50e9 <= budget - spent && !(s = time_point(ctx, pt, &ref_s, &spent))) {
+        if (rmt_ensemble_flops(&pt->ens) / 50e9 <= budget - spent && !(s = time_point(ctx, pt, cpu, &ref_s, &spent))) {
             ref_fl = rmt_ensemble_flops(&pt->ens);
             probed = 1;
         }
@@ -691,9 +694,12 @@ static rmt_status time_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, 
     }
     double core_s, est = plan_seconds(plan, begin, end, secs, ranks, &core_s);
     free(secs);
-    printf("timed    %u point%s here in %.3g s (one rank, one BLAS thread; their CPU time, so other load here does not count); "
-           "%u more take the timing of a point with the same ensemble, %u scaled by flops",
-           timed, timed == 1 ? "" : "s", spent, shared, scaled);
+    char how[96];
+    if (cpu) snprintf(how, sizeof how, "one BLAS thread; their CPU time, so other load here does not count");
+    else snprintf(how, sizeof how, "%d BLAS threads; wall time: keep the machine otherwise idle", threads);
+    printf("timed    %u point%s here in %.3g s (one rank, %s); %u more take the timing of a point with the same "
+           "ensemble, %u scaled by flops",
+           timed, timed == 1 ? "" : "s", spent, how, shared, scaled);
     if (grids) {
         char rate[96];
         if (probed) snprintf(rate, sizeof rate, "from Wigner n = %d draws timed here", PROBE_N);

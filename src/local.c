@@ -160,8 +160,10 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     }
     start[D] = P;
     out->draws_used = D;
-    /* nothing to unfold against yet: pool unfolding needs a second draw */
+    /* nothing to unfold against yet: pool unfolding needs a second draw,
+     * a fitted polynomial more levels than coefficients */
     if (D < (cfg->sp_unfold == RMT_UNFOLD_POOL ? 2 : 1) || P < 2) goto out;
+    if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && P < cfg->sp_degree + 1) goto out;
     pool = malloc(sizeof(double) * (size_t)P);
     sp = malloc(sizeof(double) * (size_t)P);
     u = malloc(sizeof(double) * (size_t)n);
@@ -198,6 +200,9 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         for (int64_t i = 0; i + 1 < m; i++) {
             if (u[i] < lo || u[i + 1] > hi) continue;
             double x = u[i + 1] - u[i];
+            /* two levels beyond every other draw's (F clamped at both):
+             * no spacing to measure */
+            if (cfg->sp_unfold == RMT_UNFOLD_POOL && x == 0 && (u[i] <= 0 || u[i + 1] >= range)) continue;
             /* a negative spacing: a fitted polynomial CDF that decreases
              * there; counted in below, kept out of every figure */
             if (x >= 0) sp[m_all++] = x;

@@ -177,11 +177,13 @@ rmt_status rmt_solve_check_env(void)
     return s;
 }
 
-void rmt_solve_init_threads(void)
+int rmt_solve_init_threads(void)
 {
     const char *env = getenv("RMT_BLAS_THREADS");
     int t = env ? atoi(env) : 1;
-    openblas_set_num_threads(t > 0 ? t : 1);
+    if (t < 1) t = 1;
+    openblas_set_num_threads(t);
+    return t;
 }
 
 static rmt_status to_lapack_int(int64_t v, lapack_int *out)

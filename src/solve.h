@@ -46,8 +46,9 @@ int rmt_solve_last_band(const rmt_solver *s);
 /* How the driver is chosen, for the output's "solver" attribute. */
 const char *rmt_solve_describe(const rmt_solver *s, char *buf, size_t len);
 
-/* Set BLAS threads per rank: RMT_BLAS_THREADS if set, else 1. Call once at start. */
-void rmt_solve_init_threads(void);
+/* Set BLAS threads per rank: RMT_BLAS_THREADS if set, else 1. Call once at
+ * start. Returns that number. */
+int rmt_solve_init_threads(void);
 
 /* RMT_EIG_DRIVER, RMT_BLAS_THREADS, RMT_EIG_2STAGE_MIN and _KD hold what
  * they may (RMT_EUSAGE naming the variable otherwise): a typo must not

@@ -120,6 +120,11 @@ import h5py
 s = h5py.File('$tmp/one.h5')['points/000000/spacings'].attrs
 assert s['unfolding'] == 'polynomial' and s['count'] > 250 and abs(s['mean'] - 1) < 0.05, dict(s)
 " && ok "one spectrum: unfolded by a polynomial, and said so" || { bad "one spectrum's spacings"; cat "$tmp/err"; }
+printf '1 2 3 4 5\n' > "$tmp/five.txt"
+"$rmtmc" analyze "$tmp/five.txt" -o "$tmp/five.h5" > /dev/null 2>&1 && $py -c "
+import h5py; assert h5py.File('$tmp/five.h5')['points/000000/spacings'].attrs['count'] == 0" \
+  && ok "one spectrum of 5 levels: fewer than a degree-9 polynomial's coefficients, no spacings (not a failure)" \
+  || bad "one spectrum of 5 levels"
 check_bad "one spectrum with pool unfolding" "statistics.spacings: pool unfolding .* holds only one" "$tmp/one.txt" -c <(echo '{"statistics": {"spacings": {}}}')
 check_bad "non-finite HDF5 value" "non-finite" "$tmp/bad.h5"
 check_bad "1-D dataset" "not 2-D" "$tmp/bad.h5" --dataset one_d

@@ -297,6 +297,8 @@ busy=$(est_of)
 kill "${spin[@]}"; wait "${spin[@]}" 2> /dev/null
 [ -n "$quiet" ] && [ -n "$busy" ] && awk -v q="$quiet" -v b="$busy" 'BEGIN { exit !(b / q < 1.5 && q / b < 1.5) }' \
   && ok "check --time with every core busy: estimate $busy s, $quiet s without" || bad "check --time under load: $busy s, $quiet s without"
+RMT_BLAS_THREADS=2 "$rmtmc" check "$tmp/est.json" --time 2 | grep -q "^timed .*(one rank, 2 BLAS threads; wall time" \
+  && ok "check --time with 2 BLAS threads per rank: timed in wall time, and says so" || bad "check --time with RMT_BLAS_THREADS=2"
 for v in 0 -1 abc 1e9; do
   "$rmtmc" check "$tmp/est.json" --time "$v" > /dev/null 2> "$tmp/err"
   [ $? = 2 ] && grep -q -- "--time needs seconds" "$tmp/err" || bad "check --time $v: not refused"

@@ -197,10 +197,41 @@ static void test_pool_by_hand(void **state)
     rmt_local_free(&l);
 }
 
+/* Two levels beyond all of the other draws' take the same clamped value
+ * (F = M - 1 above the pool): that is no spacing, and none is counted.
+ * Draws {0.1, 0.5, 0.9} and {0.2, 0.95, 0.97} (D - 1 = 1): draw 0 gives
+ * u = 0, 0.4, 0.9333 (spacings 0.4, 0.5333); draw 1 gives u = 0.25, 2, 2:
+ * spacing 1.75, and none between 0.95 and 0.97. */
+static void test_pool_clamped_edges(void **state)
+{
+    (void)state;
+    rmt_point pt;
+    memset(&pt, 0, sizeof pt);
+    pt.draws = 2;
+    pt.ens.kind = RMT_ENS_WIGNER;
+    pt.ens.n = 3;
+    pt.stat.zero_tol_auto = 0;
+    pt.stat.zero_tol = 0.0;
+    pt.stat.sp_unfold = RMT_UNFOLD_POOL;
+    pt.stat.sp_bins = 4;
+    pt.stat.sp_max = 2.4;
+    pt.stat.sp_bulk_lo = 0.0;
+    pt.stat.sp_bulk_hi = 1.0;
+    const double eig[6] = {0.1, 0.5, 0.9, 0.2, 0.95, 0.97};
+    const uint8_t usable[2] = {1, 1};
+    rmt_local l;
+    memset(&l, 0, sizeof l);
+    assert_int_equal(rmt_local_spacings(&pt, eig, usable, &l), RMT_OK);
+    assert_int_equal(l.count, 3);
+    assert_true(fabs(l.mean - (0.4 + 0.7 / 0.75 - 0.4 + 1.75) / 3) < 1e-12);
+    rmt_local_free(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pool_by_hand),
+        cmocka_unit_test(test_pool_clamped_edges),
         cmocka_unit_test(test_gap_ratio_means),
         cmocka_unit_test(test_pool_spacings_goe),
         cmocka_unit_test(test_pool_spacings_smooth),
