@@ -745,7 +745,7 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
     if (sp) {
         snprintf(p, sizeof p, "%s.spacings", path);
         RMT_TRY(want_object(c, sp, p));
-        static const char *const sk[] = {"unfolding", "bins", "max", "degree", "bulk", NULL};
+        static const char *const sk[] = {"unfolding", "bins", "max", "degree", "per_draw", "bulk", NULL};
         RMT_TRY(check_keys(c, sp, p, sk));
         st->sp_unfold = RMT_UNFOLD_POOL;
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(sp, "unfolding");
@@ -775,6 +775,11 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
         if (dg && st->sp_unfold != RMT_UNFOLD_POLYNOMIAL) return bad(c, p, "degree applies to \"polynomial\" unfolding only");
         if (dg) RMT_TRY(get_int(c, dg, p, 1, 30, &v));
         st->sp_degree = (int32_t)v;
+        const cJSON *pd = cJSON_GetObjectItemCaseSensitive(sp, "per_draw");
+        snprintf(p, sizeof p, "%s.spacings.per_draw", path);
+        if (pd && st->sp_unfold != RMT_UNFOLD_POLYNOMIAL) return bad(c, p, "per_draw applies to \"polynomial\" unfolding only");
+        if (pd && !cJSON_IsBool(pd)) return bad(c, p, "expected true or false, found %s", type_name(pd));
+        st->sp_per_draw = pd && cJSON_IsTrue(pd);
         st->sp_bulk_lo = 0.0;
         st->sp_bulk_hi = 1.0;
         const cJSON *bk = cJSON_GetObjectItemCaseSensitive(sp, "bulk");

@@ -225,7 +225,10 @@ static int write_spacings(hid_t g, const rmt_point *pt, const rmt_local *l)
         nvp[k] = rmt_theory_number_variance_poisson(l->nv_L[k]);
     }
     rc |= attr_str(h, "unfolding", names[pt->stat.sp_unfold]);
-    if (pt->stat.sp_unfold == RMT_UNFOLD_POLYNOMIAL) rc |= attr_i64(h, "degree", pt->stat.sp_degree);
+    if (pt->stat.sp_unfold == RMT_UNFOLD_POLYNOMIAL) {
+        rc |= attr_i64(h, "degree", pt->stat.sp_degree);
+        rc |= attr_i64(h, "per_draw", pt->stat.sp_per_draw);
+    }
     rc |= attr_i64(h, "count", l->count);
     rc |= attr_i64(h, "draws_used", l->draws_used);
     rc |= attr_f64(h, "mean", l->mean);

@@ -162,8 +162,9 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     out->draws_used = D;
     /* nothing to unfold against yet: pool unfolding needs a second draw,
      * a fitted polynomial more levels than coefficients */
+    const int pooled_fit = cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && !cfg->sp_per_draw;
     if (D < (cfg->sp_unfold == RMT_UNFOLD_POOL ? 2 : 1) || P < 2) goto out;
-    if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && P < cfg->sp_degree + 1) goto out;
+    if (pooled_fit && P < cfg->sp_degree + 1) goto out;
     pool = malloc(sizeof(double) * (size_t)P);
     sp = malloc(sizeof(double) * (size_t)P);
     u = malloc(sizeof(double) * (size_t)n);
@@ -171,7 +172,7 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     memcpy(pool, nz, sizeof(double) * (size_t)P);
     qsort(pool, (size_t)P, sizeof(double), cmp_double);
     double mid = 0, half = 1, coef[32];
-    if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && (s = fit_cdf(pool, P, cfg->sp_degree, &mid, &half, coef))) goto out;
+    if (pooled_fit && (s = fit_cdf(pool, P, cfg->sp_degree, &mid, &half, coef))) goto out;
     if (cfg->sp_unfold == RMT_UNFOLD_THEORY && !(cdf = rmt_cdf_create(&pt->ens))) {
         s = RMT_ERR(RMT_ERUNTIME, "no limiting CDF for theory unfolding");
         goto out;
@@ -182,6 +183,11 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         const double *v = nz + start[d];
         int64_t m = start[d + 1] - start[d];
         double range; /* the unfolded range [0, range] of this draw */
+        if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && cfg->sp_per_draw) {
+            /* its own CDF: a draw with no more levels than coefficients has no spacings */
+            if (m < cfg->sp_degree + 1) continue;
+            if ((s = fit_cdf(v, m, cfg->sp_degree, &mid, &half, coef))) goto out;
+        }
         for (int64_t i = 0; i < m; i++) {
             switch (cfg->sp_unfold) {
             case RMT_UNFOLD_POOL:

@@ -154,6 +154,30 @@ static void test_polynomial_negative_spacings(void **state)
     run_free(&r);
 }
 
+/* A shared random shift larger than a draw's own width (gp-hessian with
+ * kp = 1, kpp = 1e-4: kp xi moves each spectrum by ~1, its width is ~0.07)
+ * defeats every pooled unfolding: against the other draws' levels a draw's
+ * spacings come out about 4x too small. Each draw's own fitted CDF
+ * ("per_draw") gives GOE spacings: mean 1 and variance 0.286 within the
+ * O(1/n) finite-size tolerance of test_theory_polynomial_spacings (0.02). */
+static void test_polynomial_per_draw(void **state)
+{
+    (void)state;
+    run r = run_config("{\"name\":\"d\",\"seed\":4,\"draws\":60,\"experiments\":["
+                       "{\"name\":\"own\",\"statistics\":{\"spacings\":{\"unfolding\":\"polynomial\",\"per_draw\":true,"
+                       "\"bulk\":[0.2,0.8]}}},"
+                       "{\"name\":\"pooled\",\"statistics\":{\"spacings\":{\"unfolding\":\"polynomial\",\"bulk\":[0.2,0.8]}}}],"
+                       "\"ensemble\":{\"type\":\"gp-hessian\",\"n\":300,\"kp\":1,\"kpp\":0.0001}}");
+    const rmt_local *own = &r.res->pts[0].local, *pooled = &r.res->pts[1].local;
+    printf("# gp-hessian kp 1 kpp 1e-4: per draw mean %.4f variance %.4f (%lld spacings); pooled mean %.4f\n", own->mean,
+           own->var, (long long)own->count, pooled->mean);
+    assert_true(own->count > 60 * 150);
+    assert_true(fabs(own->mean - 1.0) < 0.02);
+    assert_true(fabs(own->var - 0.286) < 0.02);
+    assert_true(pooled->mean < 0.5);
+    run_free(&r);
+}
+
 /* Pool unfolding by hand. Three spectra {0.1, 0.5, 0.9}, {0.2, 0.4, 0.95},
  * {0.3, 0.6, 0.7}. Each draw against the pool of the other two (D - 1 = 2),
  * whose sorted values q_j count F(q_j) = j, linearly in between, 0 below
@@ -236,6 +260,7 @@ int main(void)
         cmocka_unit_test(test_pool_spacings_goe),
         cmocka_unit_test(test_pool_spacings_smooth),
         cmocka_unit_test(test_polynomial_negative_spacings),
+        cmocka_unit_test(test_polynomial_per_draw),
         cmocka_unit_test(test_theory_polynomial_spacings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
