@@ -344,9 +344,13 @@ static rmt_status check_space(const char *path, const rmt_plan *plan, uint32_t i
     double one = output_bytes(plan, begin, end), need = 2.0 * one;
     struct stat sb;
     if (resuming && stat(path, &sb) == 0) need = fmax(one, need - (double)sb.st_size);
-    if (statvfs(dirname(copy), &sv) == 0) {
+    const char *dir = dirname(copy);
+    if (statvfs(dir, &sv) == 0) {
         double avail = (double)sv.f_bavail * (double)sv.f_frsize;
-        if (need > avail)
+        if (sv.f_blocks == 0)
+            s = RMT_ERR(RMT_EUSAGE, "%s: %s reports no blocks at all (a filesystem that holds no files, such as /proc or /sys)", path,
+                        dir);
+        else if (need > avail)
             s = RMT_ERR(RMT_EUSAGE, "%s: the output needs up to %.3g GB (twice, while a checkpoint replaces the last), "
                         "only %.3g GB are free there", path, need / 1e9, avail / 1e9);
     }

@@ -102,6 +102,10 @@ for rk_w in 4:4 16:16 20:20 32:32 34:32 40:38; do
 done
 [ $rough_ok = 1 ] && ok "check's rough time: 5 GFLOP/s over the computing ranks, at least one draw" || bad "check's rough time"
 grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
+# an output on a filesystem of no blocks (/proc) is named as such, not as a disk that is full
+"$rmtmc" run "$src/configs/quickstart.json" -o /proc/rmtmc-test.h5 > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "/proc reports no blocks at all" "$tmp/err" && ok "an output under /proc: exit 2, named" \
+  || { bad "an output under /proc"; cat "$tmp/err"; }
 # check --points I/K: the slice's points only (those run --points I/K
 # computes), its totals and its estimate
 echo '{"name": "sl", "draws": 20, "ensemble": {"type": "wigner", "n": {"sweep": [100, 200, 400, 800, 1600]}}}' > "$tmp/sl.json"
