@@ -57,29 +57,71 @@ static void test_gap_ratio_means(void **state)
     run_free(&r);
 }
 
-/* Pool-unfolded GOE spacings in the bulk: mean 1, and variance that of
- * GOE's exact spacing law, 0.286 (Mehta; the Wigner surmise's 4/pi - 1 =
- * 0.273 is smaller). Leave-one-out pool unfolding adds the pool's own
- * counting noise, about Sigma^2(1) / (D - 1) ~ 0.45 / 79 = 0.006, so the
- * tolerance is 0.012 (the surmise value fails it). The KS distance is
- * smaller to the Wigner surmise than to Poisson, and the number variance
- * at L = 4 is far below Poisson's 4. */
+/* Pool-unfolded GOE spacings in the bulk: mean 1, and the variance of
+ * GOE's exact spacing law, 0.286 (Mehta), plus what pooling adds: each
+ * spacing is measured by the other D - 1 draws' levels between its two
+ * ends, whose count varies by Sigma^2(1) = 0.442 per draw, so the variance
+ * grows by 0.442 / (D - 1). With N spacings the sample variance has a
+ * standard error of sqrt((mu4 - var^2) / N), mu4 = 0.242 and var = 0.273
+ * for the Wigner surmise (0.0015 at N = 72 000); allowed: 4 of them. The
+ * surmise's own variance, 4/pi - 1 = 0.273, sits 8 of them away, so it
+ * fails (checked below). The number variance at L = 4 matches GOE's
+ * Sigma^2(4) = 0.723 (large-L form; pooling adds 0.723 / (D - 1)) within
+ * 0.03, 4 standard errors of ~0.0075 (~36 000 half-overlapping windows);
+ * Poisson's is 4. The KS distance is smaller to the Wigner surmise than to
+ * Poisson. */
 static void test_pool_spacings_goe(void **state)
 {
     (void)state;
-    run r = run_config("{\"name\":\"s\",\"seed\":6,\"draws\":80,\"ensemble\":{\"type\":\"wigner\",\"n\":500},"
+    run r = run_config("{\"name\":\"s\",\"seed\":6,\"draws\":240,\"ensemble\":{\"type\":\"wigner\",\"n\":500},"
                        "\"statistics\":{\"spacings\":{\"unfolding\":\"pool\",\"bins\":50,\"max\":5,\"bulk\":[0.2,0.8]}}}");
     const rmt_local *l = &r.res->pts[0].local;
-    printf("# pool: %lld spacings, mean %.4f, variance %.4f, KS goe %.4f poisson %.4f, Sigma2(4) %.3f (GOE %.3f), "
-           "chi2/dof GOE %.2f (%lld dof), zeros %llu\n",
-           (long long)l->count, l->mean, l->var, l->ks_goe, l->ks_poisson, l->nv[3],
-           rmt_theory_number_variance_goe(4), l->chi2_goe, (long long)l->chi2_dof_goe, (unsigned long long)l->counts[0]);
-    assert_true(l->count > 80 * 250);
+    const double D = 240, goe = 0.286 + 0.442 / (D - 1), surmise = 4 / M_PI - 1 + 0.442 / (D - 1);
+    const double se = sqrt((0.242 - 0.273 * 0.273) / (double)l->count);
+    const double nv4 = rmt_theory_number_variance_goe(4) * (1 + 1 / (D - 1));
+    printf("# pool: %lld spacings, mean %.4f, variance %.4f (GOE %.4f, surmise %.4f, se %.4f), KS goe %.4f poisson %.4f, "
+           "Sigma2(4) %.3f (GOE %.3f), chi2/dof GOE %.2f (%lld dof)\n",
+           (long long)l->count, l->mean, l->var, goe, surmise, se, l->ks_goe, l->ks_poisson, l->nv[3], nv4, l->chi2_goe,
+           (long long)l->chi2_dof_goe);
+    assert_true(l->count > 240 * 250);
     assert_true(fabs(l->mean - 1.0) < 0.01);
-    assert_true(fabs(l->var - 0.286) < 0.012);
+    assert_true(fabs(l->var - goe) < NSE * se);
+    assert_true(fabs(surmise - goe) > 2 * NSE * se); /* the test can tell the two apart */
     assert_true(l->ks_goe < l->ks_poisson / 5);
-    assert_true(l->nv[3] < 1.0);
+    assert_true(fabs(l->nv[3] - nv4) < 0.03);
     run_free(&r);
+}
+
+/* The laws the histograms are compared with, checked against properties
+ * that do not depend on how they are coded: each CDF reaches 1; the ratio
+ * laws are symmetric under r -> 1/r (P(r) = P(1/r) / r^2), so F(1) = 1/2;
+ * the mean of min(r, 1/r), 1 - 2 int_0^1 F, is 4 - 2 sqrt 3 = 0.5359 for
+ * the GOE surmise (Atas et al. 2013) and 2 ln 2 - 1 for Poisson; the Wigner
+ * surmise has mean 1 (int (1 - F)) and variance 4/pi - 1. A wrong constant
+ * (the 27/8, the pi/4) breaks the first two of these. */
+static void test_theory_laws(void **state)
+{
+    (void)state;
+    assert_true(fabs(rmt_theory_ratio_cdf_goe(1e9) - 1) < 1e-8);
+    assert_true(fabs(rmt_theory_ratio_cdf_poisson(1e12) - 1) < 1e-9);
+    assert_true(fabs(rmt_theory_ratio_cdf_goe(1) - 0.5) < 1e-9);
+    assert_true(fabs(rmt_theory_ratio_cdf_poisson(1) - 0.5) < 1e-12);
+    double ig = 0, ip = 0, m1 = 0, m2 = 0;
+    const int N = 20000;
+    for (int k = 0; k < N; k++) { /* midpoint rule on [0, 1] and on [0, 8] */
+        double r = (k + 0.5) / N, s = 8.0 * (k + 0.5) / N;
+        ig += rmt_theory_ratio_cdf_goe(r) / N;
+        ip += rmt_theory_ratio_cdf_poisson(r) / N;
+        m1 += (1 - rmt_theory_spacing_cdf_goe(s)) * 8.0 / N;
+        m2 += 2 * s * (1 - rmt_theory_spacing_cdf_goe(s)) * 8.0 / N;
+    }
+    printf("# <r~> GOE surmise %.6f (4 - 2 sqrt 3 = %.6f), Poisson %.6f; spacing surmise mean %.6f, variance %.6f\n",
+           1 - 2 * ig, 4 - 2 * sqrt(3), 1 - 2 * ip, m1, m2 - m1 * m1);
+    assert_true(fabs(1 - 2 * ig - (4 - 2 * sqrt(3))) < 1e-6);
+    assert_true(fabs(1 - 2 * ip - RMT_RTILDE_POISSON) < 1e-6);
+    assert_true(fabs(rmt_theory_spacing_cdf_goe(1e3) - 1) < 1e-12);
+    assert_true(fabs(m1 - 1) < 1e-6);
+    assert_true(fabs(m2 - m1 * m1 - (4 / M_PI - 1)) < 1e-6);
 }
 
 /* Pool-unfolded spacings from few draws fill the histogram smoothly. With
@@ -254,6 +296,7 @@ static void test_pool_clamped_edges(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_theory_laws),
         cmocka_unit_test(test_pool_by_hand),
         cmocka_unit_test(test_pool_clamped_edges),
         cmocka_unit_test(test_gap_ratio_means),
