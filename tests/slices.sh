@@ -108,6 +108,18 @@ if command -v h5dump > /dev/null; then
   [ $r1 = 1 ] && [ $r2 = 0 ] && [ $r3 = 1 ] && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/mj/out.h5" \
     && ok "merge.sbatch: a missing part fails it; resubmitted with all parts it replaces the incomplete file" \
     || { bad "merge.sbatch retry ($r1 $r2 $r3)"; cat "$tmp/mj/log"; }
+  # parts of the same sweep sliced two ways: it asks which, and RMTMC_SLICES picks
+  mkdir -p "$tmp/mk"
+  for i in 0 1 2; do cp "$tmp/part$i.h5" "$tmp/mk/out.part$i-of-3.h5"; done
+  for i in 0 1; do
+    "$rmtmc" run "$tmp/c.json" -o "$tmp/mk/out.part$i-of-2.h5" --points $i/2 --progress none > /dev/null 2>&1 || bad "slice $i/2"
+  done
+  (cd "$tmp/mk" && RMTMC=$rmtmc bash "$src/jobs/merge.sbatch" out.h5 > log 2>&1); r1=$?
+  (cd "$tmp/mk" && RMTMC=$rmtmc RMTMC_SLICES=2 bash "$src/jobs/merge.sbatch" out.h5 >> log 2>&1); r2=$?
+  [ $r1 = 1 ] && grep -q "parts of a sweep sliced in 2 3 ways" "$tmp/mk/log" && [ $r2 = 0 ] \
+    && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/mk/out.h5" > /dev/null \
+    && ok "merge.sbatch: parts sliced two ways are named; RMTMC_SLICES=2 merges those" \
+    || { bad "merge.sbatch with parts of 2 and 3 slices ($r1 $r2)"; cat "$tmp/mk/log"; }
 fi
 
 # The disk-space check counts the slice's points, not the whole sweep's,
