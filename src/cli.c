@@ -41,7 +41,8 @@ static const char help[] =
     "Commands\n"
     "  run CONFIG.json     run every point of the config's sweep and write one HDF5 file.\n"
     "                      Works under `mpiexec -n P` (any P >= 1) and `srun`; rank 0 hands\n"
-    "                      out draws, results do not depend on P.\n"
+    "                      out draws, results do not depend on P (with \"ranks_per_draw\":\n"
+    "                      \"auto\" as long as it picks the same groups: `check --ranks P`).\n"
     "  check CONFIG.json   validate the config, expand the sweep and print the plan\n"
     "                      (parameters, n, draws, memory per rank, work); runs nothing.\n"
     "  merge OUT PARTS...  combine the files of `run --points I/K` (a job array) into one file,\n"
@@ -60,9 +61,11 @@ static const char help[] =
     "                        a finished file is left alone\n"
     "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
     "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (= 4GB = 4GiB: K, M, G, T are\n"
-    "                        powers of 1024; a bare number is bytes) (default: Slurm's\n"
-    "                        SLURM_MEM_PER_CPU / SLURM_MEM_PER_NODE, else the machine's\n"
-    "                        memory divided by the ranks on it); \"ranks_per_draw\": \"auto\"\n"
+    "                        powers of 1024; a bare number is bytes) (default, in a Slurm\n"
+    "                        batch job or allocation: SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK,\n"
+    "                        or SLURM_MEM_PER_NODE / the ranks on the node; else, as for a\n"
+    "                        bare srun, which sets neither, the machine's memory divided by\n"
+    "                        the ranks on it); \"ranks_per_draw\": \"auto\"\n"
     "                        and \"solver\": \"auto\" pick the group size and grid solver that\n"
     "                        finish soonest within it (`check` shows the choice)\n"
     "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
@@ -226,7 +229,8 @@ static double mem_budget(const args *a, int ranks_on_node, char *why, size_t why
         return atof(cpu) * 1048576.0 * c;
     }
     if (node && atof(node) > 0) {
-        snprintf(why, whylen, "SLURM_MEM_PER_NODE = %s MiB / %d ranks", node, ranks_on_node);
+        snprintf(why, whylen, "SLURM_MEM_PER_NODE = %s MiB / %d rank%s", node, ranks_on_node,
+                 ranks_on_node == 1 ? "" : "s");
         return atof(node) * 1048576.0 / ranks_on_node;
     }
     double phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
@@ -701,9 +705,13 @@ static rmt_status time_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, 
     char how[96];
     if (cpu) snprintf(how, sizeof how, "one BLAS thread; their CPU time, so other load here does not count");
     else snprintf(how, sizeof how, "%d BLAS threads; wall time: keep the machine otherwise idle", threads);
-    printf("timed    %u point%s here in %.3g s (one rank, %s); %u more take the timing of a point with the same "
-           "ensemble, %u scaled by flops",
-           timed, timed == 1 ? "" : "s", spent, how, shared, scaled);
+    if (timed == 0 && probed)
+        printf("timed    no point of the config (it has no one-rank point), Wigner n = %d draws instead, here in %.3g s "
+               "(one rank, %s)", PROBE_N, spent, how);
+    else
+        printf("timed    %u point%s here in %.3g s (one rank, %s); %u more take the timing of a point with the same "
+               "ensemble, %u scaled by flops",
+               timed, timed == 1 ? "" : "s", spent, how, shared, scaled);
     if (grids) {
         char rate[96];
         if (probed) snprintf(rate, sizeof rate, "from Wigner n = %d draws timed here", PROBE_N);

@@ -51,7 +51,8 @@ void rmt_format_bytes(double b, char *buf, size_t len)
 {
     static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
-    while (u < 4 && b >= 1024) b /= 1024, u++;
+    /* from 1000 up the next unit: %.3g would print 1010 MiB as 1.01e+03 */
+    while (u < 4 && b >= 1000) b /= 1024, u++;
     snprintf(buf, len, "%.3g %s", b, unit[u]);
 }
 
@@ -1689,7 +1690,7 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
                            "least %d ranks or lower it", plan->config_path, rpath, pt->ranks_per_draw, ranks,
                            ranks == 1 ? "" : "s", i, pt->ranks_per_draw);
         /* "auto" group sizes, and the solver of grids the config leaves to us */
-        int env_solver = pt->grid_solver == 0 && rmt_grid_driver_forced();
+        int env_solver = pt->grid_solver == 0 && rmt_grid_driver_forced(), cfg_solver = pt->grid_solver != 0;
         if (pt->ranks_per_draw == 0 || (pt->ranks_per_draw > 1 && pt->grid_solver == 0))
             choose_group(pt, ranks, bytes_per_rank);
         double need = rmt_point_bytes(&pt->ens, pt->ranks_per_draw, pt->grid_solver);
@@ -1704,10 +1705,12 @@ rmt_status rmt_config_check_memory(rmt_plan *plan, int ranks, double bytes_per_r
                          "in all; for ranks on other nodes, give check --mem-per-rank what a rank has there)",
                          bytes_str(need * pt->ranks_per_draw).s);
             double pdsyev = rmt_point_bytes(&pt->ens, pt->ranks_per_draw, RMT_GRID_PDSYEV);
-            if (env_solver && pt->ranks_per_draw > 1 && pt->grid_solver != RMT_GRID_PDSYEV && pdsyev < need) {
+            if ((env_solver || cfg_solver) && pt->ranks_per_draw > 1 && pt->grid_solver != RMT_GRID_PDSYEV &&
+                pdsyev < need) {
                 size_t used = strlen(fix);
-                snprintf(fix + used, sizeof fix - used, "; the solver %s is set by RMT_GRID_DRIVER (pdsyev needs %s)",
-                         rmt_grid_solver_name(pt->grid_solver), bytes_str(pdsyev).s);
+                snprintf(fix + used, sizeof fix - used, "; the solver %s is set by %s (pdsyev needs %s)",
+                         rmt_grid_solver_name(pt->grid_solver),
+                         env_solver ? "RMT_GRID_DRIVER" : "the config's \"solver\"", bytes_str(pdsyev).s);
             }
             /* name the field that makes the draw big: n, or for a wide wishart t (or ratio) */
             const char *field = "n";
