@@ -352,8 +352,8 @@ static rmt_status check_space(const char *path, const rmt_plan *plan, uint32_t i
     if (statvfs(dir, &sv) == 0) {
         double avail = (double)sv.f_bavail * (double)sv.f_frsize;
         if (sv.f_blocks == 0)
-            s = RMT_ERR(RMT_EUSAGE, "%s: %s reports no blocks at all (a filesystem that holds no files, such as /proc or /sys)", path,
-                        dir);
+            s = RMT_ERR(RMT_EUSAGE, "%s: %s reports no blocks at all (a filesystem that holds no files, such as "
+                        "/proc or /sys)", path, dir);
         else if (need > avail)
             s = RMT_ERR(RMT_EUSAGE, "%s: the output needs up to %.3g GB (twice, while a checkpoint replaces the last), "
                         "only %.3g GB are free there", path, need / 1e9, avail / 1e9);
@@ -584,9 +584,8 @@ static int finish(rmt_status s)
     return (int)s;
 }
 
-/* Draws 0, 1, ... of a point on this rank until 0.2 s or 50 draws: the
- * seconds per draw, and the seconds spent. */
-/* Draws of pt timed here: *per_draw the seconds per draw, in this thread's
+/* Draws 0, 1, ... of pt timed here, until 0.2 s or 50 draws: *per_draw
+ * the seconds per draw, in this thread's
  * CPU time when the BLAS runs in it (one BLAS thread), which load on the
  * machine does not inflate (wall time did, 2x with the cores busy); in wall
  * time with RMT_BLAS_THREADS > 1, whose other threads this one's CPU time

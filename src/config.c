@@ -1481,12 +1481,11 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
     } else {
         /* what analyze measures when no config is given (one spectrum
          * has no others to pool: a fitted polynomial unfolds it) */
-        root = cJSON_Parse(rows >= 2 ? "{\"name\":\"analyze\",\"statistics\":{\"density\":{\"bins\":100},"
-                                       "\"zero_mass\":{\"tolerance\":\"auto\"},\"moments\":4,"
-                                       "\"spacings\":{\"unfolding\":\"pool\"},\"gap_ratios\":{}}}"
-                                     : "{\"name\":\"analyze\",\"statistics\":{\"density\":{\"bins\":100},"
-                                       "\"zero_mass\":{\"tolerance\":\"auto\"},\"moments\":4,"
-                                       "\"spacings\":{\"unfolding\":\"polynomial\"},\"gap_ratios\":{}}}");
+        char def[256];
+        snprintf(def, sizeof def, "{\"name\":\"analyze\",\"statistics\":{\"density\":{\"bins\":100},"
+                 "\"zero_mass\":{\"tolerance\":\"auto\"},\"moments\":4,\"spacings\":{\"unfolding\":\"%s\"},"
+                 "\"gap_ratios\":{}}}", rows >= 2 ? "pool" : "polynomial");
+        root = cJSON_Parse(def);
         if (!root) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     }
     if ((s = want_object(&c, root, ""))) goto out;

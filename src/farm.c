@@ -927,12 +927,12 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         goto out;
     }
-    /* Deal the first batches round-robin to the leaders (ranks k g, k = 1 ..
-     * groups - 1), at most `depth` each and no more than a fair share, so
-     * that with few draws the master's own group gets its part too. */
     /* a stop that came between phases (another rank's): hand out nothing */
     take_signals();
     if (stop_signal) more = 0;
+    /* Deal the first batches round-robin to the leaders (ranks k g, k = 1 ..
+     * groups - 1), at most `depth` each and no more than a fair share, so
+     * that with few draws the master's own group gets its part too. */
     uint64_t left = 0;
     for (cursor c2 = cur; next_task(plan, res, ph->g, &c2, task);) left++;
     uint64_t sharers = (uint64_t)(computes ? ng : (ng > 1 ? ng - 1 : 1));

@@ -47,7 +47,7 @@ static void gap_ratios(const rmt_statcfg *cfg, int64_t n, const double *w, doubl
                 if (cfg->gr_bins > 0) {
                     /* r >= 0; those above max go to the slot after the bins */
                     int64_t k = rmt_stats_bin(r, 0.0, cfg->gr_max, cfg->gr_bins);
-                    counts[k < cfg->gr_bins ? k : cfg->gr_bins]++;
+                    if (k >= 0) counts[k < cfg->gr_bins ? k : cfg->gr_bins]++;
                 }
                 if (s > 0) {
                     sum += r < 1 ? r : 1 / r;
