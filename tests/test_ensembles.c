@@ -419,6 +419,17 @@ static void test_product_similar(void **state)
         for (int k = 1; k <= (p == 0 ? 4 : 3); k++)
             expect_moment_theory(&r, p, k, product_allowance(&r, p, k, inv[p], nd[p]));
     expect_moment(&r, 1, 1, 1.0, 0.0);
+    /* exact m2 (Wick, H and W independent; E (1/n) tr W^2 = 1 + q + 1/t,
+     * E (tr W)^2 = n^2 + 2n/t):
+     *   H W:   E tr (HW)^2 = (E tr W^2 + E (tr W)^2)/n, so
+     *          m2 = 1 + (1 + q + 1/t)/n + 2q/n^2 = 1.01515 (t = 100, q = 2);
+     *   W2 W1: E_W1 tr (A W1 A W1) = (1 + 1/t1) tr A^2 + (tr A)^2 / t1, so
+     *          m2 = (1 + q2 + 1/t2)(1 + 1/t1) + q1 + 2/(t1 t2) = 3.517575 */
+    {
+        double nn = 200, t = 100, q = 2, t1 = 400, t2 = 100;
+        expect_moment(&r, 0, 2, 1 + (1 + q + 1 / t) / nn + 2 * q / (nn * nn), 0.0);
+        expect_moment(&r, 1, 2, (1 + nn / t2 + 1 / t2) * (1 + 1 / t1) + nn / t1 + 2 / (t1 * t2), 0.0);
+    }
     double n = 200, P = 0.3, m4 = 2 + 5 / n + 5 / (n * n) + 3 * (1 / P - 1) * (n + 3) / (n * n);
     expect_moment(&r, 2, 1, 0.0, 0.0);
     expect_moment(&r, 2, 2, 1 + 1 / n, 0.0);
