@@ -112,9 +112,11 @@ static void expect_lambda_max(const run *r, uint32_t p, double allow)
  *   m4 = 2 + 5/n + 5/n^2 + 3 (1/P - 1)(n + 3)/n^2   (exact).
  * Dense P = 0.25 at n = 200: the limit is the semicircle (m2 = 1, m4 = 2)
  * and the exact corrections above are the allowance. Sparse, P = c/n: m4 ->
- * 2 + 3/c; the zero mass tends to the Bauer-Golinelli value, and at
- * n = 400 (c = 1: 0.4559; c = 3: 0.0723) finite-size effects are O(1/n):
- * we allow 0.006. */
+ * 2 + 3/c; the zero mass tends to the Bauer-Golinelli value (c = 1:
+ * 0.4559; c = 3: 0.0723). Its finite-size excess, measured on 2 ranks
+ * (seed 21; 600, 300 and 150 draws at n = 400, 800, 1600): c = 1 0.4549,
+ * 0.4547, 0.4544 (standard errors 0.0012); c = 3 0.0731, 0.0725, 0.0721
+ * (0.0007): none above ~0.002 at n = 400, the allowance. */
 static void test_wigner_percolation(void **state)
 {
     (void)state;
@@ -129,7 +131,7 @@ static void test_wigner_percolation(void **state)
         if (p == 0) {
             expect_zero_mass(&r, p, 0.0);
         } else {
-            expect_zero_mass(&r, p, 0.006);
+            expect_zero_mass(&r, p, 0.002);
         }
         expect_theory_is(&r, p, 1, 0.0);
         expect_theory_is(&r, p, 2, 1.0);
