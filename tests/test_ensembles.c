@@ -334,6 +334,26 @@ static double product_allowance(const run *r, uint32_t p, int k, const double *i
     return 1.5 * k * fabs(r->plan->points[p].moments_theory[k - 1]) * s;
 }
 
+/* Exact E (1/N0) tr (P^T P)^2 for a chain P = F_k ... F_1 of Gaussian
+ * factors (F_j: rows[j] x the previous dimension, entries of variance
+ * 1/rows[j], so E F^T F = I). With G_0 = I_N0 and G_j = F_j G_{j-1} F_j^T,
+ * tr (P^T P)^2 = tr G_k^2, and Wick's theorem over F (r rows, s^2 = 1/r):
+ *   E tr (F G F^T)^2   = s^4 [r (r + 1) tr G^2 + r (tr G)^2],
+ *   E (tr F G F^T)^2   = s^4 [r^2 (tr G)^2 + 2 r tr G^2]
+ * carry E tr G^2 and E (tr G)^2 down the chain. One factor gives the
+ * Wishart 1 + (N0 + 1)/r. */
+static double gauss_chain_m2(int k, const double *rows, double n0)
+{
+    double s2 = n0, t2 = n0 * n0;
+    for (int j = 0; j < k; j++) {
+        double r = rows[j], s4 = 1 / (r * r);
+        double s2n = s4 * (r * (r + 1) * s2 + r * t2), t2n = s4 * (r * r * t2 + 2 * r * s2);
+        s2 = s2n;
+        t2 = t2n;
+    }
+    return s2 / n0;
+}
+
 /* gram, P^T P:
  *  - gaussian 200 -> 100 -> 300: rank 100, so 100 exact zeros per draw
  *    (1 - min(N1, N2)/N0 = 0.5); E (1/N0) tr P^T P = 1 exactly (E F^T F = I).
@@ -372,6 +392,11 @@ static void test_product_gram(void **state)
     for (uint32_t p = 0; p < 4; p++)
         for (int k = 1; k <= 3; k++) expect_moment_theory(&r, p, k, product_allowance(&r, p, k, inv[p], nd[p]));
     expect_moment(&r, 0, 1, 1.0, 0.0);
+    /* exact m2 of the Gaussian chains: 3.686767 (limit 3.6667), 4.061205 (limit 4) */
+    const double thin_rows[2] = {100, 300}, sq_rows[3] = {100, 100, 100};
+    assert_true(fabs(gauss_chain_m2(1, thin_rows, 200) - (1 + 201.0 / 100)) < 1e-12); /* one factor: Wishart */
+    expect_moment(&r, 0, 2, gauss_chain_m2(2, thin_rows, 200), 0.0);
+    expect_moment(&r, 1, 2, gauss_chain_m2(3, sq_rows, 100), 0.0);
     expect_moment(&r, 2, 1, 1.01 * 3.02, 0.0);
     expect_theory_is(&r, 2, 1, 3.0);
     expect_moment(&r, 3, 1, 1.0, 0.0);
