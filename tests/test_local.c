@@ -220,6 +220,29 @@ static void test_polynomial_per_draw(void **state)
     run_free(&r);
 }
 
+/* Pool-unfolded spacings of `draws` spectra of 3 levels each (eig, draw
+ * after draw; zero tolerance 0, whole range), histogram of 4 bins on
+ * [0, 2.4), into *l (freed by the caller). */
+static void pool_by_hand(uint32_t draws, const double *eig, rmt_local *l)
+{
+    rmt_point pt;
+    memset(&pt, 0, sizeof pt);
+    pt.draws = draws;
+    pt.ens.kind = RMT_ENS_WIGNER;
+    pt.ens.n = 3;
+    pt.stat.zero_tol_auto = 0;
+    pt.stat.zero_tol = 0.0;
+    pt.stat.sp_unfold = RMT_UNFOLD_POOL;
+    pt.stat.sp_bins = 4;
+    pt.stat.sp_max = 2.4;
+    pt.stat.sp_bulk_lo = 0.0;
+    pt.stat.sp_bulk_hi = 1.0;
+    uint8_t usable[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    assert_true(draws <= 8);
+    memset(l, 0, sizeof *l);
+    assert_int_equal(rmt_local_spacings(&pt, eig, usable, l), RMT_OK);
+}
+
 /* Pool unfolding by hand. Three spectra {0.1, 0.5, 0.9}, {0.2, 0.4, 0.95},
  * {0.3, 0.6, 0.7}. Each draw against the pool of the other two (D - 1 = 2),
  * whose sorted values q_j count F(q_j) = j, linearly in between, 0 below
@@ -237,23 +260,9 @@ static void test_polynomial_per_draw(void **state)
 static void test_pool_by_hand(void **state)
 {
     (void)state;
-    rmt_point pt;
-    memset(&pt, 0, sizeof pt);
-    pt.draws = 3;
-    pt.ens.kind = RMT_ENS_WIGNER;
-    pt.ens.n = 3;
-    pt.stat.zero_tol_auto = 0;
-    pt.stat.zero_tol = 0.0;
-    pt.stat.sp_unfold = RMT_UNFOLD_POOL;
-    pt.stat.sp_bins = 4;
-    pt.stat.sp_max = 2.4;
-    pt.stat.sp_bulk_lo = 0.0;
-    pt.stat.sp_bulk_hi = 1.0;
     const double eig[9] = {0.1, 0.5, 0.9, 0.2, 0.4, 0.95, 0.3, 0.6, 0.7};
-    const uint8_t usable[3] = {1, 1, 1};
     rmt_local l;
-    memset(&l, 0, sizeof l);
-    assert_int_equal(rmt_local_spacings(&pt, eig, usable, &l), RMT_OK);
+    pool_by_hand(3, eig, &l);
     const uint64_t want[4] = {2, 2, 2, 0};
     for (int k = 0; k < 4; k++) assert_int_equal(l.counts[k], want[k]);
     assert_int_equal(l.count, 6);
@@ -271,23 +280,9 @@ static void test_pool_by_hand(void **state)
 static void test_pool_clamped_edges(void **state)
 {
     (void)state;
-    rmt_point pt;
-    memset(&pt, 0, sizeof pt);
-    pt.draws = 2;
-    pt.ens.kind = RMT_ENS_WIGNER;
-    pt.ens.n = 3;
-    pt.stat.zero_tol_auto = 0;
-    pt.stat.zero_tol = 0.0;
-    pt.stat.sp_unfold = RMT_UNFOLD_POOL;
-    pt.stat.sp_bins = 4;
-    pt.stat.sp_max = 2.4;
-    pt.stat.sp_bulk_lo = 0.0;
-    pt.stat.sp_bulk_hi = 1.0;
     const double eig[6] = {0.1, 0.5, 0.9, 0.2, 0.95, 0.97};
-    const uint8_t usable[2] = {1, 1};
     rmt_local l;
-    memset(&l, 0, sizeof l);
-    assert_int_equal(rmt_local_spacings(&pt, eig, usable, &l), RMT_OK);
+    pool_by_hand(2, eig, &l);
     assert_int_equal(l.count, 3);
     assert_true(fabs(l.mean - (0.4 + 0.7 / 0.75 - 0.4 + 1.75) / 3) < 1e-12);
     rmt_local_free(&l);
