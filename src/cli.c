@@ -67,7 +67,10 @@ static const char help[] =
     "                        bare srun, which sets neither, the machine's memory divided by\n"
     "                        the ranks on it); \"ranks_per_draw\": \"auto\"\n"
     "                        and \"solver\": \"auto\" pick the group size and grid solver that\n"
-    "                        finish soonest within it (`check` shows the choice)\n"
+    "                        finish soonest within it (`check` shows the choice); a run\n"
+    "                        whose results (rank 0 keeps every draw's figures, and the\n"
+    "                        spectra spacings and output.eigenvalues need) would not fit on\n"
+    "                        rank 0's node beside its ranks' draws is refused\n"
     "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
     "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for\n"
     "                        --array=0-(K-1); to run some tasks again, jobs/sweep-array.sbatch\n"
@@ -486,6 +489,54 @@ static double plan_seconds(const rmt_plan *plan, uint32_t begin, uint32_t end, c
     return total;
 }
 
+/* Rank 0 keeps every draw's figures, and the spectra spacings and
+ * output.eigenvalues need, for the whole run (rmt_results_bytes). Refuse a
+ * run whose results would not fit on rank 0's node beside the draws of its
+ * ranks, before any work: it would otherwise die at a checkpoint, hours
+ * in, and again on --resume. `budget` is the memory of one of the
+ * `on_node` ranks there (mem_budget). */
+static rmt_status check_results_memory(const rmt_plan *plan, uint32_t begin, uint32_t end, int on_node, double budget,
+                                       const char *why)
+{
+    uint32_t big, most_draws = begin;
+    double keep = rmt_results_bytes(plan, begin, end, &big), work = 0;
+    for (uint32_t i = begin; i < end; i++) {
+        const rmt_point *pt = &plan->points[i];
+        int g = pt->ranks_per_draw > 0 ? pt->ranks_per_draw : 1;
+        work = fmax(work, rmt_point_bytes(&pt->ens, g, pt->grid_solver));
+        if (pt->draws > plan->points[most_draws].draws) most_draws = i;
+    }
+    double room = budget * on_node - work * on_node;
+    if (end <= begin || keep <= room) return RMT_OK;
+    char k[32], r[32], w[32];
+    rmt_format_bytes(keep, k, sizeof k);
+    rmt_format_bytes(fmax(room, 0), r, sizeof r);
+    rmt_format_bytes(work, w, sizeof w);
+    const char *fix = end - begin > 1 ? "; --points I/K splits the sweep into runs that each keep their own points" : "";
+    if (big == UINT32_MAX) {
+        const rmt_point *pt = &plan->points[most_draws];
+        return RMT_ERR(RMT_EUSAGE,
+                       "%s: %sdraws: rank 0 keeps %d bytes of figures for each draw, %s for %u point%s (point %u "
+                       "alone: %u draws), more than the %s its node has beside the draws of its %d rank%s (%s each; memory per "
+                       "rank: %s)%s",
+                       plan->config_path, plan->exp_prefix[pt->experiment], (int)sizeof(rmt_draw_figs) + 1, k,
+                       end - begin, end - begin == 1 ? "" : "s", most_draws, pt->draws, r, on_node, on_node == 1 ? "" : "s", w, why, fix);
+    }
+    const rmt_point *pt = &plan->points[big];
+    int unfold = pt->stat.sp_unfold != RMT_UNFOLD_NONE;
+    char one[32];
+    rmt_format_bytes((double)pt->draws * (double)pt->ens.n * sizeof(double), one, sizeof one);
+    return RMT_ERR(RMT_EUSAGE,
+                   "%s: %s%s: rank 0 keeps every draw's spectrum %s: %s at a checkpoint (point %u: %u draws of n = %lld, "
+                   "%s of spectra%s), more than the %s its node has beside the draws of its %d rank%s (%s each; memory per "
+                   "rank: %s); fewer draws or a smaller n would fit%s",
+                   plan->config_path, unfold ? plan->exp_prefix[pt->experiment] : "",
+                   unfold ? "statistics.spacings" : "output.eigenvalues",
+                   unfold ? "to unfold spacings" : "to write it", k, big, pt->draws, (long long)pt->ens.n, one,
+                   unfold ? ", and three copies while it unfolds them" : "", r, on_node, on_node == 1 ? "" : "s", w,
+                   why, fix);
+}
+
 static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const char *out, double budget,
                        const char *why, int ranks)
 {
@@ -744,7 +795,14 @@ static int cmd_check(const args *a)
     }
     uint32_t begin, end;
     rmt_plan_slice(plan, a->slice_i, a->slice_k, &begin, &end);
+    if (!s) s = check_results_memory(plan, begin, end, ranks, budget, why);
     print_plan(plan, begin, end, out, budget, why, ranks);
+    uint32_t big;
+    char keep[32];
+    rmt_format_bytes(rmt_results_bytes(plan, begin, end, &big), keep, sizeof keep);
+    printf("results  rank 0 keeps up to %s (every draw's figures%s)\n", keep,
+           big == UINT32_MAX ? "" : "; the spectra that spacings or output.eigenvalues need, and copies while a "
+                                    "checkpoint unfolds or writes them");
     if (a->slice_k > 1)
         printf("slice    %u/%u: points %u to %u of %u (the totals and the estimate are this slice's)\n", a->slice_i,
                a->slice_k, begin, end - 1, plan->npoints);
@@ -925,6 +983,11 @@ static int cmd_run(const args *a, int argc, char **argv)
             char why[160];
             double budget = mem_budget(a, on_node, why, sizeof why);
             s = rmt_config_check_memory(plan, size, budget, why);
+            if (!s && a->slice_k <= plan->npoints) {
+                uint32_t begin, end;
+                rmt_plan_slice(plan, a->slice_i, a->slice_k, &begin, &end);
+                s = check_results_memory(plan, begin, end, on_node, budget, why);
+            }
         }
         struct stat sb;
         int resuming = a->resume && !s && stat(out, &sb) == 0;

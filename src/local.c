@@ -165,12 +165,14 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     const int pooled_fit = cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && !cfg->sp_per_draw;
     if (D < (cfg->sp_unfold == RMT_UNFOLD_POOL ? 2 : 1) || P < 2) goto out;
     if (pooled_fit && P < cfg->sp_degree + 1) goto out;
+    /* memory: the spectra, nz, and at most two more copies of them at once
+     * (glibc's qsort sorts through a copy), as rmt_results_bytes counts */
     pool = malloc(sizeof(double) * (size_t)P);
-    sp = malloc(sizeof(double) * (size_t)P);
     u = malloc(sizeof(double) * (size_t)n);
-    if (!pool || !sp || !u) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
+    if (!pool || !u) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     memcpy(pool, nz, sizeof(double) * (size_t)P);
     qsort(pool, (size_t)P, sizeof(double), cmp_double);
+    if (!(sp = malloc(sizeof(double) * (size_t)P))) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     double mid = 0, half = 1, coef[32];
     if (pooled_fit && (s = fit_cdf(pool, P, cfg->sp_degree, &mid, &half, coef))) goto out;
     if (cfg->sp_unfold == RMT_UNFOLD_THEORY && !(cdf = rmt_cdf_create(&pt->ens))) {
@@ -235,6 +237,9 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         }
     }
     out->count = m_all;
+    free(nz);
+    free(pool);
+    nz = pool = NULL;
     for (int k = 0; k < RMT_NV_COUNT; k++)
         if (nvc[k] > 1) {
             double mean = nvs[k] / (double)nvc[k];

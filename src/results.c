@@ -62,6 +62,25 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
     return RMT_OK;
 }
 
+double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uint32_t *biggest)
+{
+    double keep = 0, extra = 0, most = 0;
+    *biggest = UINT32_MAX;
+    for (uint32_t i = begin; i < end; i++) {
+        const rmt_point *pt = &plan->points[i];
+        keep += (double)pt->draws * (sizeof(rmt_draw_figs) + 1.0);
+        if (!rmt_stats_needs_spectra(&pt->stat)) continue;
+        double spectra = (double)pt->draws * (double)pt->ens.n * sizeof(double);
+        keep += spectra;
+        extra = fmax(extra, (pt->stat.sp_unfold != RMT_UNFOLD_NONE ? 3 : 1) * spectra);
+        if (spectra > most) {
+            most = spectra;
+            *biggest = i;
+        }
+    }
+    return keep + extra;
+}
+
 void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k)
 {
     r->slice_i = i;

@@ -43,6 +43,14 @@ typedef struct {
 
 rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out);
 
+/* Bytes rank 0 holds at its peak for the draws of points [begin, end):
+ * every draw's row and, where spacings or output.eigenvalues need them,
+ * every spectrum; on top of those, at each checkpoint, unfolding one
+ * point's spectra takes three more copies of them (rmt_local_spacings),
+ * and writing one point's spectra one. *biggest: the point whose spectra
+ * weigh most (UINT32_MAX when none are kept). */
+double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uint32_t *biggest);
+
 /* Restrict the run to slice i of k of the points (contiguous, in point
  * order: points [i P / k, (i + 1) P / k)), for job arrays. */
 void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k);

@@ -102,6 +102,24 @@ for rk_w in 4:4 16:16 20:20 32:32 34:32 40:38; do
 done
 [ $rough_ok = 1 ] && ok "check's rough time: 5 GFLOP/s over the computing ranks, at least one draw" || bad "check's rough time"
 grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
+# rank 0 keeps every draw's figures (209 bytes) and, for spacings, the
+# spectra (2000 x 200 x 8 bytes) and three copies at a checkpoint:
+# 2000 x 209 + 4 x 3.2e6 bytes = 12.6 MiB. Refused where rank 0's node
+# cannot hold them, by check and by run, before any output exists.
+echo '{"name": "keep", "seed": 1, "draws": 2000, "ensemble": {"type": "wigner", "n": 200}, "statistics": {"spacings": {"unfolding": "pool"}}}' > "$tmp/keep.json"
+"$rmtmc" check "$tmp/keep.json" --mem-per-rank 64M | grep -q "^results  rank 0 keeps up to 12.6 MiB (every draw's figures; the spectra" \
+  && ok "check: what rank 0 keeps, spectra and unfolding included" || bad "check: rank 0's results: $("$rmtmc" check "$tmp/keep.json" --mem-per-rank 64M | grep ^results)"
+"$rmtmc" check "$tmp/keep.json" --mem-per-rank 12M > /dev/null 2> "$tmp/err"; rc=$?
+"$rmtmc" run "$tmp/keep.json" --mem-per-rank 12M -o "$tmp/keep.h5" --progress none > /dev/null 2> "$tmp/err2"; rc2=$?
+[ $rc = 2 ] && [ $rc2 = 2 ] && [ ! -e "$tmp/keep.h5" ] && cmp -s "$tmp/err" "$tmp/err2" \
+  && grep -q "keep.json: statistics.spacings: rank 0 keeps every draw's spectrum to unfold spacings: 12.6 MiB" "$tmp/err" \
+  && ok "spectra rank 0 could not hold: refused by check and run (exit 2, no output), naming statistics.spacings" \
+  || bad "spectra too big for rank 0: check $rc, run $rc2: $(cat "$tmp/err" "$tmp/err2")"
+echo '{"name": "rows", "seed": 1, "draws": 200000, "ensemble": {"type": "wigner", "n": 8}}' > "$tmp/rows.json"
+"$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 16M > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "rows.json: draws: rank 0 keeps 209 bytes of figures for each draw, 39.9 MiB for 1 point" "$tmp/err" \
+  && "$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 32M > /dev/null \
+  && ok "200 000 draws' figures: refused in 2 x 16 MiB, planned in 2 x 32 MiB" || bad "rank 0's rows: $(cat "$tmp/err")"
 # an output on a filesystem of no blocks (/proc) is named as such, not as a disk that is full
 "$rmtmc" run "$src/configs/quickstart.json" -o /proc/rmtmc-test.h5 > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "/proc reports no blocks at all" "$tmp/err" && ok "an output under /proc: exit 2, named" \
