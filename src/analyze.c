@@ -144,6 +144,7 @@ rmt_status rmt_analyze_run(const rmt_analyze_opts *o)
     }
     if ((s = rmt_results_finalize(res))) goto out;
     s = rmt_h5out_write(o->output, res, &o->meta, 1);
+    if (!s) rmt_results_print_local(res, stdout, stderr, o->output);
 out:
     free(counts);
     free(data);

@@ -1074,7 +1074,10 @@ static int cmd_run(const args *a, int argc, char **argv)
         opts.max_failures = plan->max_failures;
         s = rmt_farm_run(plan, res, &opts);
         rmt_solve_destroy(probe);
-        if (!s) print_summary(res, out);
+        if (!s) {
+            print_summary(res, out);
+            rmt_results_print_local(res, stdout, stderr, out);
+        }
     } else {
         s = rmt_farm_run(plan, NULL, NULL);
     }

@@ -179,6 +179,61 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
     free(x);
 }
 
+/* |mean - 1| of unfolded spacings beyond which the unfolding has failed:
+ * every unfolding here makes the mean level spacing 1 by construction, to
+ * a few per cent in the bulk. A shared shift of the diagonal larger than
+ * the spectrum's width (gp-hessian kp = 1, kpp = 1e-4) gives 0.13-0.18
+ * under pool unfolding. */
+#define UNFOLD_MEAN_OFF 0.1
+
+void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const char *out)
+{
+    static const char *const unf[] = {"-", "pool", "theory", "polynomial"};
+    const rmt_plan *plan = r->plan;
+    int any = 0;
+    for (uint32_t i = r->p_begin; i < r->p_end; i++)
+        any |= plan->points[i].stat.sp_unfold != RMT_UNFOLD_NONE || plan->points[i].stat.gr_bins > 0;
+    if (!any) return;
+    fprintf(to, "%6s  %-22s  %-20s %9s %7s %9s %7s\n", "point", "gap ratio <r~> (+-se)", "spacings: unfolding",
+            "count", "mean", "variance", "KS GOE");
+    uint32_t shown = 0;
+    for (uint32_t i = r->p_begin; i < r->p_end; i++) {
+        const rmt_point *pt = &plan->points[i];
+        const rmt_local *l = &r->pts[i].local;
+        if (pt->stat.sp_unfold == RMT_UNFOLD_NONE && pt->stat.gr_bins == 0) continue;
+        if (++shown > 20) {
+            fprintf(to, "   ... more points in %s (/points)\n", out);
+            break;
+        }
+        char gr[64] = "-", u[32] = "-";
+        if (pt->stat.gr_bins > 0) {
+            double m, se;
+            rmt_results_estimate(r, i, "mean_gap_ratio", 0, &m, &se);
+            snprintf(gr, sizeof gr, "%.4f +- %.4f", m, isfinite(se) ? se : 0.0);
+        }
+        if (pt->stat.sp_unfold == RMT_UNFOLD_NONE) {
+            fprintf(to, "%6u  %-22s  %-20s\n", i, gr, u);
+            continue;
+        }
+        snprintf(u, sizeof u, "%s%s", unf[pt->stat.sp_unfold], pt->stat.sp_per_draw ? " per draw" : "");
+        fprintf(to, "%6u  %-22s  %-20s %9lld %7.4f %9.4f %7.4f\n", i, gr, u, (long long)l->count, l->mean, l->var,
+                l->ks_goe);
+    }
+    for (uint32_t i = r->p_begin; i < r->p_end; i++) {
+        const rmt_point *pt = &plan->points[i];
+        const rmt_local *l = &r->pts[i].local;
+        if (pt->stat.sp_unfold == RMT_UNFOLD_NONE || l->count < 100 || !(fabs(l->mean - 1) > UNFOLD_MEAN_OFF)) continue;
+        fprintf(notes,
+                "rmtmc: note: point %u: the unfolded spacings have mean %.3g where a working unfolding gives 1, so "
+                "its spacing statistics are not meaningful%s; gap ratios need no unfolding\n",
+                i, l->mean,
+                pt->stat.sp_unfold == RMT_UNFOLD_POLYNOMIAL && pt->stat.sp_per_draw
+                    ? " (a higher \"degree\" may fit each spectrum better)"
+                    : ": the spectra shift between draws by more than their width (a shared diagonal shift?); "
+                      "\"unfolding\": \"polynomial\" with \"per_draw\": true unfolds each draw by its own levels");
+    }
+}
+
 rmt_status rmt_results_finalize(rmt_results *r)
 {
     for (uint32_t i = 0; i < r->plan->npoints; i++) {

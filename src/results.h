@@ -5,6 +5,7 @@
 #define RMT_RESULTS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "err.h"
@@ -73,6 +74,13 @@ void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const doub
 /* Compute what needs all finished draws at once (spacings after unfolding)
  * for every point that asks for it. Call before writing. */
 rmt_status rmt_results_finalize(rmt_results *r);
+
+/* Print, for the points that measure them, the mean gap ratio and the
+ * spacings (unfolding, count, mean, variance, KS distance to GOE) to `to`
+ * (at most 20 points; more: "... in OUT (/points)"), and to `notes` a
+ * note for each point whose unfolded spacings have a mean far from 1 (an
+ * unfolding that failed). Prints nothing when no point measures them. */
+void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const char *out);
 
 /* A point's estimate of figure `field` over its successful draws, summed in
  * draw order: field is one of "zero_fraction", "mean_gap_ratio", "lambda_max", "moment"

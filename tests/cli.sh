@@ -120,6 +120,18 @@ echo '{"name": "rows", "seed": 1, "draws": 200000, "ensemble": {"type": "wigner"
 [ $? = 2 ] && grep -q "rows.json: draws: rank 0 keeps 209 bytes of figures for each draw, 39.9 MiB for 1 point" "$tmp/err" \
   && "$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 32M > /dev/null \
   && ok "200 000 draws' figures: refused in 2 x 16 MiB, planned in 2 x 32 MiB" || bad "rank 0's rows: $(cat "$tmp/err")"
+# the end of a run: local statistics in a table, and a note where the
+# unfolding failed (gp-hessian kp = 1, kpp = 1e-4: a shared diagonal shift
+# larger than the spectrum, so pool unfolding gives a mean spacing of 0.13)
+echo '{"name": "gph", "seed": 1, "draws": 20, "ensemble": {"type": "gp-hessian", "n": 100, "kp": 1, "kpp": 1e-4}, "statistics": {"spacings": {"unfolding": "pool"}, "gap_ratios": {}}}' > "$tmp/gph.json"
+sed 's/"unfolding": "pool"/"unfolding": "polynomial", "per_draw": true/' "$tmp/gph.json" > "$tmp/gph-pd.json"
+"$rmtmc" run "$tmp/gph.json" -o "$tmp/gph.h5" --progress none > "$tmp/out" 2> "$tmp/err" \
+  && grep -q "^ *0  0\.[0-9]* +- 0\.[0-9]*  *pool  *1782  *0\.1261 " "$tmp/out" \
+  && grep -q "^rmtmc: note: point 0: the unfolded spacings have mean 0.126 where a working unfolding gives 1, .*\"per_draw\": true" "$tmp/err" \
+  && "$rmtmc" run "$tmp/gph-pd.json" -o "$tmp/gph-pd.h5" --progress none > "$tmp/out2" 2> "$tmp/err2" \
+  && grep -q "polynomial per draw  *1977  *0\.998" "$tmp/out2" && [ ! -s "$tmp/err2" ] \
+  && ok "a failed unfolding (mean spacing 0.126) is noted at the end of the run; per-draw unfolding (0.998) is not" \
+  || { bad "local statistics at the end of a run"; cat "$tmp/out" "$tmp/err" "$tmp/out2" "$tmp/err2"; }
 # an output on a filesystem of no blocks (/proc) is named as such, not as a disk that is full
 "$rmtmc" run "$src/configs/quickstart.json" -o /proc/rmtmc-test.h5 > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "/proc reports no blocks at all" "$tmp/err" && ok "an output under /proc: exit 2, named" \
