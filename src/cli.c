@@ -141,9 +141,46 @@ static int parse_size(const char *s, double *out)
     return 0;
 }
 
+/* "--name=value" as "--name value", for the options that take a value;
+ * returns argv itself when there is none, else a new vector (kept for the
+ * process's life: the values are used to the end). */
+static char **split_equals(int argc, char **argv, int *outc)
+{
+    static const char *const with_value[] = {"--output", "--progress", "--mem-per-rank", "--points",
+                                             "--config",  "--dataset",  "--time",         "--ranks"};
+    int extra = 0;
+    for (int i = 1; i < argc; i++)
+        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
+            size_t l = strlen(with_value[k]);
+            extra += !strncmp(argv[i], with_value[k], l) && argv[i][l] == '=';
+        }
+    *outc = argc;
+    if (!extra) return argv;
+    char **v = malloc(sizeof(char *) * (size_t)(argc + extra + 1));
+    if (!v) return argv;
+    int n = 0;
+    for (int i = 0; i < argc; i++) {
+        char *eq = i > 0 && !strncmp(argv[i], "--", 2) ? strchr(argv[i], '=') : NULL;
+        int split = 0;
+        for (size_t k = 0; eq && k < sizeof with_value / sizeof *with_value; k++)
+            split |= (size_t)(eq - argv[i]) == strlen(with_value[k]) && !strncmp(argv[i], with_value[k], strlen(with_value[k]));
+        char *name = split ? strndup(argv[i], (size_t)(eq - argv[i])) : NULL;
+        if (split && name) {
+            v[n++] = name;
+            v[n++] = eq + 1;
+        } else {
+            v[n++] = argv[i];
+        }
+    }
+    v[n] = NULL;
+    *outc = n;
+    return v;
+}
+
 static rmt_status parse_args(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
+    argv = split_equals(argc, argv, &argc);
     a->progress = RMT_PROGRESS_AUTO;
     if (argc < 2) return RMT_ERR(RMT_EUSAGE, "missing command (run, check, analyze, merge); see rmtmc --help");
     a->cmd = argv[1];
@@ -154,7 +191,7 @@ static rmt_status parse_args(int argc, char **argv, args *a)
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
-            if (!val) return RMT_ERR(RMT_EUSAGE, "%s needs a file name", o);
+            if (!val || !*val) return RMT_ERR(RMT_EUSAGE, "%s needs a file name", o);
             a->output = val;
             i++;
         } else if (!strcmp(o, "--force")) {
@@ -365,11 +402,6 @@ static rmt_status check_space(const char *path, const rmt_plan *plan, uint32_t i
     return s;
 }
 
-/* Refuse outputs that would clobber a file or cannot be written, before any
- * work. from_config: the path is the config's output.path (named in the
- * message, with where a relative path is taken from); resume_sha: the
- * config's sha256 when an unfinished run of the same config there can be
- * continued with --resume, else NULL. */
 /* Whether two paths name one existing file (a link or another spelling included). */
 static int same_file(const char *a, const char *b)
 {
@@ -384,17 +416,26 @@ static rmt_status not_an_input(const char *out, const char *in, const char *what
     return RMT_OK;
 }
 
-static rmt_status check_output(const char *path, int force, const char *from_config, const char *resume_sha)
+/* Refuse outputs that would clobber a file or cannot be written, before any
+ * work. from_config: the path is the config's output.path (named in the
+ * message, with where a relative path is taken from); resume_config: the
+ * config's JSON, to suggest --resume for an unfinished run of a config with
+ * the same results there (rmt_config_same_results), else NULL. */
+static rmt_status check_output(const char *path, int force, const char *from_config, const char *resume_config)
 {
     struct stat sb;
+    if (!*path) return RMT_ERR(RMT_EUSAGE, "the output file name is empty");
+    if (path[strlen(path) - 1] == '/')
+        return RMT_ERR(RMT_EUSAGE, "%s: names a directory (it ends with /), not an output file", path);
     if (stat(path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode)) return RMT_ERR(RMT_EUSAGE, "%s: is a directory, not an output file", path);
         if (lock_held(path))
             return RMT_ERR(RMT_EUSAGE, "%s: another rmtmc run is writing this output (lock %s.lock held)", path, path);
         if (!force) {
             rmt_h5_state st = {0, "", NULL, ""};
-            int unfinished = resume_sha && S_ISREG(sb.st_mode) && rmt_h5in_is_hdf5(path) &&
-                             rmt_h5in_state(path, &st) == RMT_OK && !st.complete && !strcmp(st.sha256, resume_sha);
+            int unfinished = resume_config && S_ISREG(sb.st_mode) && rmt_h5in_is_hdf5(path) &&
+                             rmt_h5in_state(path, &st) == RMT_OK && !st.complete &&
+                             rmt_config_same_results(st.config_json, resume_config);
             free(st.config_json);
             if (unfinished)
                 return RMT_ERR(RMT_EUSAGE, "%s: exists and holds an unfinished run; continue it with --resume, "
@@ -413,8 +454,17 @@ static rmt_status check_output(const char *path, int force, const char *from_con
                         "the current directory, %s; or give -o FILE)", from_config, dir, cwd);
         else
             s = RMT_ERR(RMT_EUSAGE, "%s: directory %s does not exist", path, dir);
-    } else if (access(dir, W_OK) != 0)
+    } else if (access(dir, W_OK) != 0) {
         s = RMT_ERR(RMT_EUSAGE, "%s: directory %s is not writable", path, dir);
+    } else {
+        /* OUT.lock and OUT.tmp are written beside it */
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        long most = pathconf(dir, _PC_NAME_MAX);
+        if (most <= 0) most = 255;
+        if ((long)strlen(base) + 5 > most)
+            s = RMT_ERR(RMT_EUSAGE, "%s: the file name has %zu characters; with .lock or .tmp added it must fit in the "
+                        "%ld the filesystem allows", path, strlen(base), most);
+    }
     free(copy);
     return s;
 }
@@ -848,10 +898,16 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
 {
     rmt_h5_state st;
     RMT_TRY(rmt_h5in_state(out, &st));
-    if (strcmp(st.sha256, plan->sha256)) {
-        /* name where they differ: a changed output setting blocks --resume too */
-        char where[256], said[300] = "";
+    char where[256], said[300] = "";
+    if (strcmp(st.sha256, plan->sha256) && rmt_config_same_results(st.config_json, plan->config_json)) {
+        /* where and how often to write: the results are the same */
         if (rmt_config_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
+            snprintf(said, sizeof said, " (at %s)", where);
+        fprintf(stderr, "rmtmc: %s was written with other output settings%s; it continues with %s's\n", out, said,
+                plan->config_path);
+    } else if (strcmp(st.sha256, plan->sha256)) {
+        /* name where they differ in what decides the results */
+        if (rmt_config_results_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
             snprintf(said, sizeof said, "; they differ at %s", where);
         free(st.config_json);
         return RMT_ERR(RMT_EUSAGE,
@@ -924,7 +980,7 @@ static int cmd_merge(int argc, char **argv)
             s = rmt_config_parse(st.config_json, strlen(st.config_json), parts[i], &plan);
             if (!s) s = rmt_results_create(plan, &res);
         }
-        if (!s && strcmp(st.sha256, plan->sha256))
+        if (!s && strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json))
             s = RMT_ERR(RMT_EUSAGE, "merge: %s was written by a different config than %s", parts[i], parts[0]);
         if (!s) s = rmt_h5in_restore(parts[i], res);
         free(st.config_json);
@@ -992,7 +1048,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         struct stat sb;
         int resuming = a->resume && !s && stat(out, &sb) == 0;
         if (!s) s = not_an_input(out, a->config, "config");
-        if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, plan->sha256);
+        if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, plan->config_json);
         int complete = 0;
         /* a file this run cannot resume is the problem to name, before its room */
         if (!s && resuming) s = check_resumable(plan, a->slice_i, a->slice_k, out, &complete);

@@ -699,6 +699,9 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
             snprintf(pp, sizeof pp, "%s[1]", p);
             RMT_TRY(get_num(c, cJSON_GetArrayItem(r, 1), pp, &st->hi));
             if (!(st->lo < st->hi)) return bad(c, p, "low %s must be below high %s", num(st->lo).s, num(st->hi).s);
+            if (!isfinite(st->hi - st->lo))
+                return bad(c, p, "[%s, %s] is wider than a double holds; bins on it cannot be computed", num(st->lo).s,
+                           num(st->hi).s);
         } else {
             return bad(c, p, "expected [low, high] or \"auto\", found %s", type_name(r));
         }
@@ -1448,6 +1451,58 @@ int rmt_config_difference(const char *a, const char *b, char *path, size_t len)
     return d;
 }
 
+/* Drop the output settings that say only where and how often to write
+ * (an "output" left empty or missing becomes {}, so that a difference
+ * there is named by its key). */
+static void strip_where_only(cJSON *cfg)
+{
+    static const char *const where_only[] = {"path", "checkpoint_seconds", "checkpoint_draws", "max_failures"};
+    cJSON *o = cJSON_GetObjectItemCaseSensitive(cfg, "output");
+    if (!o && cJSON_IsObject(cfg)) o = cJSON_AddObjectToObject(cfg, "output");
+    if (!cJSON_IsObject(o)) return;
+    for (size_t i = 0; i < sizeof where_only / sizeof *where_only; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(o, where_only[i]);
+}
+
+int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len)
+{
+    if (len == 0) return 0;
+    path[0] = '\0';
+    cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL;
+    if (x) strip_where_only(x);
+    if (y) strip_where_only(y);
+    int d = x && y ? json_diff(x, y, path, len, 0) : 1;
+    if (!x || !y) path[0] = '\0';
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return d;
+}
+
+int rmt_config_same_results(const char *a, const char *b)
+{
+    /* all but "output" compared as text: the order of keys decides the
+     * order of a sweep's points (json_diff and cJSON_Compare look keys up
+     * by name); what is left of "output" by its keys, wherever it stands */
+    cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL, *ox = NULL, *oy = NULL;
+    char *tx = NULL, *ty = NULL;
+    if (x && y) {
+        strip_where_only(x);
+        strip_where_only(y);
+        ox = cJSON_DetachItemFromObjectCaseSensitive(x, "output");
+        oy = cJSON_DetachItemFromObjectCaseSensitive(y, "output");
+        tx = cJSON_PrintUnformatted(x);
+        ty = cJSON_PrintUnformatted(y);
+    }
+    int same = tx && ty && !strcmp(tx, ty) && ox && oy && cJSON_Compare(ox, oy, 1);
+    cJSON_free(tx);
+    cJSON_free(ty);
+    cJSON_Delete(ox);
+    cJSON_Delete(oy);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return same;
+}
+
 rmt_status rmt_config_load(const char *path, rmt_plan **out)
 {
     *out = NULL;
@@ -1515,6 +1570,13 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
         goto out;
     }
     if (isnan(pt->stat.lo)) {
+        /* the spectra's range plus 5 % each side, which must be a double */
+        if (!isfinite(1.1 * (data_hi - data_lo))) {
+            s = bad(&c, "statistics.density.range", "%s spans [%s, %s], too wide for histogram bins; give a range "
+                    "(-c CONFIG.json with \"statistics\": {\"density\": {\"range\": [low, high]}})", source,
+                    num(data_lo).s, num(data_hi).s);
+            goto out;
+        }
         double w = data_hi > data_lo ? data_hi - data_lo : 1.0;
         pt->stat.lo = data_lo - 0.05 * w;
         pt->stat.hi = data_hi + 0.05 * w;

@@ -175,6 +175,14 @@ typedef struct {
  * document when one does not parse) into path; 0 when they are equal. */
 int rmt_config_difference(const char *a, const char *b, char *path, size_t len);
 
+/* Whether configs a and b (JSON) give the same results: equal but for the
+ * output settings that say only where and how often to write: output.path,
+ * checkpoint_seconds, checkpoint_draws and max_failures. A file may be
+ * resumed, and slices merged, across those. */
+int rmt_config_same_results(const char *a, const char *b);
+/* As rmt_config_difference, leaving those output settings aside. */
+int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len);
+
 /* Parse and validate the config file at path. On success *out owns a new
  * plan. On failure returns RMT_EUSAGE (bad file or config) with a message
  * "PATH: JSON.PATH: what is wrong". */

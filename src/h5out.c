@@ -555,27 +555,61 @@ out:
     return s;
 }
 
+/* Whether attribute a (or dataset d) holds one element of type class
+ * cls, as rmtmc writes them: a damaged or edited file may hold an array
+ * there, which would be read past the single value's buffer. */
+static int attr_is_one(hid_t a, H5T_class_t cls)
+{
+    hid_t sp = H5Aget_space(a), t = H5Aget_type(a);
+    int ok = sp >= 0 && t >= 0 && H5Sget_simple_extent_npoints(sp) == 1 && H5Tget_class(t) == cls;
+    if (cls == H5T_STRING && ok) ok = H5Tis_variable_str(t) > 0;
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    return ok;
+}
+
+static int dset_is_one(hid_t d, H5T_class_t cls)
+{
+    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+    int ok = sp >= 0 && t >= 0 && H5Sget_simple_extent_npoints(sp) == 1 && H5Tget_class(t) == cls;
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    return ok;
+}
+
+/* A variable-length string attribute, copied with malloc; NULL when
+ * missing or not one such string. */
+static char *read_attr_strdup(hid_t obj, const char *name)
+{
+    if (H5Aexists(obj, name) <= 0) return NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return NULL;
+    char *v = NULL, *copy = NULL;
+    if (attr_is_one(a, H5T_STRING)) {
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, H5T_VARIABLE);
+        H5Tset_cset(t, H5T_CSET_UTF8);
+        if (H5Aread(a, t, &v) >= 0 && v) copy = strdup(v);
+        if (v) H5free_memory(v);
+        H5Tclose(t);
+    }
+    H5Aclose(a);
+    return copy;
+}
+
 static int read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
 {
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    char *v = NULL;
-    int rc = (a >= 0 && H5Aread(a, t, &v) >= 0 && v) ? 0 : -1;
-    if (!rc) snprintf(buf, len, "%s", v);
-    if (v) H5free_memory(v);
-    H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    return rc;
+    char *v = read_attr_strdup(obj, name);
+    if (v) snprintf(buf, len, "%s", v);
+    free(v);
+    return v ? 0 : -1;
 }
 
 static int read_attr_i64(hid_t obj, const char *name, int64_t *v)
 {
     if (H5Aexists(obj, name) <= 0) return -1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Aread(a, H5T_NATIVE_INT64, v) >= 0) ? 0 : -1;
+    int rc = (a >= 0 && attr_is_one(a, H5T_INTEGER) && H5Aread(a, H5T_NATIVE_INT64, v) >= 0) ? 0 : -1;
     if (a >= 0) H5Aclose(a);
     return rc;
 }
@@ -589,17 +623,7 @@ rmt_status rmt_h5in_state(const char *path, rmt_h5_state *st)
     char fmt[32] = "";
     int64_t complete = 0;
     int rc = read_attr_str(f, "format", fmt, sizeof fmt);
-    if (H5Aexists(f, "config_json") > 0) {
-        hid_t a = H5Aopen(f, "config_json", H5P_DEFAULT);
-        hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, H5T_VARIABLE);
-        H5Tset_cset(t, H5T_CSET_UTF8);
-        char *v = NULL;
-        if (a >= 0 && H5Aread(a, t, &v) >= 0 && v) st->config_json = strdup(v);
-        if (v) H5free_memory(v);
-        H5Tclose(t);
-        if (a >= 0) H5Aclose(a);
-    }
+    st->config_json = read_attr_strdup(f, "config_json");
     rc |= read_attr_str(f, "config_sha256", st->sha256, sizeof st->sha256);
     rc |= read_attr_i64(f, "complete", &complete);
     if (H5Aexists(f, "points_slice") > 0 && read_attr_str(f, "points_slice", st->slice, sizeof st->slice)) rc = -1;
@@ -637,7 +661,7 @@ static int read_scalar_u64(hid_t g, const char *name, uint64_t *v)
     if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return -1;
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
     if (d < 0) return -1;
-    int rc = H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 ? 0 : -1;
+    int rc = dset_is_one(d, H5T_INTEGER) && H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0 ? 0 : -1;
     H5Dclose(d);
     return rc;
 }
@@ -716,6 +740,11 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
             rc = -3;
             break;
         }
+        /* a successful draw's spectrum is finite (a draw with non-finite
+         * eigenvalues is recorded as failed): else the file is damaged */
+        for (size_t k = 0; eig && status[row] == 0 && k < n; k++)
+            if (!isfinite(eig[row * n + k])) rc = -6;
+        if (rc) break;
         rmt_draw_figs fg;
         memset(&fg, 0, sizeof fg);
         fg.point = i;
@@ -763,6 +792,9 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
     if (rc == -5)
         return RMT_ERR(RMT_EUSAGE, "%s: point %u has no gap_ratios/above (written by an older rmtmc: finish it with that "
                        "version, or run afresh)", path, bad);
+    if (rc == -6)
+        return RMT_ERR(RMT_EUSAGE, "%s: point %u has a successful draw whose stored spectrum is not finite (a damaged "
+                       "file)", path, bad);
     if (rc == -4)
         return RMT_ERR(RMT_EUSAGE, "%s: point %u has other parameters than this config's point %u (written in another "
                        "point order, or for another config)", path, bad, bad);

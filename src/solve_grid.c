@@ -60,6 +60,8 @@ struct rmt_grid {
     int use_pdsyev;       /* 1: PDSYEV (default), 0: PDSYEVR (RMT_GRID_DRIVER=pdsyevr) */
     int use_elpa;         /* 1: ELPA's two-stage solver (RMT_GRID_DRIVER=elpa, when built with it) */
     int elpa_failed;      /* ELPA could not be set up on this grid: not tried again */
+    int elpa_ran;         /* ELPA solved the last draw (not when n was too small for it) */
+    int elpa_small_n;     /* the last n said to be too small for ELPA */
     int default_driver;   /* RMT_GRID_*: from RMT_GRID_DRIVER, else PDSYEV */
 #ifdef RMT_HAVE_ELPA
     elpa_t elpa;          /* set up for elpa_n */
@@ -160,7 +162,7 @@ int rmt_grid_uses_pdsyev(const rmt_grid *g) { return g->use_pdsyev; }
 
 const char *rmt_grid_driver(const rmt_grid *g) { return g->use_elpa ? "elpa" : g->use_pdsyev ? "pdsyev" : "pdsyevr"; }
 
-int rmt_grid_uses_elpa(const rmt_grid *g) { return g->use_elpa; }
+int rmt_grid_uses_elpa(const rmt_grid *g) { return g->elpa_ran; }
 
 int rmt_grid_have_elpa(void)
 {
@@ -347,11 +349,24 @@ static rmt_status mirror_lower(rmt_grid *g, int n, double *a, const int *desc)
 static rmt_status eig(rmt_grid *g, int nn, double *a, const int *desc, double *w, int *info)
 {
 #ifdef RMT_HAVE_ELPA
-    if (g->use_elpa) {
+    g->elpa_ran = 0;
+    /* ELPA fails (every draw, with an error) when a process of the grid
+     * holds no block: n <= NB (P - 1) for P process rows or columns; those
+     * draws are PDSYEV's */
+    int most = g->nprow > g->npcol ? g->nprow : g->npcol, small = nn <= RMT_GRID_NB * (most - 1);
+    if (g->use_elpa && small && g->elpa_small_n != nn) {
+        g->elpa_small_n = nn;
+        if (g->myrow == 0 && g->mycol == 0)
+            fprintf(stderr, "rmtmc: n = %d is too small for ELPA on a %dx%d grid (a process would hold no block of %d): "
+                    "pdsyev\n", nn, g->nprow, g->npcol, RMT_GRID_NB);
+    }
+    if (g->use_elpa && !small) {
         /* every caller provides the lower triangle, as ScaLAPACK reads it;
          * ELPA reads the whole matrix, so complete it here */
         RMT_TRY(mirror_lower(g, nn, a, desc));
+        g->elpa_ran = 1;
         if (elpa_eig(g, nn, a, desc[8], w, info) == 0) return RMT_OK;
+        g->elpa_ran = 0;
         g->use_elpa = 0; /* say so once, then use ScaLAPACK for good */
         g->elpa_failed = 1;
         fprintf(stderr, "rmtmc: ELPA cannot be set up for n = %d; using pdsyev\n", nn);

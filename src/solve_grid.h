@@ -80,7 +80,8 @@ int rmt_grid_have_elpa(void);
  * runs on a grid. Not collective. */
 const char *rmt_grid_solver_name(int driver);
 
-/* 1 when the grid uses ELPA (RMT_GRID_DRIVER=elpa in a build with ELPA). */
+/* 1 when ELPA solved the grid's last draw (RMT_GRID_DRIVER=elpa or the
+ * config's "solver" in a build with ELPA, and n large enough for it). */
 int rmt_grid_uses_elpa(const rmt_grid *g);
 
 /* 1 when the grid uses PDSYEV, 0 for PDSYEVR. */

@@ -12,10 +12,9 @@ double rmt_stats_edge(double lo, double hi, int64_t bins, int64_t k)
 int64_t rmt_stats_bin(double x, double lo, double hi, int64_t bins)
 {
     if (x < lo) return -1;
-    if (x > hi) return bins;
-    int64_t k = (int64_t)((x - lo) / (hi - lo) * (double)bins);
-    if (k >= bins) k = bins - 1;
-    if (k < 0) k = 0;
+    if (x > hi || isnan(x)) return bins; /* NaN: never inside; callers pass finite values */
+    double t = (x - lo) / (hi - lo) * (double)bins; /* NaN for an infinite range: bin 0, then settled */
+    int64_t k = t >= (double)bins ? bins - 1 : t >= 0 ? (int64_t)t : 0;
     /* settle rounding against the stored edges */
     while (k > 0 && x < rmt_stats_edge(lo, hi, bins, k)) k--;
     while (k < bins - 1 && x >= rmt_stats_edge(lo, hi, bins, k + 1)) k++;

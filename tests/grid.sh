@@ -92,6 +92,18 @@ for p in a['points']:
     assert (b['points'][p]['draws/solver'][:] == 12).all(), p
 assert 'on process grids elpa' in b.attrs['solver'], b.attrs['solver']
 " && ok "ELPA on a 1x2 grid agrees with one rank per draw" || bad "ELPA"
+  # n <= 64 (the block) on 1x2 leaves a process without a block, where ELPA
+  # fails every draw: those run PDSYEV (solver 10), and say so once per n
+  echo '{"name": "es", "seed": 1, "draws": 2, "ranks_per_draw": 2, "solver": "elpa",
+    "ensemble": {"type": "wigner", "n": {"sweep": [10, 64, 65]}}}' > "$tmp/elpa_small.json"
+  mpiexec -n 2 "$rmtmc" run "$tmp/elpa_small.json" -o "$tmp/elpa_small.h5" --progress none > /dev/null 2> "$tmp/err" \
+    && [ "$(grep -c "too small for ELPA on a 1x2 grid" "$tmp/err")" = 2 ] && $py -c "
+import h5py
+f = h5py.File('$tmp/elpa_small.h5')
+assert f.attrs['failed_draws'] == 0
+for p, want in (('000000', 10), ('000001', 10), ('000002', 12)):
+    assert (f['points'][p]['draws/solver'][:] == want).all(), p
+" && ok "ELPA with n <= 64 on 1x2: PDSYEV for those draws, none failed" || { bad "ELPA with a small n"; cat "$tmp/err"; }
 else
   echo "skip: this build has no ELPA (libelpa-dev), so the ELPA backend is not exercised"
 fi

@@ -3,7 +3,10 @@
 and summary attribute identical, except what measures the run rather than the
 result (draws/seconds, and root attributes such as times, ranks, host).
 
-usage: h5same.py A.h5 B.h5   (exit 0 when the same, 1 with a list of differences)
+usage: h5same.py A.h5 B.h5 [--other-output-settings]
+(exit 0 when the same, 1 with a list of differences). --other-output-settings:
+B was resumed with a config that differs in output settings that do not
+change results, so its config_json and config_sha256 are left aside.
 """
 import sys
 
@@ -32,6 +35,9 @@ def same_array(a, b):
 
 def main():
     fa, fb = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+    root_same = ROOT_SAME
+    if "--other-output-settings" in sys.argv[3:]:
+        root_same = tuple(k for k in ROOT_SAME if k not in ("config_json", "config_sha256"))
     diffs = []
     ia, ib = items(fa), items(fb)
     if set(ia) != set(ib):
@@ -48,7 +54,7 @@ def main():
                 diffs.append("attribute %s/%s missing on one side" % (name, k))
             elif not same_array(oa.attrs[k], ob.attrs[k]):
                 diffs.append("attribute %s/%s differs" % (name, k))
-    for k in ROOT_SAME:
+    for k in root_same:
         if k not in fa.attrs or not same_array(fa.attrs[k], fb.attrs[k]):
             diffs.append("root attribute %s differs" % k)
     for d in diffs:

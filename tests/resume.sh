@@ -101,9 +101,26 @@ assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_r
   "$rmtmc" run "$tmp/other.json" -o "$tmp/t.h5" --progress none > /dev/null 2> "$tmp/rerr"
   [ $? = 2 ] && grep -q "exists; use --force" "$tmp/rerr" && ! grep -q -- "--resume" "$tmp/rerr" \
     && ok "another config's checkpoint: exit 2, no --resume suggested" || { bad "another config's checkpoint"; cat "$tmp/rerr"; }
-  "$rmtmc" run "$tmp/long.json" -o "$tmp/t.h5" --resume --progress none > /dev/null 2> "$tmp/rerr"
+  resume_cfg=$tmp/long.json
+  if [ $target = mpiexec ]; then
+    # output settings that say only where and how often to write do not
+    # stop a resume (the file takes the new config); output.eigenvalues does
+    sed 's/"checkpoint_draws": 20/"checkpoint_draws": 7/; s/"output": {/"output": {"path": "elsewhere.h5", /' "$tmp/long.json" > "$tmp/long2.json"
+    sed 's/"output": {/"output": {"eigenvalues": true, /' "$tmp/long.json" > "$tmp/long3.json"
+    sum0=$(md5sum < "$tmp/t.h5")
+    "$rmtmc" run "$tmp/long3.json" -o "$tmp/t.h5" --resume --progress none > /dev/null 2> "$tmp/rerr"
+    [ $? = 2 ] && grep -q "different config.*; they differ at output.eigenvalues)" "$tmp/rerr" && [ "$(md5sum < "$tmp/t.h5")" = "$sum0" ] \
+      && ok "resume with output.eigenvalues changed: exit 2, named, file untouched" || { bad "resume, output.eigenvalues changed"; cat "$tmp/rerr"; }
+    resume_cfg=$tmp/long2.json
+  fi
+  "$rmtmc" run "$resume_cfg" -o "$tmp/t.h5" --resume --progress none > /dev/null 2> "$tmp/rerr"
   grep -q "already done" "$tmp/rerr" || bad "resume does not say how far the checkpoint got"
-  $py "$src/tests/h5same.py" "$tmp/longref.h5" "$tmp/t.h5" && ok "resume after SIGTERM to the $target: identical" \
+  if [ $target = mpiexec ]; then
+    grep -q "t.h5 was written with other output settings (at output\.[a-z_]*); it continues with .*long2.json's" "$tmp/rerr" \
+      && ok "resume with output.checkpoint_draws and output.path changed: continued, and said so" || { bad "resume across output settings"; cat "$tmp/rerr"; }
+  fi
+  same_args=; [ $target = mpiexec ] && same_args=--other-output-settings
+  $py "$src/tests/h5same.py" "$tmp/longref.h5" "$tmp/t.h5" $same_args && ok "resume after SIGTERM to the $target: identical" \
     || bad "resume after SIGTERM to the $target differs"
 done
 
@@ -245,10 +262,14 @@ sed 's/"seed": 31/"seed": 32/' "$tmp/c.json" > "$tmp/other.json"
 rc=$?
 [ $rc = 2 ] && grep -q "different config.*; they differ at seed)" "$tmp/err" && [ "$(sha256sum < "$tmp/ref.h5")" = "$sum" ] \
   && ok "resume with another config: exit 2, naming where they differ" || { bad "resume with another config: exit $rc"; cat "$tmp/err"; }
-sed 's/"checkpoint_draws": 1,/"checkpoint_draws": 2,/' "$tmp/c.json" > "$tmp/other.json"
+sed 's/"checkpoint_draws": 1,/"checkpoint_draws": 2, "eigenvalues": true,/' "$tmp/c.json" > "$tmp/other.json"
 "$rmtmc" run "$tmp/other.json" -o "$tmp/ref.h5" --resume > /dev/null 2> "$tmp/err"
-grep -q "; they differ at output.checkpoint_draws)" "$tmp/err" && ok "an output setting changed: named as the difference" \
+grep -q "; they differ at output.eigenvalues)" "$tmp/err" && ok "an output setting that changes the file: named as the difference" \
   || { bad "resume with another output setting"; cat "$tmp/err"; }
+sed 's/"checkpoint_draws": 1,/"checkpoint_draws": 2,/' "$tmp/c.json" > "$tmp/other.json"
+"$rmtmc" run "$tmp/other.json" -o "$tmp/ref.h5" --resume > "$tmp/out" 2>&1 && grep -q "already complete" "$tmp/out" \
+  && [ "$(sha256sum < "$tmp/ref.h5")" = "$sum" ] && ok "a finished file, resumed with another checkpoint_draws: a no-op" \
+  || { bad "a finished file, resumed with another checkpoint_draws"; cat "$tmp/out"; }
 
 # injected solver failures are recorded, counted and kept out of histograms
 cat > "$tmp/f.json" <<'JSON'

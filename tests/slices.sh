@@ -26,7 +26,7 @@ done
 [ $? = 2 ] && grep -q "single.h5: holds all the points, but this run asks for slice 0/3" "$tmp/err" \
   && ok "resuming a whole run's file as a slice is refused" || { bad "resume of a whole run as a slice"; cat "$tmp/err"; }
 # a slice's summary lists its own points only, and says it is a slice
-grep -q "^slice 1/3: points 1 to 2 of 5" "$tmp/sum1" && [ "$(grep -cE '^ +[0-9]+  ' "$tmp/sum1")" = 2 ] \
+grep -q "^slice 1/3: points 1 to 2 of 5" "$tmp/sum1" && [ "$(grep -cE '^ +[0-9]+  sweep ' "$tmp/sum1")" = 2 ] \
   && ok "a slice's summary lists its points only" || { bad "slice summary"; cat "$tmp/sum1"; }
 # rmtplot draws a slice's own points, not the others as unfinished ones
 if $py -c "import matplotlib" 2> /dev/null; then
@@ -45,6 +45,12 @@ for i, pts in [(0, [0]), (1, [1, 2]), (2, [3, 4])]:
 "$rmtmc" merge "$tmp/merged.h5" "$tmp/part2.h5" "$tmp/part0.h5" "$tmp/part1.h5" > "$tmp/out" || bad "merge"
 grep -q "(complete)" "$tmp/out" || bad "merge does not report a complete result"
 $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slices equal a single run" || bad "merged file differs"
+# a slice run with other checkpoint settings (they do not change results) merges too
+sed 's/"seed": 8,/"seed": 8, "output": {"checkpoint_seconds": 5},/' "$tmp/c.json" > "$tmp/ck.json"
+"$rmtmc" run "$tmp/ck.json" -o "$tmp/ck1.h5" --points 1/3 --progress none > /dev/null || bad "slice 1/3 with checkpoint_seconds 5"
+"$rmtmc" merge "$tmp/merged_ck.h5" "$tmp/part0.h5" "$tmp/ck1.h5" "$tmp/part2.h5" > /dev/null 2> "$tmp/err" \
+  && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged_ck.h5" \
+  && ok "a slice with other checkpoint settings merges, equal to a single run" || { bad "merge across checkpoint settings"; cat "$tmp/err"; }
 "$rmtmc" merge "$tmp/m2.h5" "$tmp/part0.h5" "$tmp/part0.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && [ ! -e "$tmp/m2.h5" ] && ok "a part given twice: exit 2" || bad "part given twice"
 # a part without gap_ratios/above (an older rmtmc's) is named, not merged
 # as if no ratio were above max
@@ -53,6 +59,38 @@ $py -c "import h5py; del h5py.File('$tmp/old0.h5', 'r+')['points/000000/gap_rati
 "$rmtmc" merge "$tmp/m_old.h5" "$tmp/old0.h5" "$tmp/part1.h5" "$tmp/part2.h5" > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "old0.h5: point 0 has no gap_ratios/above (written by an older rmtmc" "$tmp/err" && [ ! -e "$tmp/m_old.h5" ] \
   && ok "a part without gap_ratios/above: exit 2, named" || { bad "a part without gap_ratios/above"; cat "$tmp/err"; }
+# damaged parts (an attribute or a scalar stored as an array, a spectrum
+# that is not finite) are refused (exit 2), not read past their buffers
+for damage in "complete:attrs" "config_json:attrs" "format:attrs" "draws_done:point" "params_json:point" \
+              "density/below:scalar" "gap_ratios/above:scalar" "nan:spectrum"; do
+  cp "$tmp/part0.h5" "$tmp/dmg.h5"
+  $py -c "
+import h5py, numpy as np, sys
+name, kind = sys.argv[1].split(':')
+f = h5py.File('$tmp/dmg.h5', 'r+')
+g = f['points/000000']
+if kind == 'attrs':
+    v = f.attrs[name]
+    del f.attrs[name]
+    f.attrs[name] = np.array([v] * 4, dtype=h5py.string_dtype() if isinstance(v, str) else None)
+elif kind == 'point':
+    v = g.attrs[name]
+    del g.attrs[name]
+    g.attrs[name] = np.array([v] * 4, dtype=h5py.string_dtype() if isinstance(v, str) else None)
+elif kind == 'scalar':
+    del g[name]
+    g[name] = np.zeros(8, dtype=np.uint64)
+else:
+    e = g['eigenvalues'][:]
+    e[3, 0] = np.nan
+    g['eigenvalues'][...] = e
+" "$damage" || bad "damaging a part ($damage)"
+  rm -f "$tmp/mdmg.h5"
+  "$rmtmc" merge "$tmp/mdmg.h5" "$tmp/dmg.h5" "$tmp/part1.h5" "$tmp/part2.h5" > /dev/null 2> "$tmp/err"
+  rc=$?
+  [ $rc = 2 ] && [ ! -e "$tmp/mdmg.h5" ] && grep -q "dmg.h5: \(not an rmtmc output file\|point 0 \)" "$tmp/err" \
+    && ok "a part with $damage damaged: exit 2, named" || { bad "a part with $damage damaged: exit $rc"; cat "$tmp/err"; }
+done
 cp "$tmp/part1.h5" "$tmp/copy1.h5"
 "$rmtmc" merge "$tmp/m3.h5" "$tmp/part1.h5" "$tmp/copy1.h5" > /dev/null 2> "$tmp/err"; [ $? = 2 ] && grep -q overlapping "$tmp/err" && [ ! -e "$tmp/m3.h5" ] && ok "overlapping parts: exit 2" || bad "overlapping parts"
 sed 's/"seed": 8/"seed": 9/' "$tmp/c.json" > "$tmp/d.json"
