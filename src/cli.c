@@ -53,12 +53,12 @@ static const char help[] =
     "                      (and may name an ensemble for theory); without it: density, zero\n"
     "                      mass, moments, pool-unfolded spacings and gap ratios.\n"
     "\n"
-    "Options\n"
+    "Options (those taking a value accept --name=value too)\n"
     "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"
     "  --force               overwrite an existing output file\n"
     "  --resume              continue the run checkpointed in the output file (same config,\n"
-    "                        checked by config_sha256); starts it when there is no file yet;\n"
-    "                        a finished file is left alone\n"
+    "                        but output.path and the checkpoint settings may differ); starts\n"
+    "                        it when there is no file yet; a finished file is left alone\n"
     "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
     "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (= 4GB = 4GiB: K, M, G, T are\n"
     "                        powers of 1024; a bare number is bytes) (default, in a Slurm\n"
@@ -562,15 +562,17 @@ static rmt_status check_results_memory(const rmt_plan *plan, uint32_t begin, uin
     rmt_format_bytes(keep, k, sizeof k);
     rmt_format_bytes(fmax(room, 0), r, sizeof r);
     rmt_format_bytes(work, w, sizeof w);
-    const char *fix = end - begin > 1 ? "; --points I/K splits the sweep into runs that each keep their own points" : "";
     if (big == UINT32_MAX) {
         const rmt_point *pt = &plan->points[most_draws];
         return RMT_ERR(RMT_EUSAGE,
-                       "%s: %sdraws: rank 0 keeps %d bytes of figures for each draw, %s for %u point%s (point %u "
+                       "%s: %sdraws: rank 0 keeps %d bytes of figures for each draw (and %d more while it writes "
+                       "them): %s for %u point%s (point %u "
                        "alone: %u draws), more than the %s its node has beside the draws of its %d rank%s (%s each; memory per "
-                       "rank: %s)%s",
-                       plan->config_path, plan->exp_prefix[pt->experiment], (int)sizeof(rmt_draw_figs) + 1, k,
-                       end - begin, end - begin == 1 ? "" : "s", most_draws, pt->draws, r, on_node, on_node == 1 ? "" : "s", w, why, fix);
+                       "rank: %s); fewer draws would fit",
+                       plan->config_path, plan->exp_prefix[pt->experiment], (int)sizeof(rmt_draw_figs) + 1,
+                       72 + 8 * pt->stat.moments, k,
+                       end - begin, end - begin == 1 ? "" : "s", most_draws, pt->draws, r, on_node, on_node == 1 ? "" : "s", w,
+                       why);
     }
     const rmt_point *pt = &plan->points[big];
     int unfold = pt->stat.sp_unfold != RMT_UNFOLD_NONE;
@@ -579,12 +581,49 @@ static rmt_status check_results_memory(const rmt_plan *plan, uint32_t begin, uin
     return RMT_ERR(RMT_EUSAGE,
                    "%s: %s%s: rank 0 keeps every draw's spectrum %s: %s at a checkpoint (point %u: %u draws of n = %lld, "
                    "%s of spectra%s), more than the %s its node has beside the draws of its %d rank%s (%s each; memory per "
-                   "rank: %s); fewer draws or a smaller n would fit%s",
+                   "rank: %s); fewer draws or a smaller n would fit",
                    plan->config_path, unfold ? plan->exp_prefix[pt->experiment] : "",
                    unfold ? "statistics.spacings" : "output.eigenvalues",
                    unfold ? "to unfold spacings" : "to write it", k, big, pt->draws, (long long)pt->ens.n, one,
                    unfold ? ", and three copies while it unfolds them" : "", r, on_node, on_node == 1 ? "" : "s", w,
-                   why, fix);
+                   why);
+}
+
+/* What each experiment of points [begin, end) measures, one line each:
+ * an experiment's "statistics" replaces the top level's, so a key left out
+ * there is not measured, which this shows. */
+static void print_statistics(const rmt_plan *plan, uint32_t begin, uint32_t end)
+{
+    static const char *const unf[] = {"-", "pool", "theory", "polynomial"};
+    for (uint32_t e = 0; e < plan->nexp; e++) {
+        uint32_t i = begin;
+        while (i < end && plan->points[i].experiment != e) i++;
+        if (i == end) continue;
+        const rmt_statcfg *st = &plan->points[i].stat;
+        char line[512] = "", part[160];
+        size_t at = 0;
+#define ADD(...)                                                                                                       \
+    do {                                                                                                               \
+        snprintf(part, sizeof part, __VA_ARGS__);                                                                      \
+        at += (size_t)snprintf(line + at, at < sizeof line ? sizeof line - at : 0, "%s%s", at ? "; " : "", part);   \
+    } while (0)
+        int same_range = 1;
+        for (uint32_t k = i; k < end; k++)
+            if (plan->points[k].experiment == e)
+                same_range &= plan->points[k].stat.lo == st->lo && plan->points[k].stat.hi == st->hi;
+        if (st->bins > 0 && same_range) ADD("density %d bins on [%.4g, %.4g]", st->bins, st->lo, st->hi);
+        else if (st->bins > 0) ADD("density %d bins (range by point, from its support)", st->bins);
+        if (st->zero_tol_auto) ADD("zero mass (tolerance auto)");
+        else ADD("zero mass (tolerance %.3g)", st->zero_tol);
+        if (st->moments > 0) ADD("moments 1..%d", st->moments);
+        if (st->sp_unfold != RMT_UNFOLD_NONE)
+            ADD("spacings (%s%s unfolding, %d bins on [0, %.3g])", st->sp_per_draw ? "per-draw " : "",
+                unf[st->sp_unfold], st->sp_bins, st->sp_max);
+        if (st->gr_bins > 0) ADD("gap ratios (%d bins on [0, %.3g])", st->gr_bins, st->gr_max);
+        if (st->eigenvalues) ADD("every spectrum stored");
+#undef ADD
+        printf("measures %s: %s\n", plan->exp_names[e], line);
+    }
 }
 
 static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const char *out, double budget,
@@ -847,6 +886,7 @@ static int cmd_check(const args *a)
     rmt_plan_slice(plan, a->slice_i, a->slice_k, &begin, &end);
     if (!s) s = check_results_memory(plan, begin, end, ranks, budget, why);
     print_plan(plan, begin, end, out, budget, why, ranks);
+    print_statistics(plan, begin, end);
     uint32_t big;
     char keep[32];
     rmt_format_bytes(rmt_results_bytes(plan, begin, end, &big), keep, sizeof keep);
@@ -903,8 +943,9 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
         /* where and how often to write: the results are the same */
         if (rmt_config_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
             snprintf(said, sizeof said, " (at %s)", where);
-        fprintf(stderr, "rmtmc: %s was written with other output settings%s; it continues with %s's\n", out, said,
-                plan->config_path);
+        if (!st.complete)
+            fprintf(stderr, "rmtmc: %s was written with other output settings%s; it continues with %s's\n", out, said,
+                    plan->config_path);
     } else if (strcmp(st.sha256, plan->sha256)) {
         /* name where they differ in what decides the results */
         if (rmt_config_results_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
@@ -980,8 +1021,12 @@ static int cmd_merge(int argc, char **argv)
             s = rmt_config_parse(st.config_json, strlen(st.config_json), parts[i], &plan);
             if (!s) s = rmt_results_create(plan, &res);
         }
-        if (!s && strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json))
-            s = RMT_ERR(RMT_EUSAGE, "merge: %s was written by a different config than %s", parts[i], parts[0]);
+        if (!s && strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json)) {
+            char where[256] = "";
+            rmt_config_results_difference(plan->config_json, st.config_json, where, sizeof where);
+            s = RMT_ERR(RMT_EUSAGE, "merge: %s was written by a different config than %s%s%s", parts[i], parts[0],
+                        where[0] ? "; they differ at " : "", where);
+        }
         if (!s) s = rmt_h5in_restore(parts[i], res);
         free(st.config_json);
         st.config_json = NULL;

@@ -1451,12 +1451,13 @@ int rmt_config_difference(const char *a, const char *b, char *path, size_t len)
     return d;
 }
 
-/* Drop the output settings that say only where and how often to write
- * (an "output" left empty or missing becomes {}, so that a difference
- * there is named by its key). */
+/* Drop the settings that say only where and how often to write, and when
+ * to give up (an "output" left empty or missing becomes {}, so that a
+ * difference there is named by its key). */
 static void strip_where_only(cJSON *cfg)
 {
-    static const char *const where_only[] = {"path", "checkpoint_seconds", "checkpoint_draws", "max_failures"};
+    static const char *const where_only[] = {"path", "checkpoint_seconds", "checkpoint_draws"};
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "max_failures");
     cJSON *o = cJSON_GetObjectItemCaseSensitive(cfg, "output");
     if (!o && cJSON_IsObject(cfg)) o = cJSON_AddObjectToObject(cfg, "output");
     if (!cJSON_IsObject(o)) return;
@@ -1570,16 +1571,16 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
         goto out;
     }
     if (isnan(pt->stat.lo)) {
-        /* the spectra's range plus 5 % each side, which must be a double */
-        if (!isfinite(1.1 * (data_hi - data_lo))) {
+        /* the spectra's range plus 5 % each side, which must be doubles */
+        double w = data_hi > data_lo ? data_hi - data_lo : 1.0;
+        pt->stat.lo = data_lo - 0.05 * w;
+        pt->stat.hi = data_hi + 0.05 * w;
+        if (!isfinite(pt->stat.lo) || !isfinite(pt->stat.hi) || !isfinite(pt->stat.hi - pt->stat.lo)) {
             s = bad(&c, "statistics.density.range", "%s spans [%s, %s], too wide for histogram bins; give a range "
                     "(-c CONFIG.json with \"statistics\": {\"density\": {\"range\": [low, high]}})", source,
                     num(data_lo).s, num(data_hi).s);
             goto out;
         }
-        double w = data_hi > data_lo ? data_hi - data_lo : 1.0;
-        pt->stat.lo = data_lo - 0.05 * w;
-        pt->stat.hi = data_hi + 0.05 * w;
     }
     const cJSON *output = cJSON_GetObjectItemCaseSensitive(root, "output");
     if (output) {

@@ -176,9 +176,9 @@ typedef struct {
 int rmt_config_difference(const char *a, const char *b, char *path, size_t len);
 
 /* Whether configs a and b (JSON) give the same results: equal but for the
- * output settings that say only where and how often to write: output.path,
- * checkpoint_seconds, checkpoint_draws and max_failures. A file may be
- * resumed, and slices merged, across those. */
+ * settings that say only where and how often to write and when to give up:
+ * output.path, output.checkpoint_seconds, output.checkpoint_draws and
+ * max_failures. A file may be resumed, and slices merged, across those. */
 int rmt_config_same_results(const char *a, const char *b);
 /* As rmt_config_difference, leaving those output settings aside. */
 int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len);

@@ -600,9 +600,10 @@ static char *read_attr_strdup(hid_t obj, const char *name)
 static int read_attr_str(hid_t obj, const char *name, char *buf, size_t len)
 {
     char *v = read_attr_strdup(obj, name);
+    int rc = v ? 0 : -1;
     if (v) snprintf(buf, len, "%s", v);
     free(v);
-    return v ? 0 : -1;
+    return rc;
 }
 
 static int read_attr_i64(hid_t obj, const char *name, int64_t *v)

@@ -69,10 +69,13 @@ double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uin
     for (uint32_t i = begin; i < end; i++) {
         const rmt_point *pt = &plan->points[i];
         keep += (double)pt->draws * (sizeof(rmt_draw_figs) + 1.0);
+        /* writing (or restoring) a point: its rows by column (h5out.c) */
+        double columns = (double)pt->draws * (72.0 + 8.0 * pt->stat.moments);
+        extra = fmax(extra, columns);
         if (!rmt_stats_needs_spectra(&pt->stat)) continue;
         double spectra = (double)pt->draws * (double)pt->ens.n * sizeof(double);
         keep += spectra;
-        extra = fmax(extra, (pt->stat.sp_unfold != RMT_UNFOLD_NONE ? 3 : 1) * spectra);
+        extra = fmax(extra, fmax(pt->stat.sp_unfold != RMT_UNFOLD_NONE ? 3 * spectra : 0, spectra + columns));
         if (spectra > most) {
             most = spectra;
             *biggest = i;
@@ -223,14 +226,18 @@ void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const 
         const rmt_point *pt = &plan->points[i];
         const rmt_local *l = &r->pts[i].local;
         if (pt->stat.sp_unfold == RMT_UNFOLD_NONE || l->count < 100 || !(fabs(l->mean - 1) > UNFOLD_MEAN_OFF)) continue;
+        const char *why =
+            pt->stat.sp_unfold == RMT_UNFOLD_THEORY
+                ? ": the spectra do not follow the ensemble's limiting law here (finite n, sparsity); \"pool\" or "
+                  "\"polynomial\" unfolding takes the measured levels"
+            : pt->stat.sp_unfold == RMT_UNFOLD_POLYNOMIAL && pt->stat.sp_per_draw
+                ? " (a higher \"degree\" may fit each spectrum better)"
+                : ": the spectra shift between draws by more than their width (a shared diagonal shift?); "
+                  "\"unfolding\": \"polynomial\" with \"per_draw\": true unfolds each draw by its own levels";
         fprintf(notes,
                 "rmtmc: note: point %u: the unfolded spacings have mean %.3g where a working unfolding gives 1, so "
                 "its spacing statistics are not meaningful%s; gap ratios need no unfolding\n",
-                i, l->mean,
-                pt->stat.sp_unfold == RMT_UNFOLD_POLYNOMIAL && pt->stat.sp_per_draw
-                    ? " (a higher \"degree\" may fit each spectrum better)"
-                    : ": the spectra shift between draws by more than their width (a shared diagonal shift?); "
-                      "\"unfolding\": \"polynomial\" with \"per_draw\": true unfolds each draw by its own levels");
+                i, l->mean, why);
     }
 }
 

@@ -48,7 +48,8 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out);
  * every draw's row and, where spacings or output.eigenvalues need them,
  * every spectrum; on top of those, at each checkpoint, unfolding one
  * point's spectra takes three more copies of them (rmt_local_spacings),
- * and writing one point's spectra one. *biggest: the point whose spectra
+ * and writing one point takes a copy of its spectra and its rows by
+ * column (h5out.c). *biggest: the point whose spectra
  * weigh most (UINT32_MAX when none are kept). */
 double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uint32_t *biggest);
 

@@ -104,7 +104,9 @@ done
 grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
 # rank 0 keeps every draw's figures (209 bytes) and, for spacings, the
 # spectra (2000 x 200 x 8 bytes) and three copies at a checkpoint:
-# 2000 x 209 + 4 x 3.2e6 bytes = 12.6 MiB. Refused where rank 0's node
+# 2000 x 209 + 4 x 3.2e6 bytes = 12.6 MiB; for figures alone, 209 bytes a
+# draw and 72 more while a point is written (200 000 draws: 53.6 MiB).
+# Refused where rank 0's node
 # cannot hold them, by check and by run, before any output exists.
 echo '{"name": "keep", "seed": 1, "draws": 2000, "ensemble": {"type": "wigner", "n": 200}, "statistics": {"spacings": {"unfolding": "pool"}}}' > "$tmp/keep.json"
 "$rmtmc" check "$tmp/keep.json" --mem-per-rank 64M | grep -q "^results  rank 0 keeps up to 12.6 MiB (every draw's figures; the spectra" \
@@ -117,7 +119,7 @@ echo '{"name": "keep", "seed": 1, "draws": 2000, "ensemble": {"type": "wigner", 
   || bad "spectra too big for rank 0: check $rc, run $rc2: $(cat "$tmp/err" "$tmp/err2")"
 echo '{"name": "rows", "seed": 1, "draws": 200000, "ensemble": {"type": "wigner", "n": 8}}' > "$tmp/rows.json"
 "$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 16M > /dev/null 2> "$tmp/err"
-[ $? = 2 ] && grep -q "rows.json: draws: rank 0 keeps 209 bytes of figures for each draw, 39.9 MiB for 1 point" "$tmp/err" \
+[ $? = 2 ] && grep -q "rows.json: draws: rank 0 keeps 209 bytes of figures for each draw (and 72 more while it writes them): 53.6 MiB for 1 point" "$tmp/err" \
   && "$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 32M > /dev/null \
   && ok "200 000 draws' figures: refused in 2 x 16 MiB, planned in 2 x 32 MiB" || bad "rank 0's rows: $(cat "$tmp/err")"
 # the end of a run: local statistics in a table, and a note where the
@@ -132,6 +134,28 @@ sed 's/"unfolding": "pool"/"unfolding": "polynomial", "per_draw": true/' "$tmp/g
   && grep -q "polynomial per draw  *1977  *0\.998" "$tmp/out2" && [ ! -s "$tmp/err2" ] \
   && ok "a failed unfolding (mean spacing 0.126) is noted at the end of the run; per-draw unfolding (0.998) is not" \
   || { bad "local statistics at the end of a run"; cat "$tmp/out" "$tmp/err" "$tmp/out2" "$tmp/err2"; }
+# output names refused before any work (before, an empty one failed only at
+# the end, with exit 1); --name=value as --name value
+for o in "" "$tmp/dir.h5/" "$tmp/$(printf 'a%.0s' $(seq 300)).h5"; do
+  rm -f "$tmp/err"
+  "$rmtmc" run "$tmp/small.json" -o "$o" --progress none > /dev/null 2> "$tmp/err"; rc=$?
+  "$rmtmc" merge "$o" "$tmp/small.json" > /dev/null 2>> "$tmp/err"; rc2=$?
+  [ $rc = 2 ] && [ $rc2 = 2 ] && [ "$(grep -c "needs a file name\|file name is empty\|names a directory (it ends with /)\|the file name has 303 characters" "$tmp/err")" = 2 ] \
+    || { bad "output name '${o:0:40}': run $rc, merge $rc2"; cat "$tmp/err"; }
+done
+ok "an empty output name, one ending in /, one too long for the filesystem: exit 2 before any work"
+"$rmtmc" run "$tmp/small.json" --output="$tmp/eq.h5" --progress=none > /dev/null && [ -e "$tmp/eq.h5" ] \
+  && "$rmtmc" check "$tmp/small.json" --ranks=2 --mem-per-rank=1G | grep -q "^ranks    2 (memory per rank 1 GiB" \
+  && ok "--name=value options" || bad "--name=value options"
+# check lists what each experiment measures (an experiment's statistics
+# replace the top level's: what it leaves out is not measured)
+echo '{"name": "m", "draws": 3, "statistics": {"density": {"bins": 10}, "moments": 2},
+  "experiments": [{"name": "a", "ensemble": {"type": "wigner", "n": 20}},
+                  {"name": "b", "ensemble": {"type": "wigner", "n": 20}, "statistics": {"gap_ratios": {}}}]}' > "$tmp/meas.json"
+"$rmtmc" check "$tmp/meas.json" > "$tmp/out"
+grep -q "^measures a: density 10 bins on \[.*\]; zero mass (tolerance auto); moments 1..2$" "$tmp/out" \
+  && grep -q "^measures b: zero mass (tolerance auto); gap ratios (40 bins on \[0, 10\])$" "$tmp/out" \
+  && ok "check lists what each experiment measures" || { bad "check's measures lines"; grep measures "$tmp/out"; }
 # an output on a filesystem of no blocks (/proc) is named as such, not as a disk that is full
 "$rmtmc" run "$src/configs/quickstart.json" -o /proc/rmtmc-test.h5 > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "/proc reports no blocks at all" "$tmp/err" && ok "an output under /proc: exit 2, named" \

@@ -116,8 +116,12 @@ assert f.attrs['complete'] == 0 and 0 < f.attrs['draws_done'] < f.attrs['draws_r
   "$rmtmc" run "$resume_cfg" -o "$tmp/t.h5" --resume --progress none > /dev/null 2> "$tmp/rerr"
   grep -q "already done" "$tmp/rerr" || bad "resume does not say how far the checkpoint got"
   if [ $target = mpiexec ]; then
+    want=$("$rmtmc" check "$tmp/long2.json" | sed -n 's/^config .*(sha256 \([0-9a-f]*\)\.\.\.)$/\1/p')
     grep -q "t.h5 was written with other output settings (at output\.[a-z_]*); it continues with .*long2.json's" "$tmp/rerr" \
-      && ok "resume with output.checkpoint_draws and output.path changed: continued, and said so" || { bad "resume across output settings"; cat "$tmp/rerr"; }
+      && [ -n "$want" ] && $py -c "
+import h5py; assert h5py.File('$tmp/t.h5').attrs['config_sha256'].startswith('$want')" \
+      && ok "resume with output.checkpoint_draws and output.path changed: continued, said so, the file takes the new config" \
+      || { bad "resume across output settings"; cat "$tmp/rerr"; }
   fi
   same_args=; [ $target = mpiexec ] && same_args=--other-output-settings
   $py "$src/tests/h5same.py" "$tmp/longref.h5" "$tmp/t.h5" $same_args && ok "resume after SIGTERM to the $target: identical" \
@@ -301,6 +305,19 @@ rc=$?
 import h5py; f = h5py.File('$tmp/m.h5'); a = f.attrs
 assert a['complete'] == 1 and a['failed_draws'] == 3, (a['complete'], a['failed_draws'])
 " && ok "a run stopped by max_failures resumes, counting failures afresh" || { bad "resume after max_failures: exit $rc"; cat "$tmp/err"; }
+# ... or with max_failures raised (it does not change results): the file
+# then carries the new config
+RMT_FAIL_DRAWS=0:1,0:2,0:3 "$rmtmc" run "$tmp/m.json" -o "$tmp/m2.h5" --progress none > /dev/null 2>&1
+sed 's/"max_failures": 1/"max_failures": 5/' "$tmp/m.json" > "$tmp/m5.json"
+RMT_FAIL_DRAWS=0:1,0:2,0:3 "$rmtmc" run "$tmp/m5.json" -o "$tmp/m2.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+rc=$?
+want=$("$rmtmc" check "$tmp/m5.json" | sed -n 's/^config .*(sha256 \([0-9a-f]*\)\.\.\.)$/\1/p')
+[ $rc = 0 ] && [ -n "$want" ] && $py -c "
+import h5py; f = h5py.File('$tmp/m2.h5'); a = f.attrs
+assert a['complete'] == 1 and a['failed_draws'] == 3, (a['complete'], a['failed_draws'])
+assert a['config_sha256'].startswith('$want'), (a['config_sha256'], '$want')
+" && ok "a run stopped by max_failures resumes with max_failures raised, and records that config" \
+  || { bad "resume with max_failures raised: exit $rc"; cat "$tmp/err"; }
 # a worker that cannot allocate its result message still reports its draws
 # (status -2), and the run goes on with the master's draws
 cat > "$tmp/o.json" <<'JSON'
