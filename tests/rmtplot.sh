@@ -121,6 +121,22 @@ with h5py.File('$tmp/f.h5', 'a') as f:
     wishart-gap-ratio-vs-ensemble.ratio.png wishart-lambda-max-vs-ensemble.ratio.png wishart-densities.png
   figs f "$tmp/f.h5" 000000-goe-density.png 000000-goe-gap-ratios.png 000001-poisson-spacings.png \
     000001-poisson-gap-ratios.png 000001-poisson-number-variance.png
+  # an overlay's title states only what every point shares: a sweep of
+  # factors[0].rows also changes the chained factors[1].cols
+  $py -c "
+import importlib.machinery, importlib.util
+loader = importlib.machinery.SourceFileLoader('rmtplot', '$src/tools/rmtplot')
+spec = importlib.util.spec_from_loader('rmtplot', loader)
+rp = importlib.util.module_from_spec(spec)
+loader.exec_module(rp)
+pts = [{'type': 'product', 'form': 'gram', 'factors': [{'type': 'gaussian', 'rows': r, 'cols': 100},
+       {'type': 'gaussian', 'rows': 100, 'cols': r}]} for r in (40, 70, 100)]
+c = rp.common_params(pts)
+assert c == {'type': 'product', 'form': 'gram', 'factors': [{'type': 'gaussian', 'cols': 100},
+             {'type': 'gaussian', 'rows': 100}]}, c
+assert rp.common_params([{'type': 'wishart', 'n': 100, 'ratio': 2, 't': 50},
+                         {'type': 'wishart', 'n': 100, 'ratio': 4, 't': 25}]) == {'type': 'wishart', 'n': 100}
+" && ok "overlay titles keep only what every point shares (a chained dimension too)" || bad "common_params"
 fi
 
 exit $fail
