@@ -125,6 +125,9 @@ rmt_status rmt_analyze_run(const rmt_analyze_opts *o)
     snprintf(source, sizeof source, "%s%s%s", o->input, rmt_h5in_is_hdf5(o->input) ? ":" : "",
              rmt_h5in_is_hdf5(o->input) ? (o->dataset ? o->dataset : "hessian_evals") : "");
     if ((s = rmt_config_load_analyze(o->config, source, cols, (uint32_t)rows, lo, hi, &plan))) goto out;
+    /* more spectra than eigenvalues in each is the shape of a transposed file */
+    printf("%s: %lld spectr%s of %lld eigenvalues%s\n", source, (long long)rows, rows == 1 ? "um" : "a",
+           (long long)cols, rows > cols ? " (one spectrum per row; a file with one per column needs transposing)" : "");
     if ((s = rmt_results_create(plan, &res))) goto out;
     if (!o->config && rows < 2)
         fprintf(stderr, "rmtmc: one spectrum: its spacings are unfolded by a fitted polynomial (pool unfolding needs "

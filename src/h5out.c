@@ -493,6 +493,32 @@ out:
 
 int rmt_h5in_is_hdf5(const char *path) { return H5Fis_hdf5(path) > 0; }
 
+/* Names of the file's 2-D datasets (what analyze can read), for a message. */
+typedef struct {
+    char list[400];
+    int found;
+} twod_names;
+
+static herr_t twod_visit(hid_t g, const char *name, const H5L_info_t *info, void *op)
+{
+    twod_names *t = op;
+    if (info->type != H5L_TYPE_HARD || H5Oexists_by_name(g, name, H5P_DEFAULT) <= 0) return 0;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0) return 0; /* a group */
+    hid_t sp = H5Dget_space(d);
+    if (sp >= 0 && H5Sget_simple_extent_ndims(sp) == 2) {
+        size_t at = strlen(t->list);
+        if (t->found < 6 && at + strlen(name) + 4 < sizeof t->list)
+            snprintf(t->list + at, sizeof t->list - at, "%s%s", t->found ? ", " : "", name);
+        else if (t->found == 6 && at + 5 < sizeof t->list)
+            snprintf(t->list + at, sizeof t->list - at, ", ...");
+        t->found++;
+    }
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    return 0;
+}
+
 rmt_status rmt_h5in_read_2d(const char *path, const char *name, int64_t *rows, int64_t *cols, double **data)
 {
     *data = NULL;
@@ -508,7 +534,14 @@ rmt_status rmt_h5in_read_2d(const char *path, const char *name, int64_t *rows, i
             s = RMT_ERR(RMT_EUSAGE, "%s: \"%s\" is a group, not a dataset; name a dataset in it (--dataset %s/NAME)",
                         path, name, name);
         } else {
-            s = RMT_ERR(RMT_EUSAGE, "%s: no dataset \"%s\" (use --dataset NAME)", path, name);
+            twod_names t = {"", 0};
+            H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, twod_visit, &t);
+            if (t.found)
+                s = RMT_ERR(RMT_EUSAGE, "%s: no dataset \"%s\"; its 2-D datasets: %s (use --dataset NAME)", path, name,
+                            t.list);
+            else
+                s = RMT_ERR(RMT_EUSAGE, "%s: no dataset \"%s\", and no 2-D dataset to read (one spectrum per row)", path,
+                            name);
         }
         goto out;
     }

@@ -131,7 +131,12 @@ check_bad "1-D dataset" "not 2-D" "$tmp/bad.h5" --dataset one_d
 check_bad "empty dataset" "empty" "$tmp/bad.h5" --dataset empty
 check_bad "dataset too large to address" "too large to read" "$tmp/bad.h5" --dataset huge
 check_bad "a group named as the dataset" '"grp" is a group, not a dataset; name a dataset in it (--dataset grp/NAME)' "$tmp/bad.h5" --dataset grp
-check_bad "missing dataset" "no dataset" "$tmp/bad.h5" --dataset nope
+check_bad "missing dataset: the 2-D ones named" 'no dataset "nope"; its 2-D datasets: empty, grp/evals, hessian_evals, huge (use --dataset NAME)' "$tmp/bad.h5" --dataset nope
+# the shape read, and a hint when it looks transposed (more spectra than levels)
+"$rmtmc" analyze "$tmp/csv_ok.txt" -o "$tmp/shape.h5" 2> /dev/null | grep -q "csv_ok.txt: 2 spectra of 3 eigenvalues$" \
+  && $py -c "import numpy as np; np.savetxt('$tmp/tr.txt', np.random.default_rng(1).standard_normal((8, 5)))" \
+  && "$rmtmc" analyze "$tmp/tr.txt" -o "$tmp/tr.h5" 2> /dev/null | grep -q "tr.txt: 8 spectra of 5 eigenvalues (one spectrum per row; a file with one per column needs transposing)" \
+  && ok "analyze says the shape it read, and hints at a transposed file" || bad "analyze's shape line"
 check_bad "missing file" "cannot open" "$tmp/nope.txt"
 check_bad "theory unfolding without an ensemble" "statistics.spacings.unfolding" "$tmp/poisson.txt" -c <(echo '{"statistics": {"spacings": {"unfolding": "theory"}}}')
 exit $fail
