@@ -242,7 +242,23 @@ typedef struct {
     rmt_progress mode;
     double start, last;
     uint64_t start_done;
+    double start_work; /* work_done() at the start */
 } progress;
+
+/* Work done and in all, in flops (rmt_ensemble_flops), over the run's
+ * points: a sweep's points can differ in cost by orders of magnitude, so
+ * the time left follows the work left, not the draws left. */
+static double work_done(const rmt_results *res, double *total)
+{
+    double done = 0, all = 0;
+    for (uint32_t p = res->p_begin; p < res->p_end; p++) {
+        double f = rmt_ensemble_flops(&res->plan->points[p].ens);
+        done += f * res->pts[p].done;
+        all += f * res->plan->points[p].draws;
+    }
+    if (total) *total = all;
+    return done;
+}
 
 static void progress_show(progress *pg, const rmt_results *res, int final)
 {
@@ -253,7 +269,10 @@ static void progress_show(progress *pg, const rmt_results *res, int final)
     pg->last = t;
     uint64_t done = res->done_draws, total = res->total_draws;
     double rate = (t - pg->start) > 0 ? (double)(done - pg->start_done) / (t - pg->start) : 0;
-    double left = rate > 0 ? (double)(total - done) / rate : NAN;
+    double all_work, work = work_done(res, &all_work), work_rate = (work - pg->start_work) / (t - pg->start);
+    double left = t > pg->start && work_rate > 0 ? (all_work - work) / work_rate
+                : rate > 0                        ? (double)(total - done) / rate
+                                                  : NAN;
     if (pg->mode == RMT_PROGRESS_BAR) {
         int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : width;
         char bar[64];
@@ -1230,7 +1249,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         m.plan = plan;
         m.res = res;
         m.o = opts;
-        m.pg = (progress){opts->progress, rmt_draw_now(), rmt_draw_now(), res->done_draws};
+        m.pg = (progress){opts->progress, rmt_draw_now(), rmt_draw_now(), res->done_draws, work_done(res, NULL)};
         m.last_ckpt = rmt_draw_now();
         m.last_ckpt_draws = res->done_draws;
         m.failed_before = res->failed_draws;
