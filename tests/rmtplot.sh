@@ -131,12 +131,23 @@ rp = importlib.util.module_from_spec(spec)
 loader.exec_module(rp)
 pts = [{'type': 'product', 'form': 'gram', 'factors': [{'type': 'gaussian', 'rows': r, 'cols': 100},
        {'type': 'gaussian', 'rows': 100, 'cols': r}]} for r in (40, 70, 100)]
-c = rp.common_params(pts)
+c = rp._drop_varying(pts[0], pts)
 assert c == {'type': 'product', 'form': 'gram', 'factors': [{'type': 'gaussian', 'cols': 100},
              {'type': 'gaussian', 'rows': 100}]}, c
-assert rp.common_params([{'type': 'wishart', 'n': 100, 'ratio': 2, 't': 50},
-                         {'type': 'wishart', 'n': 100, 'ratio': 4, 't': 25}]) == {'type': 'wishart', 'n': 100}
-" && ok "overlay titles keep only what every point shares (a chained dimension too)" || bad "common_params"
+w = [{'type': 'wishart', 'n': 100, 'ratio': 2, 't': 50}, {'type': 'wishart', 'n': 100, 'ratio': 4, 't': 25}]
+assert rp._drop_varying(w[0], w) == {'type': 'wishart', 'n': 100}
+# the zero-mass curve of a Gaussian gram chain 200 -> x -> 250, x swept as
+# factors[0].rows or as the chained factors[1].cols: 1 - min(x, 250)/200
+p = {'type': 'product', 'form': 'gram', 'factors': [{'type': 'gaussian', 'rows': 100, 'cols': 200},
+     {'type': 'gaussian', 'rows': 250, 'cols': 100}]}
+for key in ('ensemble.factors[0].rows', 'ensemble.factors[1].cols'):
+    assert rp.chain_zero_mass(p, key, [50, 150, 300]) == [0.75, 0.25, 0.0], key
+assert rp.chain_zero_mass(p, 'ensemble.factors[1].rows', [50]) == [0.75]
+assert rp.chain_zero_mass(p, 'ensemble.factors[0].cols', [80]) == [0.0]
+q = {'type': 'product', 'form': 'gram', 'factors': [{'type': 'wishart', 'n': 100, 't': 50}]}
+assert rp.chain_zero_mass(q, 'ensemble.factors[0].n', [50]) is None
+" && ok "overlay titles keep only what every point shares (a chained dimension too); a Gaussian chain's zero-mass curve" \
+  || bad "overlay titles: what every point shares; zero-mass curve of a chain"
 fi
 
 exit $fail
