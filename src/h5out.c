@@ -125,6 +125,42 @@ static void utc_now(char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* What ran, by solver, over the finished draws of this run's points:
+ * "dsyevr 120, dsyevd_2stage 6" (the root attribute `solver` states the
+ * rule; with "auto" the group size and grid solver depend on the ranks). */
+static void solvers_run(const rmt_results *r, char *buf, size_t len)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } names[] = {{RMT_SOLVER_NONE, "none"},
+                 {RMT_SOLVER_LAPACK0 + 0, "dsyevd"},
+                 {RMT_SOLVER_LAPACK0 + 1, "dsyevr"},
+                 {RMT_SOLVER_LAPACK0 + 2, "dsyev"},
+                 {RMT_SOLVER_LAPACK0 + 3, "dsyevd_2stage"},
+                 {RMT_SOLVER_LAPACK0 + 4, "dsyev_2stage"},
+                 {RMT_SOLVER_PDSYEV, "pdsyev"},
+                 {RMT_SOLVER_PDSYEVR, "pdsyevr"},
+                 {RMT_SOLVER_ELPA, "elpa"}};
+    enum { NN = sizeof names / sizeof *names };
+    uint64_t count[NN] = {0}, other = 0;
+    for (uint32_t p = r->p_begin; p < r->p_end; p++)
+        for (uint32_t d = 0; d < r->plan->points[p].draws; d++) {
+            if (!r->pts[p].have[d]) continue;
+            int k = 0;
+            while (k < NN && names[k].code != r->pts[p].figs[d].solver) k++;
+            if (k < NN) count[k]++;
+            else other++;
+        }
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < NN; k++)
+        if (count[k] && at < len)
+            at += (size_t)snprintf(buf + at, len - at, "%s%s %llu", at ? ", " : "", names[k].name,
+                                   (unsigned long long)count[k]);
+    if (other && at < len) snprintf(buf + at, len - at, "%sunknown %llu", at ? ", " : "", (unsigned long long)other);
+}
+
 static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int complete)
 {
     const rmt_plan *p = r->plan;
@@ -154,6 +190,9 @@ static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int c
     }
     rc |= attr_str(f, "command_line", m->command_line ? m->command_line : "");
     rc |= attr_str(f, "solver", m->solver ? m->solver : "");
+    char ran[256];
+    solvers_run(r, ran, sizeof ran);
+    rc |= attr_str(f, "solvers_run", ran);
     rc |= attr_i64(f, "draws_requested", (int64_t)r->total_draws);
     rc |= attr_i64(f, "draws_done", (int64_t)r->done_draws);
     rc |= attr_i64(f, "failed_draws", (int64_t)r->failed_draws);

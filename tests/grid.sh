@@ -101,6 +101,7 @@ assert 'on process grids elpa' in b.attrs['solver'], b.attrs['solver']
 import h5py
 f = h5py.File('$tmp/elpa_small.h5')
 assert f.attrs['failed_draws'] == 0
+assert f.attrs['solvers_run'] == 'pdsyev 4, elpa 2', f.attrs['solvers_run']
 for p, want in (('000000', 10), ('000001', 10), ('000002', 12)):
     assert (f['points'][p]['draws/solver'][:] == want).all(), p
 " && ok "ELPA with n <= 64 on 1x2: PDSYEV for those draws, none failed" || { bad "ELPA with a small n"; cat "$tmp/err"; }
