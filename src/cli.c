@@ -506,6 +506,30 @@ static void idle_ranks_note(FILE *to, const char *prefix, const rmt_plan *plan, 
     }
 }
 
+/* A dense percolation "p" whose mean degree at this n is small: its theory
+ * values are the dense limit (no atom at zero, the semicircle's moments),
+ * which such a matrix is far from; "mean_degree" gives the sparse regime's.
+ * Said once per experiment (prefix as for idle_ranks_note). */
+#define SPARSE_P_DEGREE 20.0
+static void sparse_p_note(FILE *to, const char *prefix, const rmt_plan *plan, uint32_t begin, uint32_t end)
+{
+    for (uint32_t e = 0; e < plan->nexp; e++)
+        for (uint32_t i = begin; i < end; i++) {
+            const rmt_ensemble *en = &plan->points[i].ens;
+            if (plan->points[i].experiment != e || (en->kind != RMT_ENS_WIGNER && en->kind != RMT_ENS_WISHART))
+                continue;
+            const rmt_factor *m = &en->mod;
+            double dim = en->kind == RMT_ENS_WISHART && en->t < en->n ? (double)en->t : (double)en->n;
+            if (m->keep <= 0 || m->keep >= 1 || m->sparse || dim * m->keep >= SPARSE_P_DEGREE) continue;
+            fprintf(to, "%snote: %s: percolation p = %.3g at n = %lld keeps %.3g entries a row on average (point %u): "
+                    "its theory values are the dense limit (%s), far from such a sparse matrix; \"mean_degree\": "
+                    "%.3g gives the sparse regime's\n", prefix, plan->exp_names[e], m->keep, (long long)en->n,
+                    dim * m->keep, i, en->kind == RMT_ENS_WIGNER ? "no atom at zero, the semicircle's moments"
+                                                                 : "Marchenko-Pastur's", (double)en->n * m->keep);
+            break;
+        }
+}
+
 /* Seconds of draws of points [begin, end) on `ranks` ranks, given each
  * point's seconds per draw on one rank (t[i]; NULL: its flops at
  * 5 GFLOP/s). The points of each
@@ -687,7 +711,9 @@ static void print_summary(const rmt_results *res, const char *out)
         double zm, zse;
         rmt_results_estimate(res, i, "zero_fraction", 0, &zm, &zse);
         char zs[64];
-        snprintf(zs, sizeof zs, "%.4f +- %.4f", zm, isfinite(zse) ? zse : 0.0);
+        /* small masses (numerical zeros near a critical ratio) keep their digits */
+        if (zm != 0 && fabs(zm) < 0.01) snprintf(zs, sizeof zs, "%.3g +- %.2g", zm, isfinite(zse) ? zse : 0.0);
+        else snprintf(zs, sizeof zs, "%.4f +- %.4f", zm, isfinite(zse) ? zse : 0.0);
         printf("%6u  %-16s %8lld %7u  %-22s %-10.4g  %s\n", i, plan->exp_names[pt->experiment], (long long)pt->ens.n,
                res->pts[i].done, zs, pt->zero_mass_theory, plan->params_json[i]);
         if (i - res->p_begin >= 19 && res->p_end - res->p_begin > 21) {
@@ -900,6 +926,7 @@ static int cmd_check(const args *a)
         printf("slice    %u/%u: points %u to %u of %u (the totals and the estimate are this slice's)\n", a->slice_i,
                a->slice_k, begin, end - 1, plan->npoints);
     if (!s) idle_ranks_note(stdout, "", plan, begin, end, ranks);
+    if (!s) sparse_p_note(stdout, "", plan, begin, end);
     if (!s && (not_an_input(out, a->config, "config") || check_output(out, 1, a->output ? NULL : a->config, NULL))) {
         /* the plan is sound; the output would be refused as things stand */
         printf("note: run would refuse this output now: %s\n", rmt_err_message());
@@ -1115,6 +1142,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         if (!s && !nothing_to_do && a->progress != RMT_PROGRESS_NONE) {
             one_core_hint(size);
             idle_ranks_note(stderr, "rmtmc: ", plan, res->p_begin, res->p_end, size);
+            sparse_p_note(stderr, "rmtmc: ", plan, res->p_begin, res->p_end);
         }
     }
     /* every rank learns whether to go on before any collective work */

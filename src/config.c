@@ -19,6 +19,8 @@ typedef struct {
     double *values;
     size_t count;
     int range;       /* linspace/logspace (integer fields rounded), not values listed in the file */
+    int logspace;    /* from {"logspace": [from, to, k]}: 10^from .. 10^to */
+    double from, to;
 } sweep;
 
 /* A parse context: the file label for messages; while one point of a sweep
@@ -87,6 +89,16 @@ static rmt_status bad(const ctx *c, const char *path, const char *fmt, ...)
         strncat(at, one, sizeof at - strlen(at) - 2);
         if (k + 1 == c->nsw) strcat(at, ")");
     }
+    /* a value far out of range from a logspace is most often exponents
+     * taken for values */
+    for (size_t k = 0; at[0] && k < c->nsw; k++)
+        if (c->sw[k].logspace) {
+            char one[200];
+            snprintf(one, sizeof one, "; %s's logspace [%s, %s, k] runs from 10^%s to 10^%s (its ends are base-10 "
+                     "exponents)", c->sw[k].path, num(c->sw[k].from).s, num(c->sw[k].to).s, num(c->sw[k].from).s,
+                     num(c->sw[k].to).s);
+            strncat(at, one, sizeof at - strlen(at) - 1);
+        }
     return RMT_ERR(RMT_EUSAGE, "%s: %s: %s%s", c->label, where, msg, at);
 }
 
@@ -255,6 +267,7 @@ static rmt_status parse_sweep(const ctx *c, const cJSON *j, const char *path, sw
         }
         sw->count = (size_t)len;
         sw->range = 0;
+        sw->logspace = 0;
     } else {
         int logs = !strcmp(k->string, "logspace");
         if (len != 3) {
@@ -281,6 +294,9 @@ static rmt_status parse_sweep(const ctx *c, const cJSON *j, const char *path, sw
         }
         sw->count = (size_t)cnt;
         sw->range = 1;
+        sw->logspace = logs;
+        sw->from = a;
+        sw->to = b;
     }
 out:
     free(p);

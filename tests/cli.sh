@@ -156,6 +156,16 @@ echo '{"name": "m", "draws": 3, "statistics": {"density": {"bins": 10}, "moments
 grep -q "^measures a: density 10 bins on \[.*\]; zero mass (tolerance auto); moments 1..2$" "$tmp/out" \
   && grep -q "^measures b: zero mass (tolerance auto); gap ratios (40 bins on \[0, 10\])$" "$tmp/out" \
   && ok "check lists what each experiment measures" || { bad "check's measures lines"; grep measures "$tmp/out"; }
+# a logspace's ends are exponents: an error at one of its points says so
+echo '{"name": "ls", "draws": 3, "ensemble": {"type": "wishart", "n": 100, "ratio": {"logspace": [0.25, 4, 5]}}}' > "$tmp/ls.json"
+"$rmtmc" check "$tmp/ls.json" > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "ensemble.ratio's logspace \[0.25, 4, k\] runs from 10^0.25 to 10^4 (its ends are base-10 exponents)" "$tmp/err" \
+  && ok "an error at a logspace point says its ends are exponents" || { bad "logspace hint"; cat "$tmp/err"; }
+# percolation p with a small mean degree at this n: the theory is the dense limit, and check says so
+echo '{"name": "pp", "draws": 3, "ensemble": {"type": "wigner", "n": 400, "percolation": {"p": {"sweep": [0.5, 0.01]}}}}' > "$tmp/pp.json"
+"$rmtmc" check "$tmp/pp.json" | grep -q '^note: pp: percolation p = 0.01 at n = 400 keeps 4 entries a row on average (point 1): its theory values are the dense limit .*"mean_degree": 4 gives' \
+  && [ "$("$rmtmc" check "$tmp/pp.json" | grep -c '^note: pp: percolation')" = 1 ] \
+  && ok "check notes a percolation p whose mean degree is small (the dense-limit theory does not fit)" || bad "sparse p note"
 # an output on a filesystem of no blocks (/proc) is named as such, not as a disk that is full
 "$rmtmc" run "$src/configs/quickstart.json" -o /proc/rmtmc-test.h5 > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "/proc reports no blocks at all" "$tmp/err" && ok "an output under /proc: exit 2, named" \
