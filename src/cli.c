@@ -238,8 +238,11 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             a->time_budget = t;
             i++;
         } else if (!strcmp(o, "--ranks") && !strcmp(a->cmd, "check")) {
-            if (!val || atoi(val) < 1) return RMT_ERR(RMT_EUSAGE, "--ranks needs a positive integer");
-            a->ranks = atoi(val);
+            char *end = NULL;
+            long r = val ? strtol(val, &end, 10) : 0;
+            if (!val || end == val || *end || r < 1 || r > 1000000000L)
+                return RMT_ERR(RMT_EUSAGE, "--ranks needs a positive integer up to 1e9, found '%s'", val ? val : "");
+            a->ranks = (int)r;
             i++;
         } else if (o[0] == '-' && o[1]) {
             return RMT_ERR(RMT_EUSAGE, "unknown option '%s'; see rmtmc --help", o);
@@ -1109,12 +1112,14 @@ static int cmd_run(const args *a, int argc, char **argv)
     if (rank == 0) {
         s = check_env();
         if (!s) s = rmt_config_load(a->config, &plan);
+        if (!s && a->slice_k > plan->npoints)
+            s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u points", a->slice_i, a->slice_k, plan->npoints);
         if (!s) {
             out = a->output ? a->output : plan->output_path;
             char why[160];
             double budget = mem_budget(a, on_node, why, sizeof why);
             s = rmt_config_check_memory(plan, size, budget, why);
-            if (!s && a->slice_k <= plan->npoints) {
+            if (!s) {
                 uint32_t begin, end;
                 rmt_plan_slice(plan, a->slice_i, a->slice_k, &begin, &end);
                 s = check_results_memory(plan, begin, end, on_node, budget, why);
@@ -1130,12 +1135,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         if (!s) s = check_space(out, plan, a->slice_i, a->slice_k, resuming);
         if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, &res);
-        if (!s && a->slice_k > 0) {
-            if (a->slice_k > plan->npoints)
-                s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u points", a->slice_i, a->slice_k, plan->npoints);
-            else
-                rmt_results_set_slice(res, a->slice_i, a->slice_k);
-        }
+        if (!s && a->slice_k > 0) rmt_results_set_slice(res, a->slice_i, a->slice_k);
         if (!s && resuming) s = resume(res, out, complete, &nothing_to_do);
         else if (!s && a->resume) fprintf(stderr, "rmtmc: no checkpoint at %s: starting the run\n", out);
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");

@@ -1483,7 +1483,7 @@ static void strip_where_only(cJSON *cfg)
 
 int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len)
 {
-    if (len == 0) return 0;
+    if (len == 0) return !rmt_config_same_results(a, b);
     path[0] = '\0';
     cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL;
     if (x) strip_where_only(x);
@@ -1492,6 +1492,11 @@ int rmt_config_results_difference(const char *a, const char *b, char *path, size
     if (!x || !y) path[0] = '\0';
     cJSON_Delete(x);
     cJSON_Delete(y);
+    if (!d && !rmt_config_same_results(a, b)) {
+        /* the same keys and values in another order */
+        d = 1;
+        snprintf(path, len, "key order (a sweep's points follow it)");
+    }
     return d;
 }
 

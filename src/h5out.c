@@ -706,7 +706,7 @@ rmt_status rmt_h5in_state(const char *path, rmt_h5_state *st)
         st->config_json = NULL;
         return RMT_ERR(RMT_EUSAGE, "%s: not an rmtmc output file (format rmtmc-1)", path);
     }
-    st->complete = (int)complete;
+    st->complete = complete != 0;
     return RMT_OK;
 }
 
@@ -720,7 +720,8 @@ static int read_rows(hid_t g, const char *name, hid_t memtype, hsize_t m, hsize_
     hid_t sp = H5Dget_space(d);
     hsize_t dims[2] = {0, 0};
     int nd = H5Sget_simple_extent_ndims(sp);
-    H5Sget_simple_extent_dims(sp, dims, NULL);
+    /* the rank first: the dims of a damaged file's dataset may not fit */
+    if (nd == (k ? 2 : 1)) H5Sget_simple_extent_dims(sp, dims, NULL);
     int rc = -1;
     if (nd == (k ? 2 : 1) && dims[0] == m && (!k || dims[1] == k))
         rc = (m == 0 || H5Dread(d, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0) ? 0 : -1;

@@ -88,9 +88,12 @@ static double ks(const double *s, int64_t m, double (*cdf)(double))
 }
 
 /* Polynomial fitted (least squares) to the empirical CDF of the sorted pool,
- * in z = (x - mid) / half on [-1, 1]; coefficients c[0..deg]. */
-static rmt_status fit_cdf(const double *pool, int64_t P, int deg, double *mid, double *half, double *c)
+ * in z = (x - mid) / half on [-1, 1]; coefficients c[0..deg]. *fitted = 0
+ * when the levels do not determine it (fewer distinct values than
+ * coefficients): no spacings, as for too few levels. */
+static rmt_status fit_cdf(const double *pool, int64_t P, int deg, double *mid, double *half, double *c, int *fitted)
 {
+    *fitted = 0;
     int64_t m = P < 2000 ? P : 2000; /* quantile points sampled from the pool */
     double *a = malloc(sizeof(double) * (size_t)m * (size_t)(deg + 1)), *b = malloc(sizeof(double) * (size_t)m);
     if (!a || !b) {
@@ -114,7 +117,8 @@ static rmt_status fit_cdf(const double *pool, int64_t P, int deg, double *mid, d
     for (int k = 0; k <= deg; k++) c[k] = info == 0 ? b[k] : NAN;
     free(a);
     free(b);
-    if (info != 0) return RMT_ERR(RMT_ERUNTIME, "polynomial unfolding: least-squares fit failed (info %d)", info);
+    if (info < 0) return RMT_ERR(RMT_ERUNTIME, "polynomial unfolding: least-squares fit failed (info %d)", info);
+    *fitted = info == 0;
     return RMT_OK;
 }
 
@@ -174,7 +178,8 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     qsort(pool, (size_t)P, sizeof(double), cmp_double);
     if (!(sp = malloc(sizeof(double) * (size_t)P))) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     double mid = 0, half = 1, coef[32];
-    if (pooled_fit && (s = fit_cdf(pool, P, cfg->sp_degree, &mid, &half, coef))) goto out;
+    int fitted = 1;
+    if (pooled_fit && ((s = fit_cdf(pool, P, cfg->sp_degree, &mid, &half, coef, &fitted)) || !fitted)) goto out;
     if (cfg->sp_unfold == RMT_UNFOLD_THEORY && !(cdf = rmt_cdf_create(&pt->ens))) {
         s = RMT_ERR(RMT_ERUNTIME, "no limiting CDF for theory unfolding");
         goto out;
@@ -188,7 +193,8 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL && cfg->sp_per_draw) {
             /* its own CDF: a draw with no more levels than coefficients has no spacings */
             if (m < cfg->sp_degree + 1) continue;
-            if ((s = fit_cdf(v, m, cfg->sp_degree, &mid, &half, coef))) goto out;
+            if ((s = fit_cdf(v, m, cfg->sp_degree, &mid, &half, coef, &fitted))) goto out;
+            if (!fitted) continue;
         }
         for (int64_t i = 0; i < m; i++) {
             switch (cfg->sp_unfold) {

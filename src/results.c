@@ -212,7 +212,7 @@ void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const 
         if (pt->stat.gr_bins > 0) {
             double m, se;
             rmt_results_estimate(r, i, "mean_gap_ratio", 0, &m, &se);
-            snprintf(gr, sizeof gr, "%.4f +- %.4f", m, isfinite(se) ? se : 0.0);
+            if (isfinite(m)) snprintf(gr, sizeof gr, "%.4f +- %.4f", m, isfinite(se) ? se : 0.0);
         }
         if (pt->stat.sp_unfold == RMT_UNFOLD_NONE) {
             fprintf(to, "%6u  %-22s  %-20s\n", i, gr, u);

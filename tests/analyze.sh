@@ -120,6 +120,11 @@ import h5py
 s = h5py.File('$tmp/one.h5')['points/000000/spacings'].attrs
 assert s['unfolding'] == 'polynomial' and s['count'] > 250 and abs(s['mean'] - 1) < 0.05, dict(s)
 " && ok "one spectrum: unfolded by a polynomial, and said so" || { bad "one spectrum's spacings"; cat "$tmp/err"; }
+printf '1 %.0s' $(seq 20) > "$tmp/ones.txt"
+"$rmtmc" analyze "$tmp/ones.txt" -o "$tmp/ones.h5" > /dev/null 2>&1 && $py -c "
+import h5py; assert h5py.File('$tmp/ones.h5')['points/000000/spacings'].attrs['count'] == 0" \
+  && ok "one spectrum of 20 equal levels: no polynomial fits them, no spacings (not a failure)" \
+  || bad "a spectrum the polynomial cannot be fitted to"
 printf '1 2 3 4 5\n' > "$tmp/five.txt"
 "$rmtmc" analyze "$tmp/five.txt" -o "$tmp/five.h5" > /dev/null 2>&1 && $py -c "
 import h5py; assert h5py.File('$tmp/five.h5')['points/000000/spacings'].attrs['count'] == 0" \

@@ -144,6 +144,10 @@ for o in "" "$tmp/dir.h5/" "$tmp/$(printf 'a%.0s' $(seq 300)).h5"; do
     || { bad "output name '${o:0:40}': run $rc, merge $rc2"; cat "$tmp/err"; }
 done
 ok "an empty output name, one ending in /, one too long for the filesystem: exit 2 before any work"
+"$rmtmc" check "$tmp/small.json" --ranks=99999999999 > /dev/null 2> "$tmp/err"; rc=$?
+"$rmtmc" run "$tmp/small.json" --points 0/9 -o "$tmp/p09.h5" > /dev/null 2>> "$tmp/err"; rc2=$?
+[ $rc = 2 ] && [ $rc2 = 2 ] && grep -q "ranks needs a positive integer up to 1e9" "$tmp/err" && grep -q "points 0/9: the sweep has only 1 points" "$tmp/err" \
+  && ok "--ranks beyond an int and --points K beyond the points: exit 2" || { bad "--ranks / --points range"; cat "$tmp/err"; }
 "$rmtmc" run "$tmp/small.json" --output="$tmp/eq.h5" --progress=none > /dev/null && [ -e "$tmp/eq.h5" ] \
   && "$rmtmc" check "$tmp/small.json" --ranks=2 --mem-per-rank=1G | grep -q "^ranks    2 (memory per rank 1 GiB" \
   && ok "--name=value options" || bad "--name=value options"
