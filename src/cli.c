@@ -60,8 +60,10 @@ static const char help[] =
     "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"
     "  --force               overwrite an existing output file\n"
     "  --resume              continue the run checkpointed in the output file (same config,\n"
-    "                        but output.path and the checkpoint settings may differ); starts\n"
-    "                        it when there is no file yet; a finished file is left alone\n"
+    "                        but output.path and the checkpoint settings may differ, and\n"
+    "                        draws may grow: the new ones are added, to a finished file too);\n"
+    "                        starts it when there is no file yet; a finished file with as many\n"
+    "                        draws is left alone\n"
     "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
     "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (= 4GB = 4GiB: K, M, G, T are\n"
     "                        powers of 1024; a bare number is bytes) (default, in a Slurm\n"
@@ -439,13 +441,18 @@ static rmt_status check_output(const char *path, int force, const char *from_con
             return RMT_ERR(RMT_EUSAGE, "%s: another rmtmc run is writing this output (lock %s.lock held)", path, path);
         if (!force) {
             rmt_h5_state st = {0, "", NULL, ""};
-            int unfinished = resume_config && S_ISREG(sb.st_mode) && rmt_h5in_is_hdf5(path) &&
-                             rmt_h5in_state(path, &st) == RMT_OK && !st.complete &&
-                             rmt_config_same_results(st.config_json, resume_config);
+            int ours = resume_config && S_ISREG(sb.st_mode) && rmt_h5in_is_hdf5(path) &&
+                       rmt_h5in_state(path, &st) == RMT_OK;
+            int unfinished = ours && !st.complete && rmt_config_same_results(st.config_json, resume_config);
+            int more = ours && !rmt_config_same_results(st.config_json, resume_config) &&
+                       rmt_config_same_but_draws(st.config_json, resume_config);
             free(st.config_json);
             if (unfinished)
                 return RMT_ERR(RMT_EUSAGE, "%s: exists and holds an unfinished run; continue it with --resume, "
                                "or use --force to overwrite it", path);
+            if (more)
+                return RMT_ERR(RMT_EUSAGE, "%s: exists and holds this config's run with other numbers of draws; "
+                               "--resume adds the draws it lacks, --force overwrites it", path);
             return RMT_ERR(RMT_EUSAGE, "%s: exists; use --force to overwrite it", path);
         }
     }
@@ -972,7 +979,36 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
     rmt_h5_state st;
     RMT_TRY(rmt_h5in_state(out, &st));
     char where[256], said[300] = "";
-    if (strcmp(st.sha256, plan->sha256) && rmt_config_same_results(st.config_json, plan->config_json)) {
+    int more_draws = 0;
+    if (strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json) &&
+        rmt_config_same_but_draws(st.config_json, plan->config_json)) {
+        /* more draws: every draw is a function of (seed, point, draw), so
+         * the file's draws are the first ones of this config's; fewer would
+         * drop some, which a resume cannot */
+        rmt_plan *old = NULL;
+        rmt_status s = rmt_config_parse(st.config_json, strlen(st.config_json), out, &old);
+        for (uint32_t i = 0; !s && i < plan->npoints; i++) {
+            if (i >= old->npoints) {
+                s = RMT_ERR(RMT_EUSAGE, "%s: holds %u points, this config %u", out, old->npoints, plan->npoints);
+            } else if (plan->points[i].draws < old->points[i].draws) {
+                s = RMT_ERR(RMT_EUSAGE, "%s: point %u was run for %u draws and %s asks for %u: --resume adds draws "
+                            "but cannot drop any (use another -o, or --force to start over)", out, i,
+                            old->points[i].draws, plan->config_path, plan->points[i].draws);
+            } else if (plan->points[i].draws > old->points[i].draws) {
+                more_draws = 1;
+            }
+        }
+        rmt_plan_destroy(old);
+        if (s) {
+            free(st.config_json);
+            return s;
+        }
+        fprintf(stderr, "rmtmc: %s: %s asks for more draws than the file was run for; the file's draws are kept "
+                "and the new ones added\n", out, plan->config_path);
+    }
+    if (more_draws) {
+        /* handled above */
+    } else if (strcmp(st.sha256, plan->sha256) && rmt_config_same_results(st.config_json, plan->config_json)) {
         /* where and how often to write: the results are the same */
         if (rmt_config_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
             snprintf(said, sizeof said, " (at %s)", where);
@@ -999,7 +1035,7 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
         return RMT_ERR(RMT_EUSAGE, "%s: holds %s, but this run asks for %s%s; resume it with the same --points, or "
                        "use another -o", out, have, want[0] ? "slice " : "all the points", want);
     }
-    *complete = st.complete;
+    *complete = st.complete && !more_draws;
     return RMT_OK;
 }
 

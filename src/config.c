@@ -1500,6 +1500,35 @@ int rmt_config_results_difference(const char *a, const char *b, char *path, size
     return d;
 }
 
+/* Drop every "draws" (top level and each experiment's). */
+static void strip_draws(cJSON *cfg)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "draws");
+    cJSON *e, *exps = cJSON_GetObjectItemCaseSensitive(cfg, "experiments");
+    cJSON_ArrayForEach(e, exps)
+    {
+        if (cJSON_IsObject(e)) cJSON_DeleteItemFromObjectCaseSensitive(e, "draws");
+    }
+}
+
+int rmt_config_same_but_draws(const char *a, const char *b)
+{
+    cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL;
+    char *tx = NULL, *ty = NULL;
+    if (x && y) {
+        strip_draws(x);
+        strip_draws(y);
+        tx = cJSON_PrintUnformatted(x);
+        ty = cJSON_PrintUnformatted(y);
+    }
+    int same = tx && ty && rmt_config_same_results(tx, ty);
+    cJSON_free(tx);
+    cJSON_free(ty);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return same;
+}
+
 int rmt_config_same_results(const char *a, const char *b)
 {
     /* all but "output" compared as text: the order of keys decides the

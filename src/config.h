@@ -180,6 +180,9 @@ int rmt_config_difference(const char *a, const char *b, char *path, size_t len);
  * output.path, output.checkpoint_seconds, output.checkpoint_draws and
  * max_failures. A file may be resumed, and slices merged, across those. */
 int rmt_config_same_results(const char *a, const char *b);
+/* As rmt_config_same_results, but the number of draws (top level and each
+ * experiment's) may differ too: a run resumed with more draws. */
+int rmt_config_same_but_draws(const char *a, const char *b);
 /* As rmt_config_difference, leaving those output settings aside. */
 int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len);
 

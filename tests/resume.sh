@@ -275,6 +275,30 @@ sed 's/"checkpoint_draws": 1,/"checkpoint_draws": 2,/' "$tmp/c.json" > "$tmp/oth
   && [ "$(sha256sum < "$tmp/ref.h5")" = "$sum" ] && ok "a finished file, resumed with another checkpoint_draws: a no-op" \
   || { bad "a finished file, resumed with another checkpoint_draws"; cat "$tmp/out"; }
 
+# more draws on a finished run: --resume keeps the file's draws and adds the
+# rest (each draw is a function of seed, point and draw), giving the file a
+# run of the larger config gives; fewer draws are refused, file untouched
+cat > "$tmp/md.json" <<'JSON'
+{"name": "md", "seed": 4, "draws": 30, "statistics": {"density": {"bins": 20}, "moments": 2, "gap_ratios": {}},
+ "experiments": [{"name": "a", "ensemble": {"type": "wigner", "n": 60}},
+                 {"name": "b", "draws": 10, "ensemble": {"type": "wishart", "n": 60, "ratio": {"sweep": [0.5, 2]}}}]}
+JSON
+sed 's/"draws": 30/"draws": 50/; s/"draws": 10/"draws": 25/' "$tmp/md.json" > "$tmp/md2.json"
+sed 's/"draws": 10/"draws": 5/' "$tmp/md.json" > "$tmp/md3.json"
+"$rmtmc" run "$tmp/md.json" -o "$tmp/md.h5" --progress none > /dev/null || bad "md.json"
+"$rmtmc" run "$tmp/md2.json" -o "$tmp/md2ref.h5" --progress none > /dev/null || bad "md2.json"
+"$rmtmc" run "$tmp/md2.json" -o "$tmp/md.h5" --progress none > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "other numbers of draws; --resume adds the draws it lacks" "$tmp/err" || { bad "more draws without --resume"; cat "$tmp/err"; }
+mpiexec -n 2 "$rmtmc" run "$tmp/md2.json" -o "$tmp/md.h5" --resume --progress none > /dev/null 2> "$tmp/err" \
+  && grep -q "asks for more draws than the file was run for" "$tmp/err" && grep -q "resuming .*md.h5: 50 of 100 draws already done" "$tmp/err" \
+  && $py "$src/tests/h5same.py" "$tmp/md2ref.h5" "$tmp/md.h5" \
+  && ok "a finished run resumed with more draws: identical to a run of the larger config" || { bad "resume with more draws"; cat "$tmp/err"; }
+sum=$(sha256sum < "$tmp/md.h5")
+"$rmtmc" run "$tmp/md3.json" -o "$tmp/md.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "point 0 was run for 50 draws and .*md3.json asks for 30: --resume adds draws but cannot drop any" "$tmp/err" \
+  && [ "$(sha256sum < "$tmp/md.h5")" = "$sum" ] && ok "resume with fewer draws: exit 2, named, file untouched" \
+  || { bad "resume with fewer draws"; cat "$tmp/err"; }
+
 # injected solver failures are recorded, counted and kept out of histograms
 cat > "$tmp/f.json" <<'JSON'
 {"name": "faults", "seed": 5, "draws": 10, "ensemble": {"type": "wigner", "n": 40},
