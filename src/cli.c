@@ -1017,7 +1017,8 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
                     plan->config_path);
     } else if (strcmp(st.sha256, plan->sha256)) {
         /* name where they differ in what decides the results */
-        if (rmt_config_results_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
+        /* (draws alone would have been resumed: name what else differs) */
+        if (rmt_config_results_difference(st.config_json, plan->config_json, where, sizeof where, 1) && where[0])
             snprintf(said, sizeof said, "; they differ at %s", where);
         free(st.config_json);
         return RMT_ERR(RMT_EUSAGE,
@@ -1092,7 +1093,7 @@ static int cmd_merge(int argc, char **argv)
         }
         if (!s && strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json)) {
             char where[256] = "";
-            rmt_config_results_difference(plan->config_json, st.config_json, where, sizeof where);
+            rmt_config_results_difference(plan->config_json, st.config_json, where, sizeof where, 0);
             s = RMT_ERR(RMT_EUSAGE, "merge: %s was written by a different config than %s%s%s", parts[i], parts[0],
                         where[0] ? "; they differ at " : "", where);
         }

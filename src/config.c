@@ -1481,18 +1481,22 @@ static void strip_where_only(cJSON *cfg)
         cJSON_DeleteItemFromObjectCaseSensitive(o, where_only[i]);
 }
 
-int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len)
+static void strip_draws(cJSON *cfg);
+
+int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len, int but_draws)
 {
     if (len == 0) return !rmt_config_same_results(a, b);
     path[0] = '\0';
     cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL;
     if (x) strip_where_only(x);
     if (y) strip_where_only(y);
+    if (x && but_draws) strip_draws(x);
+    if (y && but_draws) strip_draws(y);
     int d = x && y ? json_diff(x, y, path, len, 0) : 1;
     if (!x || !y) path[0] = '\0';
     cJSON_Delete(x);
     cJSON_Delete(y);
-    if (!d && !rmt_config_same_results(a, b)) {
+    if (!d && !(but_draws ? rmt_config_same_but_draws(a, b) : rmt_config_same_results(a, b))) {
         /* the same keys and values in another order */
         d = 1;
         snprintf(path, len, "key order (a sweep's points follow it)");

@@ -183,8 +183,9 @@ int rmt_config_same_results(const char *a, const char *b);
 /* As rmt_config_same_results, but the number of draws (top level and each
  * experiment's) may differ too: a run resumed with more draws. */
 int rmt_config_same_but_draws(const char *a, const char *b);
-/* As rmt_config_difference, leaving those output settings aside. */
-int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len);
+/* As rmt_config_difference, leaving those output settings aside (and with
+ * but_draws, the numbers of draws). */
+int rmt_config_results_difference(const char *a, const char *b, char *path, size_t len, int but_draws);
 
 /* Parse and validate the config file at path. On success *out owns a new
  * plan. On failure returns RMT_EUSAGE (bad file or config) with a message

@@ -298,6 +298,11 @@ sum=$(sha256sum < "$tmp/md.h5")
 [ $? = 2 ] && grep -q "point 0 was run for 50 draws and .*md3.json asks for 30: --resume adds draws but cannot drop any" "$tmp/err" \
   && [ "$(sha256sum < "$tmp/md.h5")" = "$sum" ] && ok "resume with fewer draws: exit 2, named, file untouched" \
   || { bad "resume with fewer draws"; cat "$tmp/err"; }
+sed 's/"seed": 4/"seed": 5/' "$tmp/md2.json" > "$tmp/md4.json"
+sed -i 's/"draws": 50/"draws": 60/' "$tmp/md4.json"
+"$rmtmc" run "$tmp/md4.json" -o "$tmp/md.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "different config.*they differ at seed)" "$tmp/err" \
+  && ok "more draws and another seed: refused, naming the seed (the draws alone would resume)" || { bad "draws and seed changed"; cat "$tmp/err"; }
 
 # injected solver failures are recorded, counted and kept out of histograms
 cat > "$tmp/f.json" <<'JSON'
