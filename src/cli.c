@@ -602,12 +602,12 @@ static rmt_status check_results_memory(const rmt_plan *plan, uint32_t begin, uin
     if (big == UINT32_MAX) {
         const rmt_point *pt = &plan->points[most_draws];
         return RMT_ERR(RMT_EUSAGE,
-                       "%s: %sdraws: rank 0 keeps %d bytes of figures for each draw (and %d more while it writes "
+                       "%s: %sdraws: rank 0 keeps %d bytes of figures for each draw (and %.0f more while it writes "
                        "them): %s for %u point%s (point %u "
                        "alone: %u draws), more than the %s its node has beside the draws of its %d rank%s (%s each; memory per "
                        "rank: %s); fewer draws would fit",
                        plan->config_path, plan->exp_prefix[pt->experiment], (int)sizeof(rmt_draw_figs) + 1,
-                       72 + 8 * pt->stat.moments, k,
+                       rmt_results_column_bytes(pt), k,
                        end - begin, end - begin == 1 ? "" : "s", most_draws, pt->draws, r, on_node, on_node == 1 ? "" : "s", w,
                        why);
     }
@@ -631,7 +631,6 @@ static rmt_status check_results_memory(const rmt_plan *plan, uint32_t begin, uin
  * there is not measured, which this shows. */
 static void print_statistics(const rmt_plan *plan, uint32_t begin, uint32_t end)
 {
-    static const char *const unf[] = {"-", "pool", "theory", "polynomial"};
     for (uint32_t e = 0; e < plan->nexp; e++) {
         uint32_t i = begin;
         while (i < end && plan->points[i].experiment != e) i++;
@@ -655,7 +654,7 @@ static void print_statistics(const rmt_plan *plan, uint32_t begin, uint32_t end)
         if (st->moments > 0) ADD("moments 1..%d", st->moments);
         if (st->sp_unfold != RMT_UNFOLD_NONE)
             ADD("spacings (%s%s unfolding, %d bins on [0, %.3g])", st->sp_per_draw ? "per-draw " : "",
-                unf[st->sp_unfold], st->sp_bins, st->sp_max);
+                rmt_unfolding_name(st->sp_unfold), st->sp_bins, st->sp_max);
         if (st->gr_bins > 0) ADD("gap ratios (%d bins on [0, %.3g])", st->gr_bins, st->gr_max);
         if (st->eigenvalues) ADD("every spectrum stored");
 #undef ADD
@@ -979,9 +978,9 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
     rmt_h5_state st;
     RMT_TRY(rmt_h5in_state(out, &st));
     char where[256], said[300] = "";
-    int more_draws = 0;
-    if (strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json) &&
-        rmt_config_same_but_draws(st.config_json, plan->config_json)) {
+    int more_draws = 0, same = !strcmp(st.sha256, plan->sha256);
+    int settings_only = !same && rmt_config_same_results(st.config_json, plan->config_json);
+    if (!same && !settings_only && rmt_config_same_but_draws(st.config_json, plan->config_json)) {
         /* more draws: every draw is a function of (seed, point, draw), so
          * the file's draws are the first ones of this config's; fewer would
          * drop some, which a resume cannot */
@@ -1003,21 +1002,19 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
             free(st.config_json);
             return s;
         }
-        fprintf(stderr, "rmtmc: %s: %s asks for more draws than the file was run for; the file's draws are kept "
-                "and the new ones added\n", out, plan->config_path);
-    }
-    if (more_draws) {
-        /* handled above */
-    } else if (strcmp(st.sha256, plan->sha256) && rmt_config_same_results(st.config_json, plan->config_json)) {
+        if (more_draws)
+            fprintf(stderr, "rmtmc: %s: %s asks for more draws than the file was run for; the file's draws are kept "
+                    "and the new ones added\n", out, plan->config_path);
+    } else if (settings_only) {
         /* where and how often to write: the results are the same */
         if (rmt_config_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
             snprintf(said, sizeof said, " (at %s)", where);
         if (!st.complete)
             fprintf(stderr, "rmtmc: %s was written with other output settings%s; it continues with %s's\n", out, said,
                     plan->config_path);
-    } else if (strcmp(st.sha256, plan->sha256)) {
-        /* name where they differ in what decides the results */
-        /* (draws alone would have been resumed: name what else differs) */
+    } else if (!same) {
+        /* name where they differ in what decides the results (draws alone
+         * would have been resumed: what else differs) */
         if (rmt_config_results_difference(st.config_json, plan->config_json, where, sizeof where, 1) && where[0])
             snprintf(said, sizeof said, "; they differ at %s", where);
         free(st.config_json);

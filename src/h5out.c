@@ -252,7 +252,6 @@ static int write_hist(hid_t g, const char *name, const uint64_t *counts, int64_t
 
 static int write_spacings(hid_t g, const rmt_point *pt, const rmt_local *l)
 {
-    static const char *const names[] = {"", "pool", "theory", "polynomial"};
     uint64_t zero = 0;
     int rc = write_hist(g, "spacings", l->counts ? l->counts : &zero, l->counts ? pt->stat.sp_bins : 0,
                         pt->stat.sp_max, rmt_theory_spacing_cdf_goe, rmt_theory_spacing_cdf_poisson);
@@ -263,7 +262,7 @@ static int write_spacings(hid_t g, const rmt_point *pt, const rmt_local *l)
         nvg[k] = rmt_theory_number_variance_goe(l->nv_L[k]);
         nvp[k] = rmt_theory_number_variance_poisson(l->nv_L[k]);
     }
-    rc |= attr_str(h, "unfolding", names[pt->stat.sp_unfold]);
+    rc |= attr_str(h, "unfolding", rmt_unfolding_name(pt->stat.sp_unfold));
     if (pt->stat.sp_unfold == RMT_UNFOLD_POLYNOMIAL) {
         rc |= attr_i64(h, "degree", pt->stat.sp_degree);
         rc |= attr_i64(h, "per_draw", pt->stat.sp_per_draw);

@@ -62,6 +62,8 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
     return RMT_OK;
 }
 
+double rmt_results_column_bytes(const rmt_point *pt) { return 72.0 + 8.0 * pt->stat.moments; }
+
 double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uint32_t *biggest)
 {
     double keep = 0, extra = 0, most = 0;
@@ -70,7 +72,7 @@ double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uin
         const rmt_point *pt = &plan->points[i];
         keep += (double)pt->draws * (sizeof(rmt_draw_figs) + 1.0);
         /* writing (or restoring) a point: its rows by column (h5out.c) */
-        double columns = (double)pt->draws * (72.0 + 8.0 * pt->stat.moments);
+        double columns = (double)pt->draws * rmt_results_column_bytes(pt);
         extra = fmax(extra, columns);
         if (!rmt_stats_needs_spectra(&pt->stat)) continue;
         double spectra = (double)pt->draws * (double)pt->ens.n * sizeof(double);
@@ -191,7 +193,6 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
 
 void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const char *out)
 {
-    static const char *const unf[] = {"-", "pool", "theory", "polynomial"};
     const rmt_plan *plan = r->plan;
     int any = 0;
     for (uint32_t i = r->p_begin; i < r->p_end; i++)
@@ -218,7 +219,7 @@ void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const 
             fprintf(to, "%6u  %-22s  %-20s\n", i, gr, u);
             continue;
         }
-        snprintf(u, sizeof u, "%s%s", unf[pt->stat.sp_unfold], pt->stat.sp_per_draw ? " per draw" : "");
+        snprintf(u, sizeof u, "%s%s", rmt_unfolding_name(pt->stat.sp_unfold), pt->stat.sp_per_draw ? " per draw" : "");
         fprintf(to, "%6u  %-22s  %-20s %9lld %7.4f %9.4f %7.4f\n", i, gr, u, (long long)l->count, l->mean, l->var,
                 l->ks_goe);
     }

@@ -53,6 +53,11 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out);
  * weigh most (UINT32_MAX when none are kept). */
 double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uint32_t *biggest);
 
+/* Bytes per draw that writing or restoring a point copies its rows into,
+ * column by column (write_point in h5out.c): index, structural zeros,
+ * status and solver, six figures, and the moments. */
+double rmt_results_column_bytes(const rmt_point *pt);
+
 /* Restrict the run to slice i of k of the points (contiguous, in point
  * order: points [i P / k, (i + 1) P / k)), for job arrays. */
 void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k);

@@ -65,6 +65,12 @@ int64_t rmt_stats_ncounts(const rmt_statcfg *cfg)
     return (int64_t)cfg->bins + (cfg->gr_bins > 0 ? (int64_t)cfg->gr_bins + 1 : 0);
 }
 
+const char *rmt_unfolding_name(int unfolding)
+{
+    static const char *const names[] = {"", "pool", "theory", "polynomial"};
+    return unfolding >= RMT_UNFOLD_POOL && unfolding <= RMT_UNFOLD_POLYNOMIAL ? names[unfolding] : "";
+}
+
 int rmt_stats_needs_spectra(const rmt_statcfg *cfg) { return cfg->eigenvalues || cfg->sp_unfold != RMT_UNFOLD_NONE; }
 
 void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw_figs *f, uint64_t *counts)

@@ -39,6 +39,10 @@ int64_t rmt_stats_ncounts(const rmt_statcfg *cfg);
  * it against the others for spacings. */
 int rmt_stats_needs_spectra(const rmt_statcfg *cfg);
 
+/* "pool", "theory" or "polynomial" (the config's and the file's names);
+ * "" for none. */
+const char *rmt_unfolding_name(int unfolding);
+
 /* Measure the ascending spectrum w[n] of one draw: fills the figures other
  * than point/draw/seconds/status/structural_zeros, and adds its counts into
  * counts[rmt_stats_ncounts(cfg)] (which the caller zeroes per draw): the

@@ -298,6 +298,13 @@ sum=$(sha256sum < "$tmp/md.h5")
 [ $? = 2 ] && grep -q "point 0 was run for 50 draws and .*md3.json asks for 30: --resume adds draws but cannot drop any" "$tmp/err" \
   && [ "$(sha256sum < "$tmp/md.h5")" = "$sum" ] && ok "resume with fewer draws: exit 2, named, file untouched" \
   || { bad "resume with fewer draws"; cat "$tmp/err"; }
+# the same draws per point, set in another place: the same run
+sed 's/"seed": 4, "draws": 50,/"seed": 4,/; s/{"name": "a", /{"name": "a", "draws": 50, /' "$tmp/md2.json" > "$tmp/md5.json"
+grep -q '"name": "a", "draws": 50' "$tmp/md5.json" && ! grep -q '"seed": 4, "draws"' "$tmp/md5.json" || bad "md5.json not made"
+"$rmtmc" run "$tmp/md5.json" -o "$tmp/md.h5" --resume --progress none > "$tmp/out" 2> "$tmp/err" \
+  && grep -q "already complete" "$tmp/out" && [ "$(sha256sum < "$tmp/md.h5")" = "$sum" ] \
+  && ok "the same draws per point set in each experiment instead: a finished file stays as it is" \
+  || { bad "draws moved into the experiments"; cat "$tmp/out" "$tmp/err"; }
 sed 's/"seed": 4/"seed": 5/' "$tmp/md2.json" > "$tmp/md4.json"
 sed -i 's/"draws": 50/"draws": 60/' "$tmp/md4.json"
 "$rmtmc" run "$tmp/md4.json" -o "$tmp/md.h5" --resume --progress none > /dev/null 2> "$tmp/err"
