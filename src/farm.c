@@ -242,22 +242,36 @@ typedef struct {
     rmt_progress mode;
     double start, last;
     uint64_t start_done;
-    double start_work; /* work_done() at the start */
+    int ranks;
 } progress;
 
-/* Work done and in all, in flops (rmt_ensemble_flops), over the run's
- * points: a sweep's points can differ in cost by orders of magnitude, so
- * the time left follows the work left, not the draws left. */
-static double work_done(const rmt_results *res, double *total)
+/* Wall seconds the draws left take on `ranks` ranks: a point's own mean
+ * draw time where it has finished draws, else its flops at the seconds per
+ * flop of the largest measured point that is cubic-bound (>= 1e8 flops; a
+ * small draw's time is mostly generation and bookkeeping), or at check's
+ * cautious 5 GFLOP/s; spread over the groups that compute its draws (as
+ * check's estimate). A sweep's points can differ in cost by orders of
+ * magnitude, so the time left follows the work left, not the draws left. */
+static double draw_seconds_left(const rmt_results *res, int ranks)
 {
-    double done = 0, all = 0;
+    double spf = 1.0 / 5e9, measured = 0, left = 0;
     for (uint32_t p = res->p_begin; p < res->p_end; p++) {
         double f = rmt_ensemble_flops(&res->plan->points[p].ens);
-        done += f * res->pts[p].done;
-        all += f * res->plan->points[p].draws;
+        const rmt_point_result *r = &res->pts[p];
+        if (r->done > 0 && f >= 1e8 && f > measured && r->seconds > 0) {
+            measured = f;
+            spf = r->seconds / r->done / f;
+        }
     }
-    if (total) *total = all;
-    return done;
+    for (uint32_t p = res->p_begin; p < res->p_end; p++) {
+        const rmt_point_result *r = &res->pts[p];
+        const rmt_point *pt = &res->plan->points[p];
+        double each = r->done > 0 ? r->seconds / r->done : rmt_ensemble_flops(&pt->ens) * spf;
+        int g = pt->ranks_per_draw > 1 ? pt->ranks_per_draw : 1, groups = ranks / g;
+        if (groups > 1 && !rmt_master_computes(groups, g)) groups--;
+        left += (double)(pt->draws - r->done) * each / (groups > 0 ? groups : 1);
+    }
+    return left;
 }
 
 static void progress_show(progress *pg, const rmt_results *res, int final)
@@ -269,10 +283,11 @@ static void progress_show(progress *pg, const rmt_results *res, int final)
     pg->last = t;
     uint64_t done = res->done_draws, total = res->total_draws;
     double rate = (t - pg->start) > 0 ? (double)(done - pg->start_done) / (t - pg->start) : 0;
-    double all_work, work = work_done(res, &all_work), work_rate = (work - pg->start_work) / (t - pg->start);
-    double left = t > pg->start && work_rate > 0 ? (all_work - work) / work_rate
-                : rate > 0                        ? (double)(total - done) / rate
-                                                  : NAN;
+    /* the draws' own time left, or at least what the draw rate so far
+     * gives (a tiny draw's time is mostly outside the draw itself) */
+    double by_rate = rate > 0 ? (double)(total - done) / rate : NAN;
+    double left = fmax(draw_seconds_left(res, pg->ranks), isfinite(by_rate) ? by_rate : 0);
+    if (!isfinite(by_rate) && done == 0) left = NAN;
     if (pg->mode == RMT_PROGRESS_BAR) {
         int width = 30, fill = total ? (int)((double)width * (double)done / (double)total) : width;
         char bar[64];
@@ -1249,7 +1264,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         m.plan = plan;
         m.res = res;
         m.o = opts;
-        m.pg = (progress){opts->progress, rmt_draw_now(), rmt_draw_now(), res->done_draws, work_done(res, NULL)};
+        m.pg = (progress){opts->progress, rmt_draw_now(), rmt_draw_now(), res->done_draws, size};
         m.last_ckpt = rmt_draw_now();
         m.last_ckpt_draws = res->done_draws;
         m.failed_before = res->failed_draws;

@@ -121,6 +121,10 @@ static int record(rmt_results *r, const rmt_draw_figs *f, const double *eig)
     p->figs[f->draw] = *f;
     p->done++;
     r->done_draws++;
+    if (isfinite(f->seconds)) {
+        p->seconds += f->seconds;
+        r->seconds += f->seconds;
+    }
     if (f->status != 0) {
         p->failed++;
         r->failed_draws++;

@@ -15,6 +15,7 @@
 typedef struct {
     uint32_t done;          /* finished draws (failed ones included) */
     uint32_t failed;        /* draws whose status is not 0 */
+    double seconds;         /* sum of the finished draws' seconds (for the time left) */
     uint8_t *have;          /* [draws] 1 when draw finished */
     rmt_draw_figs *figs;    /* [draws] by draw index */
     uint64_t *counts;       /* [bins] density counts of the finished draws */
@@ -31,6 +32,7 @@ typedef struct {
     uint64_t total_draws;   /* sum of draws requested in [p_begin, p_end) */
     uint64_t done_draws;    /* sum of done */
     uint64_t failed_draws;  /* sum of failed */
+    double seconds;         /* sum of every point's seconds */
     char created_utc[32];   /* when the run (first) started */
     int64_t *peak_rss;      /* [nranks] peak resident bytes of each rank, gathered at the end; NULL before */
     int nranks;

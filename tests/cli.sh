@@ -160,6 +160,15 @@ echo '{"name": "m", "draws": 3, "statistics": {"density": {"bins": 10}, "moments
 grep -q "^measures a: density 10 bins on \[.*\]; zero mass (tolerance auto); moments 1..2$" "$tmp/out" \
   && grep -q "^measures b: zero mass (tolerance auto); gap ratios (40 bins on \[0, 10\])$" "$tmp/out" \
   && ok "check lists what each experiment measures" || { bad "check's measures lines"; grep measures "$tmp/out"; }
+# the time left follows the work left: after 300 draws of n = 40, three of
+# n = 1500 remain (2.7 s at check's cautious 5 GFLOP/s, ~0.4 s each here);
+# the draws left at the rate so far said 0 s
+echo '{"name": "eta", "seed": 1, "experiments": [{"name": "small", "draws": 300, "ensemble": {"type": "wigner", "n": 40}},
+  {"name": "big", "draws": 3, "ensemble": {"type": "wigner", "n": 1500}}]}' > "$tmp/eta.json"
+"$rmtmc" run "$tmp/eta.json" -o "$tmp/eta.h5" --progress bar > /dev/null 2> "$tmp/err"
+eta=$(tr '\r' '\n' < "$tmp/err" | sed -n 's/.* 300\/303 draws .* ETA \([0-9]*\)s.*/\1/p' | head -1)
+[ -n "$eta" ] && [ "$eta" -ge 2 ] && ok "time left with the large draws still to come: ${eta} s, not 0" \
+  || { bad "time left after the small draws: '$eta'"; tr '\r' '\n' < "$tmp/err" | tail -5; }
 # a logspace's ends are exponents: an error at one of its points says so
 echo '{"name": "ls", "draws": 3, "ensemble": {"type": "wishart", "n": 100, "ratio": {"logspace": [0.25, 4, 5]}}}' > "$tmp/ls.json"
 "$rmtmc" check "$tmp/ls.json" > /dev/null 2> "$tmp/err"
