@@ -703,6 +703,7 @@ static rmt_status parse_statistics(const ctx *c, const cJSON *j, const char *pat
                 st->lo = st->hi = NAN;
             } else {
                 rmt_ensemble_support(e, &a, &bb);
+                st->range_auto = 1;
                 double w = bb - a;
                 st->lo = a - 0.05 * w;
                 st->hi = bb + 0.05 * w;

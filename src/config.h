@@ -117,7 +117,7 @@ typedef struct {
     double sp_max;
     int32_t sp_degree;     /* polynomial unfolding: degree of the fitted CDF */
     int32_t sp_per_draw;   /* polynomial unfolding: 1 = each draw's own CDF fitted, 0 = the pooled CDF */
-    int32_t pad2_;
+    int32_t range_auto;    /* 1: the density range came from "auto" (the ensemble's support) */
     double sp_bulk_lo, sp_bulk_hi; /* keep spacings whose unfolded position lies in this fraction of the range */
 } rmt_statcfg;
 

@@ -195,9 +195,40 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
  * under pool unfolding. */
 #define UNFOLD_MEAN_OFF 0.1
 
+/* Share of the eigenvalues outside the density range beyond which a run
+ * says so: an edge that finite n blurs past the "auto" margin (5 % of the
+ * support's width) loses well under 1 % (Wigner n = 20: ~0.02 %); a range
+ * that misses part of the spectrum loses more, and the histogram then no
+ * longer integrates to the density. */
+#define RANGE_OUT_NOTE 0.01
+
+static void range_notes(const rmt_results *r, FILE *notes)
+{
+    const rmt_plan *plan = r->plan;
+    for (uint32_t i = r->p_begin; i < r->p_end; i++) {
+        const rmt_point *pt = &plan->points[i];
+        const rmt_point_result *p = &r->pts[i];
+        if (pt->stat.bins <= 0) continue;
+        double in = 0;
+        for (int32_t k = 0; k < pt->stat.bins; k++) in += (double)p->counts[k];
+        double out = (double)p->below + (double)p->above, all = in + out;
+        if (!(all > 0) || !(out > RANGE_OUT_NOTE * all)) continue;
+        fprintf(notes,
+                "rmtmc: note: point %u: %.3g %% of the eigenvalues fell outside density.range [%.6g, %.6g] "
+                "(%.3g %% below, %.3g %% above; counted in density/below and density/above), so the histogram "
+                "misses that share of the density%s\n",
+                i, 100.0 * out / all, pt->stat.lo, pt->stat.hi, 100.0 * (double)p->below / all,
+                100.0 * (double)p->above / all,
+                pt->stat.range_auto ? "; \"auto\" takes the ensemble's limiting support, which this n or "
+                                      "sparsity exceeds: give \"range\": [low, high]"
+                                    : "; widen \"range\"");
+    }
+}
+
 void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const char *out)
 {
     const rmt_plan *plan = r->plan;
+    range_notes(r, notes);
     int any = 0;
     for (uint32_t i = r->p_begin; i < r->p_end; i++)
         any |= plan->points[i].stat.sp_unfold != RMT_UNFOLD_NONE || plan->points[i].stat.gr_bins > 0;

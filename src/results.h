@@ -83,11 +83,13 @@ void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const doub
  * for every point that asks for it. Call before writing. */
 rmt_status rmt_results_finalize(rmt_results *r);
 
-/* Print, for the points that measure them, the mean gap ratio and the
- * spacings (unfolding, count, mean, variance, KS distance to GOE) to `to`
- * (at most 20 points; more: "... in OUT (/points)"), and to `notes` a
- * note for each point whose unfolded spacings have a mean far from 1 (an
- * unfolding that failed). Prints nothing when no point measures them. */
+/* Print to `notes` a note for each point whose density range missed more
+ * than 1 % of the eigenvalues. Then, for the points that measure them, the
+ * mean gap ratio and the spacings (unfolding, count, mean, variance, KS
+ * distance to GOE) to `to` (at most 20 points; more: "... in OUT
+ * (/points)"), and to `notes` a note for each point whose unfolded
+ * spacings have a mean far from 1 (an unfolding that failed); no table
+ * when no point measures them. */
 void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const char *out);
 
 /* A point's estimate of figure `field` over its successful draws, summed in

@@ -134,6 +134,16 @@ sed 's/"unfolding": "pool"/"unfolding": "polynomial", "per_draw": true/' "$tmp/g
   && grep -q "polynomial per draw  *1977  *0\.998" "$tmp/out2" && [ ! -s "$tmp/err2" ] \
   && ok "a failed unfolding (mean spacing 0.126) is noted at the end of the run; per-draw unfolding (0.998) is not" \
   || { bad "local statistics at the end of a run"; cat "$tmp/out" "$tmp/err" "$tmp/out2" "$tmp/err2"; }
+# a density range that misses part of the spectrum is noted (Wigner on
+# [-1, 1]: the semicircle puts 39.1 % outside); an "auto" range at small n,
+# whose edges finite n blurs, is not (Wigner n = 20: ~0.1 % outside)
+echo '{"name": "narrow", "seed": 1, "draws": 20, "ensemble": {"type": "wigner", "n": 100}, "statistics": {"density": {"bins": 20, "range": [-1, 1]}}}' > "$tmp/narrow.json"
+echo '{"name": "edge", "seed": 1, "draws": 200, "ensemble": {"type": "wigner", "n": 20}, "statistics": {"density": {"bins": 20}}}' > "$tmp/edge.json"
+"$rmtmc" run "$tmp/narrow.json" -o "$tmp/narrow.h5" --progress none > /dev/null 2> "$tmp/err" \
+  && grep -q '^rmtmc: note: point 0: 39\.[0-9] % of the eigenvalues fell outside density.range \[-1, 1\] (19\.[0-9] % below, 19\.[0-9] % above; .*widen "range"$' "$tmp/err" \
+  && "$rmtmc" run "$tmp/edge.json" -o "$tmp/edge.h5" --progress none > /dev/null 2> "$tmp/err2" && [ ! -s "$tmp/err2" ] \
+  && ok "a density range missing 39 % of the eigenvalues is noted; an auto range at n = 20 is not" \
+  || { bad "density range note"; cat "$tmp/err" "$tmp/err2"; }
 # output names refused before any work (before, an empty one failed only at
 # the end, with exit 1); --name=value as --name value
 for o in "" "$tmp/dir.h5/" "$tmp/$(printf 'a%.0s' $(seq 300)).h5"; do
