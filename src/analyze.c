@@ -128,7 +128,7 @@ rmt_status rmt_analyze_run(const rmt_analyze_opts *o)
     /* more spectra than eigenvalues in each is the shape of a transposed file */
     printf("%s: %lld spectr%s of %lld eigenvalues%s\n", source, (long long)rows, rows == 1 ? "um" : "a",
            (long long)cols, rows > cols ? " (one spectrum per row; a file with one per column needs transposing)" : "");
-    if ((s = rmt_results_create(plan, &res))) goto out;
+    if ((s = rmt_results_create(plan, 0, 0, &res))) goto out;
     if (!o->config && rows < 2)
         fprintf(stderr, "rmtmc: one spectrum: its spacings are unfolded by a fitted polynomial (pool unfolding needs "
                 "2 or more; -c CONFIG chooses)\n");

@@ -1086,7 +1086,7 @@ static int cmd_merge(int argc, char **argv)
         if (!s && !plan) {
             /* the parts carry their config: rebuild the plan from the first */
             s = rmt_config_parse(st.config_json, strlen(st.config_json), parts[i], &plan);
-            if (!s) s = rmt_results_create(plan, &res);
+            if (!s) s = rmt_results_create(plan, 0, 0, &res);
         }
         if (!s && strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json)) {
             char where[256] = "";
@@ -1168,8 +1168,7 @@ static int cmd_run(const args *a, int argc, char **argv)
         if (!s && resuming) s = check_resumable(plan, a->slice_i, a->slice_k, out, &complete);
         if (!s) s = check_space(out, plan, a->slice_i, a->slice_k, resuming);
         if (!s) lockfd = lock_output(out, &s);
-        if (!s) s = rmt_results_create(plan, &res);
-        if (!s && a->slice_k > 0) rmt_results_set_slice(res, a->slice_i, a->slice_k);
+        if (!s) s = rmt_results_create(plan, a->slice_i, a->slice_k, &res);
         if (!s && resuming) s = resume(res, out, complete, &nothing_to_do);
         else if (!s && a->resume) fprintf(stderr, "rmtmc: no checkpoint at %s: starting the run\n", out);
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");

@@ -330,14 +330,14 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i, int complete)
     double *mom = malloc(sizeof(double) * (m ? m : 1) * (K ? K : 1));
     /* spectra go into checkpoints and job-array parts too when spacings need
      * them: resuming and merging unfold against all draws */
-    int store = p->eig && (pt->stat.eigenvalues || !complete || r->slice_k > 1);
+    int store = rmt_stats_needs_spectra(&pt->stat) && (pt->stat.eigenvalues || !complete || r->slice_k > 1);
     double *eig = store ? malloc(sizeof(double) * (m ? m : 1) * n) : NULL;
     if (!idx || !sz || !status || !col || !mom || (store && !eig)) {
         rc = -1;
         goto out;
     }
     size_t row = 0;
-    for (uint32_t d = 0; d < pt->draws; d++) {
+    for (uint32_t d = 0; p->have && d < pt->draws; d++) {
         if (!p->have[d]) continue;
         const rmt_draw_figs *fg = &p->figs[d];
         idx[row] = d;
@@ -350,7 +350,7 @@ static int write_point(hid_t f, const rmt_results *r, uint32_t i, int complete)
         col[3 * m + row] = fg->mean_gap_ratio;
         col[4 * m + row] = fg->seconds;
         for (size_t k = 0; k < K; k++) mom[row * K + k] = fg->moments[k];
-        if (eig) memcpy(eig + row * n, p->eig + (size_t)d * n, sizeof(double) * n);
+        if (eig && p->eig) memcpy(eig + row * n, p->eig + (size_t)d * n, sizeof(double) * n);
         row++;
     }
     rc |= dset_i64(g, "draws/index", m, idx);
@@ -764,6 +764,10 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
         H5Gclose(g);
         return -1;
     }
+    if (done > 0 && !p->have) {
+        H5Gclose(g);
+        return -7; /* draws of a point outside this run's slice */
+    }
     int64_t *idx = malloc(sizeof(int64_t) * (m + 1)), *sz = malloc(sizeof(int64_t) * (m + 1));
     int32_t *status = malloc(sizeof(int32_t) * (m + 1) * 2), *solver = status ? status + m + 1 : NULL;
     double *col = malloc(sizeof(double) * (m + 1) * 5), *mom = malloc(sizeof(double) * (m + 1) * (K + 1));
@@ -868,6 +872,9 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
     if (rc == -6)
         return RMT_ERR(RMT_EUSAGE, "%s: point %u has a successful draw whose stored spectrum is not finite (a damaged "
                        "file)", path, bad);
+    if (rc == -7)
+        return RMT_ERR(RMT_EUSAGE, "%s: point %u has draws done, and it is not in this run's --points slice (a file "
+                       "of another slice, or a merged one)", path, bad);
     if (rc == -4)
         return RMT_ERR(RMT_EUSAGE, "%s: point %u has other parameters than this config's point %u (written in another "
                        "point order, or for another config)", path, bad, bad);

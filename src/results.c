@@ -29,7 +29,7 @@ static void *rows_calloc(size_t count, size_t size)
     return p;
 }
 
-rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
+rmt_status rmt_results_create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, rmt_results **out)
 {
     rmt_results *r = calloc(1, sizeof *r);
     if (!r) return RMT_ERR(RMT_ERUNTIME, "out of memory");
@@ -38,17 +38,27 @@ rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out)
     r->p_end = plan->npoints;
     r->slice_i = 0;
     r->slice_k = 1;
+    if (slice_k > 0) {
+        r->slice_i = slice_i;
+        r->slice_k = slice_k;
+        rmt_plan_slice(plan, slice_i, slice_k, &r->p_begin, &r->p_end);
+    }
     r->pts = calloc(plan->npoints ? plan->npoints : 1, sizeof(rmt_point_result));
     if (!r->pts) { free(r); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
     for (uint32_t i = 0; i < plan->npoints; i++) {
         const rmt_point *pt = &plan->points[i];
         rmt_point_result *p = &r->pts[i];
+        p->counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
+        if (!p->counts) {
+            rmt_results_destroy(r);
+            return RMT_ERR(RMT_ERUNTIME, "out of memory for the results of point %u", i);
+        }
+        if (i < r->p_begin || i >= r->p_end) continue; /* another slice's: no rows */
         p->have = calloc(pt->draws, 1);
         p->figs = rows_calloc(pt->draws, sizeof(rmt_draw_figs));
-        p->counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
         int spectra = rmt_stats_needs_spectra(&pt->stat);
         if (spectra) p->eig = rows_calloc((size_t)pt->draws * (size_t)pt->ens.n, sizeof(double));
-        if (!p->have || !p->figs || !p->counts || (spectra && !p->eig)) {
+        if (!p->have || !p->figs || (spectra && !p->eig)) {
             rmt_results_destroy(r);
             return RMT_ERR(RMT_ERUNTIME, "out of memory for the results of point %u", i);
         }
@@ -86,15 +96,6 @@ double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uin
     return keep + extra;
 }
 
-void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k)
-{
-    r->slice_i = i;
-    r->slice_k = k;
-    rmt_plan_slice(r->plan, i, k, &r->p_begin, &r->p_end);
-    r->total_draws = 0;
-    for (uint32_t p = r->p_begin; p < r->p_end; p++) r->total_draws += r->plan->points[p].draws;
-}
-
 void rmt_results_destroy(rmt_results *r)
 {
     if (!r) return;
@@ -116,7 +117,7 @@ static int record(rmt_results *r, const rmt_draw_figs *f, const double *eig)
 {
     const rmt_point *pt = &r->plan->points[f->point];
     rmt_point_result *p = &r->pts[f->point];
-    if (p->have[f->draw]) return 0;
+    if (!p->have || p->have[f->draw]) return 0; /* no rows: another slice's point */
     p->have[f->draw] = 1;
     p->figs[f->draw] = *f;
     p->done++;
@@ -180,7 +181,7 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
         at = offsetof(rmt_draw_figs, moments) + sizeof(double) * (size_t)(k - 1);
     else at = SIZE_MAX;
     int64_t m = 0;
-    for (uint32_t d = 0; at != SIZE_MAX && d < pt->draws; d++) {
+    for (uint32_t d = 0; at != SIZE_MAX && p->have && d < pt->draws; d++) {
         if (!p->have[d] || p->figs[d].status != 0) continue;
         memcpy(&x[m++], (const char *)&p->figs[d] + at, sizeof(double));
     }
@@ -282,7 +283,7 @@ rmt_status rmt_results_finalize(rmt_results *r)
     for (uint32_t i = 0; i < r->plan->npoints; i++) {
         const rmt_point *pt = &r->plan->points[i];
         rmt_point_result *p = &r->pts[i];
-        if (pt->stat.sp_unfold == RMT_UNFOLD_NONE) continue;
+        if (pt->stat.sp_unfold == RMT_UNFOLD_NONE || !p->have) continue;
         uint8_t *usable = malloc(pt->draws ? pt->draws : 1);
         if (!usable) return RMT_ERR(RMT_ERUNTIME, "out of memory");
         for (uint32_t d = 0; d < pt->draws; d++) usable[d] = p->have[d] && p->figs[d].status == 0;

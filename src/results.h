@@ -44,7 +44,11 @@ typedef struct {
     double master_busy_s, master_ckpt_s, master_run_s;
 } rmt_results;
 
-rmt_status rmt_results_create(const rmt_plan *plan, rmt_results **out);
+/* Results of slice i of k of the plan's points (contiguous, in point
+ * order: points [i P / k, (i + 1) P / k), for job arrays; k = 0: all).
+ * Only the slice's points get rows for their draws (and spectra); the
+ * others are written as points with no draws done. */
+rmt_status rmt_results_create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, rmt_results **out);
 
 /* Bytes rank 0 holds at its peak for the draws of points [begin, end):
  * every draw's row and, where spacings or output.eigenvalues need them,
@@ -60,9 +64,6 @@ double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uin
  * status and solver, six figures, and the moments. */
 double rmt_results_column_bytes(const rmt_point *pt);
 
-/* Restrict the run to slice i of k of the points (contiguous, in point
- * order: points [i P / k, (i + 1) P / k)), for job arrays. */
-void rmt_results_set_slice(rmt_results *r, uint32_t i, uint32_t k);
 void rmt_results_destroy(rmt_results *r); /* accepts NULL */
 
 /* Record one draw. A draw already recorded is ignored (returns RMT_OK), so

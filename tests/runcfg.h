@@ -24,7 +24,7 @@ static run run_config(const char *json)
     run r = {NULL, NULL};
     rmt_err_clear();
     if (rmt_config_parse(json, strlen(json), "test.json", &r.plan)) fail_msg("config: %s", rmt_err_message());
-    assert_int_equal(rmt_results_create(r.plan, &r.res), RMT_OK);
+    assert_int_equal(rmt_results_create(r.plan, 0, 0, &r.res), RMT_OK);
     rmt_solve_init_threads();
     rmt_draw_ctx *c = rmt_draw_create();
     assert_non_null(c);

@@ -107,6 +107,17 @@ import h5py; f = h5py.File('$tmp/m5.h5'); assert f.attrs['complete'] == 0
 "$rmtmc" run "$tmp/c.json" -o "$tmp/m5.h5" --resume --progress none > /dev/null 2>&1 \
   && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/m5.h5" > /dev/null \
   && ok "--resume on an incomplete merge computes the missing points: equal to a single run" || bad "resume of an incomplete merge"
+# a slice holds rows for its own points only: a point of another slice
+# far larger than memory (10^9 draws of n = 1000 with spacings: 8 PB of
+# spectra) does not stop it (before, "out of memory for the results of point 1")
+cat > "$tmp/huge.json" <<'JSON'
+{"name": "huge", "seed": 1, "experiments": [
+ {"name": "small", "draws": 10, "ensemble": {"type": "wigner", "n": 10}},
+ {"name": "huge", "draws": 1000000000, "ensemble": {"type": "wigner", "n": 1000}, "statistics": {"spacings": {"unfolding": "pool"}}}]}
+JSON
+"$rmtmc" run "$tmp/huge.json" -o "$tmp/huge0.h5" --points 0/2 --progress none > "$tmp/out" 2> "$tmp/err" \
+  && grep -q "^10 draws (0 failed) written to" "$tmp/out" \
+  && ok "a slice runs beside another slice's point larger than memory" || { bad "slice beside a huge point"; cat "$tmp/out" "$tmp/err"; }
 "$rmtmc" run "$tmp/c.json" -o "$tmp/x.h5" --points 3/3 > /dev/null 2>&1; [ $? = 2 ] && ok "--points 3/3: exit 2" || bad "--points out of range"
 
 # a finished single run is no part when spacings pool spectra it did not keep: say so

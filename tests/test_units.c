@@ -815,7 +815,7 @@ static void test_farm_natural_batch(void **state)
     rmt_plan *p = parse("{\"name\":\"x\",\"seed\":1,\"draws\":100,\"ranks_per_draw\":1,"
                         "\"ensemble\":{\"type\":\"wigner\",\"n\":{\"sweep\":[8,4000,8]}}}");
     rmt_results *r = NULL;
-    assert_int_equal(rmt_results_create(p, &r), RMT_OK);
+    assert_int_equal(rmt_results_create(p, 0, 0, &r), RMT_OK);
     uint64_t cheap = rmt_farm_natural_batch(p, r, 1, 0, 0);
     assert_true(cheap >= 100);
     assert_int_equal(rmt_farm_natural_batch(p, r, 1, 0, 99), cheap);
