@@ -20,6 +20,7 @@
 #include "draw.h"
 #include "farm.h"
 #include "h5out.h"
+#include "journal.h"
 #include "results.h"
 #include "solve.h"
 #include "solve_grid.h"
@@ -105,6 +106,9 @@ static const char help[] =
     "  RMT_GRID_DRIVER    eigensolver on process grids where the config's \"solver\" is auto:\n"
     "                     pdsyev, pdsyevr, elpa (unset or auto: the fastest measured solver\n"
     "                     that fits in --mem-per-rank)\n"
+    "  RMT_JOURNAL_FROM   seconds a full checkpoint (a rewrite of the output) must take before\n"
+    "                     checkpoints between rewrites commit OUT.h5.journal instead (default\n"
+    "                     0.5; see README, \"Interruptions\")\n"
     "  RMT_DEBUG          error messages also name the source file and line\n"
     "  A value these variables cannot take is refused (exit 2), not ignored.\n"
     "\n"
@@ -470,23 +474,32 @@ static rmt_status check_output(const char *path, int force, const char *from_con
     } else if (access(dir, W_OK) != 0) {
         s = RMT_ERR(RMT_EUSAGE, "%s: directory %s is not writable", path, dir);
     } else {
-        /* OUT.lock and OUT.tmp are written beside it */
+        /* OUT.lock, OUT.tmp and OUT.journal are written beside it */
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         long most = pathconf(dir, _PC_NAME_MAX);
         if (most <= 0) most = 255;
-        if ((long)strlen(base) + 5 > most)
-            s = RMT_ERR(RMT_EUSAGE, "%s: the file name has %zu characters; with .lock or .tmp added it must fit in the "
+        if ((long)strlen(base) + 8 > most)
+            s = RMT_ERR(RMT_EUSAGE, "%s: the file name has %zu characters; with .journal added it must fit in the "
                         "%ld the filesystem allows", path, strlen(base), most);
     }
     free(copy);
     return s;
 }
 
-/* The solver's environment variables hold values they may (run, check). */
+/* The environment variables hold values they may (run, check). */
 static rmt_status check_env(void)
 {
     rmt_status s = rmt_solve_check_env();
-    return s ? s : rmt_grid_check_env();
+    if (!s) s = rmt_grid_check_env();
+    const char *jf = getenv("RMT_JOURNAL_FROM");
+    if (!s && jf && *jf) {
+        char *end;
+        errno = 0;
+        double v = strtod(jf, &end);
+        if (*end || errno || !(v >= 0))
+            s = RMT_ERR(RMT_EUSAGE, "RMT_JOURNAL_FROM: expected seconds (a number >= 0), found '%s'", jf);
+    }
+    return s;
 }
 
 /* Groups of g consecutive ranks: with `ranks` not a multiple of a point's
@@ -1048,8 +1061,12 @@ static rmt_status resume(rmt_results *res, const char *out, int complete, int *n
         return RMT_OK;
     }
     RMT_TRY(rmt_h5in_restore(out, res));
-    fprintf(stderr, "rmtmc: resuming %s: %llu of %llu draws already done\n", out,
-            (unsigned long long)res->done_draws, (unsigned long long)res->total_draws);
+    uint64_t journalled = 0;
+    RMT_TRY(rmt_journal_replay(out, res->ckpt_id, res, &journalled, &res->journal_keep));
+    char more[96] = "";
+    if (journalled) snprintf(more, sizeof more, " (%llu of them from %s.journal)", (unsigned long long)journalled, out);
+    fprintf(stderr, "rmtmc: resuming %s: %llu of %llu draws already done%s\n", out,
+            (unsigned long long)res->done_draws, (unsigned long long)res->total_draws, more);
     return RMT_OK;
 }
 
@@ -1095,6 +1112,9 @@ static int cmd_merge(int argc, char **argv)
                         where[0] ? "; they differ at " : "", where);
         }
         if (!s) s = rmt_h5in_restore(parts[i], res);
+        /* a part stopped at a light checkpoint: the rest of it is in its journal */
+        uint64_t journalled = 0, keep = 0;
+        if (!s) s = rmt_journal_replay(parts[i], res->ckpt_id, res, &journalled, &keep);
         free(st.config_json);
         st.config_json = NULL;
     }

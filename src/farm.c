@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "draw.h"
 #include "ensemble.h"
+#include "journal.h"
 #include "solve.h"
 #include "solve_grid.h"
 
@@ -495,16 +497,99 @@ typedef struct {
     const rmt_farm_opts *o;
     progress pg;
     double last_ckpt;      /* when the last checkpoint ended */
-    double last_ckpt_cost; /* how long it took */
+    double light_cost;     /* how long the last light checkpoint took */
     uint64_t last_ckpt_draws;
     uint64_t failed_before; /* failed draws a resumed run starts with: max_failures counts afresh */
+    double full_cost;       /* how long the last full checkpoint took (0: none yet) */
+    double last_full;       /* when it ended */
+    double file_bytes;      /* the size of the file it wrote */
 } master_state;
 
-static rmt_status checkpoint(rmt_results *res, const rmt_farm_opts *o, int complete)
+/* A full checkpoint rewrites the output file with every row so far; a
+ * light one commits the journal (OUT.h5.journal) of what arrived since
+ * the last full one, which --resume and merge apply. A checkpoint is light
+ * once a full one takes longer than journal_from seconds (RMT_JOURNAL_FROM,
+ * default JOURNAL_FROM; below that the file itself stays current for
+ * readers), as long as the journal is smaller than the file: rewrites
+ * then come as the file doubles, and all of them write about twice its
+ * final size, where a rewrite every checkpoint_seconds wrote it again and
+ * again. The last checkpoint (complete) is full and removes the journal. */
+#define JOURNAL_FROM 0.5
+
+static double journal_from(void)
 {
+    const char *e = getenv("RMT_JOURNAL_FROM"); /* checked by the cli */
+    return e && *e ? strtod(e, NULL) : JOURNAL_FROM;
+}
+
+typedef enum { CKPT_DUE, CKPT_STOP, CKPT_FINAL } ckpt_kind;
+
+static void remove_journal(const char *h5path)
+{
+    char *p = rmt_journal_path(h5path);
+    if (p) unlink(p);
+    free(p);
+}
+
+/* Whether checkpoints may be light: a journal extends the file, and full
+ * checkpoints are slow. */
+static int journalling(const master_state *m)
+{
+    return m->res->journal && m->res->ckpt_id != 0 && m->full_cost > journal_from();
+}
+
+/* Whether a checkpoint of this kind would be light now: a stop's always
+ * (quick, before a batch system's kill); a due one while the journal is
+ * smaller than the file, or the last full checkpoint is more recent than
+ * CKPT_SPACING times what it took. */
+static int checkpoint_light(const master_state *m, ckpt_kind kind)
+{
+    if (kind == CKPT_FINAL || !journalling(m)) return 0;
+    return kind == CKPT_STOP || (double)rmt_journal_bytes(m->res->journal) < m->file_bytes ||
+           rmt_draw_now() - m->last_full < CKPT_SPACING * m->full_cost;
+}
+
+/* The least time between two checkpoints by time, over CKPT_SPACING:
+ * what the next one is expected to take (a full one's spacing counts from
+ * the last full one, checkpoint_light). */
+static double checkpoint_cost(const master_state *m)
+{
+    if (!journalling(m)) return m->full_cost;
+    return checkpoint_light(m, CKPT_DUE) ? m->light_cost : 0.0;
+}
+
+static rmt_status checkpoint(master_state *m, ckpt_kind kind)
+{
+    rmt_results *res = m->res;
+    const rmt_farm_opts *o = m->o;
     double t0 = rmt_draw_now();
-    rmt_status s = rmt_results_finalize(res);
-    if (!s) s = rmt_h5out_write(o->output_path, res, &o->meta, complete);
+    rmt_status s = RMT_OK;
+    int complete = kind == CKPT_FINAL && res->done_draws == res->total_draws;
+    if (checkpoint_light(m, kind)) {
+        s = rmt_journal_commit(res->journal);
+        m->light_cost = rmt_draw_now() - t0;
+    } else {
+        uint64_t id = rmt_journal_new_id();
+        res->ckpt_id = id;
+        s = rmt_results_finalize(res);
+        if (!s) s = rmt_h5out_write(o->output_path, res, &o->meta, complete);
+        struct stat sb;
+        m->file_bytes = !s && stat(o->output_path, &sb) == 0 ? (double)sb.st_size : 0.0;
+        m->last_full = rmt_draw_now();
+        m->full_cost = m->last_full - t0;
+        /* the journal restarts from this file, once a full checkpoint is
+         * slow enough to need one; a run that ends removes it */
+        if (!s && complete) {
+            rmt_journal_close(res->journal, 1);
+            res->journal = NULL;
+            remove_journal(o->output_path);
+        } else if (!s && res->journal) {
+            s = rmt_journal_restart(res->journal, id);
+        } else if (!s && m->full_cost > journal_from() && kind == CKPT_DUE) {
+            rmt_status js = rmt_journal_open(o->output_path, id, 0, &res->journal);
+            if (js) fprintf(stderr, "rmtmc: %s; every checkpoint rewrites the whole file\n", rmt_err_message());
+        }
+    }
     res->master_ckpt_s += rmt_draw_now() - t0;
     return s;
 }
@@ -1095,7 +1180,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         take_signals();
         if (stop_signal) break;
         if (o->max_failures >= 0 && (int64_t)(res->failed_draws - m->failed_before) > o->max_failures) {
-            if ((s = checkpoint(res, o, 0))) goto out;
+            if ((s = checkpoint(m, CKPT_STOP))) goto out;
             s = RMT_ERR(RMT_ERUNTIME,
                         "%llu draws failed, more than max_failures = %lld; stopped (see draws/status in %s; "
                         "--resume goes on, counting failures afresh)",
@@ -1105,16 +1190,15 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         }
         progress_show(&m->pg, res, 0);
         /* by time: every checkpoint_seconds, but never sooner than
-         * CKPT_SPACING times what the last one took, since a checkpoint
-         * rewrites every row so far and the groups wait meanwhile: on a
-         * long, large run they would otherwise come to take all the time */
+         * CKPT_SPACING times what the next one is expected to take (the last
+         * of its kind), since a full checkpoint rewrites every row so far and
+         * the groups wait meanwhile: on a long, large run they would
+         * otherwise come to take all the time */
         if ((o->checkpoint_seconds > 0 &&
-             rmt_draw_now() - m->last_ckpt >= fmax(o->checkpoint_seconds, CKPT_SPACING * m->last_ckpt_cost)) ||
+             rmt_draw_now() - m->last_ckpt >= fmax(o->checkpoint_seconds, CKPT_SPACING * checkpoint_cost(m))) ||
             (o->checkpoint_draws > 0 && (int64_t)(res->done_draws - m->last_ckpt_draws) >= o->checkpoint_draws)) {
-            const double t0 = rmt_draw_now();
-            if ((s = checkpoint(res, o, 0))) goto out;
+            if ((s = checkpoint(m, CKPT_DUE))) goto out;
             m->last_ckpt = rmt_draw_now();
-            m->last_ckpt_cost = m->last_ckpt - t0;
             m->last_ckpt_draws = res->done_draws;
         }
         if (handled) continue;
@@ -1181,7 +1265,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
          * checkpoint) */
         for (int k = 1; k < ng; k++) MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_HALT, MPI_COMM_WORLD);
         if ((s = own_drain(own, res))) goto out;
-        if ((s = checkpoint(res, o, 0))) goto out;
+        if ((s = checkpoint(m, CKPT_STOP))) goto out;
         uint32_t msg[3] = {0, 0, 0};
         group_bcast(ph, msg);
         s = RMT_ERR(RMT_EINTERRUPT, "stopped by signal %d after %llu of %llu draws; checkpoint in %s (continue with --resume)",
@@ -1268,6 +1352,22 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         m.last_ckpt = rmt_draw_now();
         m.last_ckpt_draws = res->done_draws;
         m.failed_before = res->failed_draws;
+        /* a resumed run continues the journal its file names (the intact
+         * part rmt_journal_replay applied); any other is stale. A run
+         * starts one once a full checkpoint is slow (checkpoint). */
+        if (res->ckpt_id && res->journal_keep) {
+            rmt_status js = rmt_journal_open(opts->output_path, res->ckpt_id, res->journal_keep, &res->journal);
+            if (js) fprintf(stderr, "rmtmc: %s; every checkpoint rewrites the whole file\n", rmt_err_message());
+            /* its file was slow to write (it has a journal): a guess, until
+             * the next full checkpoint is timed */
+            m.full_cost = 2.0 * journal_from() + 1e-3;
+            m.last_full = rmt_draw_now();
+            m.file_bytes = 0;
+            struct stat sb;
+            if (stat(opts->output_path, &sb) == 0) m.file_bytes = (double)sb.st_size;
+        } else {
+            remove_journal(opts->output_path);
+        }
     }
     rmt_status s = RMT_OK;
     int g = 0;
@@ -1349,5 +1449,5 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
     if (rank != 0) return RMT_OK;
     progress_show(&m.pg, res, 1);
     res->master_run_s = rmt_draw_now() - t_run;
-    return checkpoint(res, opts, res->done_draws == res->total_draws);
+    return checkpoint(&m, CKPT_FINAL);
 }

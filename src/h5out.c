@@ -177,6 +177,8 @@ static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int c
     rc |= attr_str(f, "created_utc", r->created_utc);
     rc |= attr_str(f, "finished_utc", fin);
     rc |= attr_i64(f, "complete", complete ? 1 : 0);
+    /* a checkpoint's id: its journal (OUT.h5.journal) names it */
+    if (!complete && r->ckpt_id) rc |= attr_i64(f, "checkpoint_id", (int64_t)r->ckpt_id);
     rc |= attr_i64(f, "mpi_ranks", m->mpi_ranks);
     rc |= attr_str(f, "hostname", host);
     if (job) rc |= attr_str(f, "slurm_job_id", job);
@@ -852,6 +854,8 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open", path);
     read_attr_str(f, "created_utc", r->created_utc, sizeof r->created_utc);
+    int64_t id = 0;
+    r->ckpt_id = read_attr_i64(f, "checkpoint_id", &id) == 0 && id > 0 ? (uint64_t)id : 0;
     int rc = 0;
     uint32_t bad = 0;
     for (uint32_t i = 0; i < r->plan->npoints && !rc; i++) {

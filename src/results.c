@@ -1,5 +1,7 @@
 #include "results.h"
 
+#include "journal.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +111,7 @@ void rmt_results_destroy(rmt_results *r)
         }
     free(r->pts);
     free(r->peak_rss);
+    rmt_journal_close(r->journal, 0); /* a run that stopped: kept for --resume */
     free(r);
 }
 
@@ -145,7 +148,9 @@ rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_
     const rmt_point *pt = &r->plan->points[f->point];
     if (f->draw >= pt->draws) return RMT_ERR(RMT_ERUNTIME, "result for unknown draw %u of point %u", f->draw, f->point);
     rmt_point_result *p = &r->pts[f->point];
-    if (record(r, f, eig) && f->status == 0) {
+    if (!record(r, f, eig)) return RMT_OK;
+    if (r->journal) rmt_journal_draw(r->journal, f, p->eig && eig ? eig : NULL, pt->ens.n);
+    if (f->status == 0) {
         if (counts) rmt_results_add_counts(r, f->point, counts);
         p->below += f->below;
         p->above += f->above;
@@ -158,6 +163,7 @@ void rmt_results_add_counts(rmt_results *r, uint32_t point, const uint64_t *coun
     rmt_point_result *p = &r->pts[point];
     const int64_t nc = rmt_stats_ncounts(&r->plan->points[point].stat);
     for (int64_t k = 0; k < nc; k++) p->counts[k] += counts[k];
+    if (r->journal) rmt_journal_counts(r->journal, point, counts, nc);
 }
 
 void rmt_results_restore_draw(rmt_results *r, const rmt_draw_figs *f, const double *eig) { (void)record(r, f, eig); }

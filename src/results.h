@@ -24,6 +24,8 @@ typedef struct {
     rmt_local local;        /* spacings, from rmt_results_finalize() */
 } rmt_point_result;
 
+typedef struct rmt_journal rmt_journal;
+
 typedef struct {
     const rmt_plan *plan;   /* borrowed; must outlive the results */
     rmt_point_result *pts;  /* [plan->npoints] */
@@ -42,6 +44,12 @@ typedef struct {
      * checkpoints, and the farm's wall seconds */
     uint64_t master_received;
     double master_busy_s, master_ckpt_s, master_run_s;
+    /* checkpoints: the id of the last full one (an attribute of the file;
+     * 0 before the first), and where draws and counts are journalled
+     * until the next (NULL: not journalled) */
+    uint64_t ckpt_id;
+    rmt_journal *journal;
+    uint64_t journal_keep;  /* the intact bytes of the journal a resume applied (0: none) */
 } rmt_results;
 
 /* Results of slice i of k of the plan's points (contiguous, in point

@@ -38,7 +38,7 @@ RMT_DEBUG=1 "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5" 2> "$tmp/err"
 grep -q "nope.json.*\[.*config.c:[0-9]*\]$" "$tmp/err" && ok "RMT_DEBUG names the source line" || bad "RMT_DEBUG: $(cat "$tmp/err")"
 expect 2 "output directory missing" -- "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/no/such/dir/x.h5"
 # environment variables with values they cannot take are refused, naming the variable, before any output
-for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT_BLAS_THREADS=abc RMT_EIG_2STAGE_KD=-1; do
+for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT_BLAS_THREADS=abc RMT_EIG_2STAGE_KD=-1 RMT_JOURNAL_FROM=-1 RMT_JOURNAL_FROM=soon; do
   expect 2 "$bad_env refused by run" -- env "$bad_env" "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/env.h5"
   grep -q "^rmtmc: ${bad_env%%=*}: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "$bad_env: $(cat "$tmp/err")"
   expect 2 "$bad_env refused by check" -- env "$bad_env" "$rmtmc" check "$src/configs/quickstart.json"

@@ -395,4 +395,65 @@ assert a['complete'] == 1 and 0 < share < 0.35, share
 print('checkpoint share %.3f' % share)
 " && ok "checkpoints by time are spaced by their own cost: under 35 % of the run at checkpoint_seconds 0.001" \
   || bad "checkpoint spacing"
+
+# Light checkpoints: once full checkpoints are slow (RMT_JOURNAL_FROM=0
+# makes every one count as slow), a checkpoint commits OUT.h5.journal
+# instead of rewriting the file. kill -9 after some commits, SIGTERM (a
+# light stop), and a --points part merged with its journal: each gives the
+# uninterrupted run's file, and the journal's draws are used (the file
+# alone holds fewer).
+cat > "$tmp/j.json" <<'JSON'
+{"name": "journal", "seed": 3, "draws": 12000, "ensemble": {"type": "wigner", "n": {"sweep": [60, 80]}},
+ "statistics": {"density": {"bins": 20}, "moments": 3, "gap_ratios": {"bins": 10},
+                "spacings": {"unfolding": "pool", "bins": 10}},
+ "output": {"checkpoint_seconds": 0.2}}
+JSON
+mpiexec -n 2 "$rmtmc" run "$tmp/j.json" -o "$tmp/jref.h5" --progress none > /dev/null 2>&1 || bad "journal: reference run"
+# kill -9 mpiexec and its ranks (process groups of their own), and wait
+# until they are gone
+kill_job() {
+  kill -9 -- -"$1" $(pgrep -P "$1") 2> /dev/null
+  wait "$1" 2> /dev/null
+  for i in $(seq 50); do pgrep -P "$1" > /dev/null || break; sleep 0.1; done
+}
+# wait until the journal holds a commit after its header (it grows past
+# 300 kB in well under a second), then stop the run with signal $1
+journal_stop() {
+  rm -f "$tmp/jk.h5" "$tmp/jk.h5.journal"
+  RMT_JOURNAL_FROM=0 setsid mpiexec -n 2 "$rmtmc" run "$tmp/j.json" -o "$tmp/jk.h5" --progress none > /dev/null 2>> "$tmp/log" &
+  local pid=$! i=0
+  while [ $i -lt 300 ] && [ "$(stat -c %s "$tmp/jk.h5.journal" 2>/dev/null || echo 0)" -lt 300000 ]; do sleep 0.02; i=$((i + 1)); done
+  sleep 0.3
+  if [ "$1" = KILL ]; then kill_job $pid; else pkill -"$1" -P $pid; fi
+  wait $pid; echo $? > "$tmp/jrc"
+  for i in $(seq 50); do pgrep -P "$pid" > /dev/null || break; sleep 0.1; done
+}
+for sig in KILL TERM; do
+  journal_stop $sig
+  held=$($py -c "import h5py; f = h5py.File('$tmp/jk.h5'); print(sum(int(g.attrs['draws_done']) for g in f['points'].values()))" 2>/dev/null)
+  RMT_JOURNAL_FROM=0 mpiexec -n 1 "$rmtmc" run "$tmp/j.json" -o "$tmp/jk.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+  rc=$?
+  [ $rc = 0 ] && [ -n "$held" ] && grep -q "rmtmc: resuming .*jk.h5: [0-9]* of 24000 draws already done ([1-9][0-9]* of them from .*jk.h5.journal)" "$tmp/err" \
+    && [ ! -e "$tmp/jk.h5.journal" ] && $py "$src/tests/h5same.py" "$tmp/jref.h5" "$tmp/jk.h5" \
+    && ok "SIG$sig with a journal (run exit $(cat "$tmp/jrc"); the file held $held draws): resumed on 1 rank from file and journal, equal to the uninterrupted run" \
+    || { bad "resume from a journal after SIG$sig (resume exit $rc, file held '$held')"; cat "$tmp/err"; }
+done
+# a job-array part stopped with a journal merges with it
+rm -f "$tmp/jp"*
+mpiexec -n 2 "$rmtmc" run "$tmp/j.json" -o "$tmp/jp1.h5" --points 1/2 --progress none > /dev/null 2>&1 || bad "journal: part 1"
+RMT_JOURNAL_FROM=0 setsid mpiexec -n 2 "$rmtmc" run "$tmp/j.json" -o "$tmp/jp0.h5" --points 0/2 --progress none > /dev/null 2>> "$tmp/log" &
+pid=$! i=0
+while [ $i -lt 300 ] && [ "$(stat -c %s "$tmp/jp0.h5.journal" 2>/dev/null || echo 0)" -lt 300000 ]; do sleep 0.02; i=$((i + 1)); done
+sleep 0.3; kill_job $pid
+held=$($py -c "import h5py; print(int(h5py.File('$tmp/jp0.h5')['points/000000'].attrs['draws_done']))" 2>/dev/null)
+"$rmtmc" merge "$tmp/jm.h5" "$tmp/jp0.h5" "$tmp/jp1.h5" > "$tmp/out" 2> "$tmp/err"
+got=$($py -c "import h5py; print(int(h5py.File('$tmp/jm.h5')['points/000000'].attrs['draws_done']))" 2>/dev/null)
+[ -n "$held" ] && [ -n "$got" ] && [ "$got" -gt "$held" ] \
+  && "$rmtmc" run "$tmp/j.json" -o "$tmp/jm.h5" --resume --progress none > /dev/null 2>&1 \
+  && $py "$src/tests/h5same.py" "$tmp/jref.h5" "$tmp/jm.h5" \
+  && ok "merge takes a stopped part's journal ($held draws in its file, $got merged); resumed, equal to the uninterrupted run" \
+  || { bad "merge of a part with a journal (file $held, merged '$got')"; cat "$tmp/out" "$tmp/err"; }
+# a run whose full checkpoints are quick (the default) writes no journal
+mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$tmp/jq.h5" --progress none > /dev/null 2>&1 && [ ! -e "$tmp/jq.h5.journal" ] \
+  && ok "quick full checkpoints: no journal" || bad "a journal without slow checkpoints"
 exit $fail
