@@ -327,6 +327,13 @@ static int lock_output(const char *path, rmt_status *s)
             break;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK) {
+                /* a filesystem without locks (Lustre mounted without flock:
+                 * ENOSYS; NFS without lockd: ENOLCK): run unguarded */
+                fprintf(stderr, "rmtmc: warning: %s: cannot lock (%s; the filesystem does not support flock?): "
+                        "a second run on this output would not be refused\n", lk, strerror(errno));
+                break;
+            }
             *s = RMT_ERR(RMT_EUSAGE, "%s: another rmtmc run is writing this output (lock %s held)", path, lk);
             close(fd);
             fd = -1;
