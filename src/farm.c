@@ -503,6 +503,8 @@ typedef struct {
     double full_cost;       /* how long the last full checkpoint took (0: none yet) */
     double last_full;       /* when it ended */
     double file_bytes;      /* the size of the file it wrote */
+    int have_ckpt;          /* the output holds this run's checkpoint (written, or resumed from) */
+    uint64_t ckpt_draws;    /* the draws it holds */
 } master_state;
 
 /* A full checkpoint rewrites the output file with every row so far; a
@@ -591,6 +593,10 @@ static rmt_status checkpoint(master_state *m, ckpt_kind kind)
         }
     }
     res->master_ckpt_s += rmt_draw_now() - t0;
+    if (!s) {
+        m->have_ckpt = 1;
+        m->ckpt_draws = res->done_draws;
+    }
     return s;
 }
 
@@ -1265,7 +1271,9 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
          * checkpoint) */
         for (int k = 1; k < ng; k++) MPI_Send(task, 3, MPI_UINT32_T, k * ph->g, TAG_HALT, MPI_COMM_WORLD);
         if ((s = own_drain(own, res))) goto out;
-        if ((s = checkpoint(m, CKPT_STOP))) goto out;
+        /* a checkpoint that holds every draw (one being written when the
+         * signal came, or the file a resume just read) is not written again */
+        if (!(m->have_ckpt && m->ckpt_draws == res->done_draws) && (s = checkpoint(m, CKPT_STOP))) goto out;
         uint32_t msg[3] = {0, 0, 0};
         group_bcast(ph, msg);
         s = RMT_ERR(RMT_EINTERRUPT, "stopped by signal %d after %llu of %llu draws; checkpoint in %s (continue with --resume)",
@@ -1352,6 +1360,8 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         m.last_ckpt = rmt_draw_now();
         m.last_ckpt_draws = res->done_draws;
         m.failed_before = res->failed_draws;
+        m.have_ckpt = res->restored;
+        m.ckpt_draws = res->done_draws;
         /* a resumed run continues the journal its file names (the intact
          * part rmt_journal_replay applied); any other is stale. A run
          * starts one once a full checkpoint is slow (checkpoint). */
@@ -1403,6 +1413,7 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         MPI_Request req;
         MPI_Ibarrier(MPI_COMM_WORLD, &req);
         double t0 = rmt_draw_now();
+        int said = 0;
         for (int done = 0; !done;) {
             MPI_Test(&req, &done, MPI_STATUS_IGNORE);
             if (done) break;
@@ -1419,6 +1430,13 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
             if (rank == 0) take_signals(); /* a stop, if another phase follows */
             if (rank == 0 && s == RMT_EINTERRUPT) {
                 drain_results();
+                if (!said && rmt_draw_now() - t0 > 1.0) {
+                    /* a batch log shows why the job has not ended yet */
+                    fprintf(stderr, "rmtmc: checkpoint written; waiting up to %.0f s for the other ranks to finish "
+                            "the draws in hand\n", STOP_GRACE);
+                    fflush(stderr);
+                    said = 1;
+                }
                 if (rmt_draw_now() - t0 > STOP_GRACE) {
                     fprintf(stderr, "rmtmc: %s\n", rmt_err_message());
                     fflush(stderr);

@@ -856,6 +856,7 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
     read_attr_str(f, "created_utc", r->created_utc, sizeof r->created_utc);
     int64_t id = 0;
     r->ckpt_id = read_attr_i64(f, "checkpoint_id", &id) == 0 && id > 0 ? (uint64_t)id : 0;
+    r->restored = 1;
     int rc = 0;
     uint32_t bad = 0;
     for (uint32_t i = 0; i < r->plan->npoints && !rc; i++) {

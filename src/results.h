@@ -50,6 +50,7 @@ typedef struct {
     uint64_t ckpt_id;
     rmt_journal *journal;
     uint64_t journal_keep;  /* the intact bytes of the journal a resume applied (0: none) */
+    int restored;           /* 1: restored from the output file (a resumed run) */
 } rmt_results;
 
 /* Results of slice i of k of the plan's points (contiguous, in point

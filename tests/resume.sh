@@ -456,4 +456,24 @@ got=$($py -c "import h5py; print(int(h5py.File('$tmp/jm.h5')['points/000000'].at
 # a run whose full checkpoints are quick (the default) writes no journal
 mpiexec -n 2 "$rmtmc" run "$tmp/c.json" -o "$tmp/jq.h5" --progress none > /dev/null 2>&1 && [ ! -e "$tmp/jq.h5.journal" ] \
   && ok "quick full checkpoints: no journal" || bad "a journal without slow checkpoints"
+# a stop that comes while a slow full checkpoint is being written: that
+# one completes, and the stop's own checkpoint is a light one (the journal
+# it opened), not a second rewrite: one rename after the signal
+cat > "$tmp/slow.json" <<'JSON'
+{"name": "slow", "seed": 5, "draws": 40000, "ensemble": {"type": "wigner", "n": 100},
+ "statistics": {"density": {"bins": 50}, "spacings": {"unfolding": "pool"}},
+ "output": {"eigenvalues": true, "checkpoint_draws": 12000, "checkpoint_seconds": 0}}
+JSON
+RMT_JOURNAL_FROM=0.05 setsid mpiexec -n 2 "$rmtmc" run "$tmp/slow.json" -o "$tmp/slow.h5" --progress none > /dev/null 2> "$tmp/serr" &
+pid=$!
+for i in $(seq 4000); do [ -e "$tmp/slow.h5.tmp" ] && break; sleep 0.005; done
+pkill -TERM -P $pid
+inodes=""
+while kill -0 $pid 2> /dev/null; do
+  n=$(stat -c %i "$tmp/slow.h5" 2> /dev/null); case " $inodes " in *" $n "*) ;; *) inodes="$inodes $n";; esac; sleep 0.005
+done
+wait $pid; rc=$?
+[ $rc = 3 ] && [ "$(echo $inodes | wc -w)" = 1 ] && [ -s "$tmp/slow.h5.journal" ] \
+  && ok "SIGTERM during a slow checkpoint's write: that one completes, the stop's own is light (one rewrite)" \
+  || { bad "SIGTERM during a checkpoint: exit $rc, files written after it:$inodes"; cat "$tmp/serr"; }
 exit $fail
