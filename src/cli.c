@@ -725,6 +725,10 @@ static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const
     else
         printf("total    %u points, %llu draws, %.3g GFLOP (not on %d rank%s: see below)\n", end - begin,
                (unsigned long long)draws, total / 1e9, ranks, ranks == 1 ? "" : "s");
+    /* peak_rss_bytes of 4 draws of n = 8 (1 and 2 ranks) and of a 1x2
+     * grid at n = 64: 24-29 MiB */
+    printf("memory   mem/rank is a draw's; every rank also takes ~30 MiB whatever the draw (MPI, HDF5, BLAS), "
+           "which a batch job's memory request must cover too\n");
 }
 
 static void print_summary(const rmt_results *res, const char *out)
