@@ -204,7 +204,7 @@ void rmt_results_estimate(const rmt_results *r, uint32_t point, const char *fiel
 
 /* Share of the eigenvalues outside the density range beyond which a run
  * says so: an edge that finite n blurs past the "auto" margin (5 % of the
- * support's width) loses well under 1 % (Wigner n = 20: ~0.02 %); a range
+ * support's width) loses well under 1 % (Wigner n = 20: 0.075 %); a range
  * that misses part of the spectrum loses more, and the histogram then no
  * longer integrates to the density. */
 #define RANGE_OUT_NOTE 0.01
