@@ -980,6 +980,7 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     if (!r) r = getenv("PMI_RANK");
     if (r && atoi(r) != 0) return 0;
     rmt_h5out_quiet();
+    rmt_solve_init_threads(); /* BLAS threads as in run: fitted unfoldings agree to the last bit */
     rmt_status s = not_an_input(a->output, a->config, "input");
     if (!s) s = not_an_input(a->output, a->analyze_config, "config");
     if (!s) s = check_output(a->output, a->force, NULL, NULL);
@@ -1073,7 +1074,11 @@ static rmt_status resume(rmt_results *res, const char *out, int complete, int *n
     }
     RMT_TRY(rmt_h5in_restore(out, res));
     uint64_t journalled = 0;
-    RMT_TRY(rmt_journal_replay(out, res->ckpt_id, res, &journalled, &res->journal_keep));
+    int overlap = 0;
+    RMT_TRY(rmt_journal_replay(out, res->ckpt_id, res, &journalled, &res->journal_keep, &overlap));
+    if (overlap)
+        fprintf(stderr, "rmtmc: note: %s.journal holds draws its file already has (a damaged journal): it is used "
+                "up to there, and the draws after it run again\n", out);
     char more[96] = "";
     if (journalled) snprintf(more, sizeof more, " (%llu of them from %s.journal)", (unsigned long long)journalled, out);
     fprintf(stderr, "rmtmc: resuming %s: %llu of %llu draws already done%s\n", out,
@@ -1086,6 +1091,7 @@ static rmt_status resume(rmt_results *res, const char *out, int complete, int *n
 static int cmd_merge(int argc, char **argv)
 {
     rmt_h5out_quiet();
+    rmt_solve_init_threads(); /* BLAS threads as in run: fitted unfoldings agree to the last bit */
     const char *out = NULL;
     int force = 0, nparts = 0;
     const char **parts = calloc((size_t)argc, sizeof(char *));
@@ -1125,11 +1131,17 @@ static int cmd_merge(int argc, char **argv)
         if (!s) s = rmt_h5in_restore(parts[i], res);
         /* a part stopped at a light checkpoint: the rest of it is in its journal */
         uint64_t journalled = 0, keep = 0;
-        if (!s) s = rmt_journal_replay(parts[i], res->ckpt_id, res, &journalled, &keep);
+        int overlap = 0;
+        if (!s) s = rmt_journal_replay(parts[i], res->ckpt_id, res, &journalled, &keep, &overlap);
+        if (!s && overlap)
+            s = RMT_ERR(RMT_EUSAGE, "%s.journal has draws that are already restored (overlapping parts, or a damaged "
+                        "journal)", parts[i]);
         free(st.config_json);
         st.config_json = NULL;
     }
     if (!s) {
+        /* the merged file is a new file: no part's journal extends it */
+        res->ckpt_id = 0;
         rmt_h5_meta meta = {0, cmdline ? cmdline : "", "merged"};
         s = rmt_results_finalize(res);
         if (!s) s = rmt_h5out_write(out, res, &meta, res->done_draws == res->total_draws);

@@ -503,6 +503,7 @@ typedef struct {
     double full_cost;       /* how long the last full checkpoint took (0: none yet) */
     double last_full;       /* when it ended */
     double file_bytes;      /* the size of the file it wrote */
+    int journal_failed;     /* the journal could not be created: full checkpoints only */
     int have_ckpt;          /* the output holds this run's checkpoint (written, or resumed from) */
     uint64_t ckpt_draws;    /* the draws it holds */
 } master_state;
@@ -587,9 +588,10 @@ static rmt_status checkpoint(master_state *m, ckpt_kind kind)
             remove_journal(o->output_path);
         } else if (!s && res->journal) {
             s = rmt_journal_restart(res->journal, id);
-        } else if (!s && m->full_cost > journal_from() && kind == CKPT_DUE) {
+        } else if (!s && m->full_cost > journal_from() && kind == CKPT_DUE && !m->journal_failed) {
             rmt_status js = rmt_journal_open(o->output_path, id, 0, &res->journal);
             if (js) fprintf(stderr, "rmtmc: %s; every checkpoint rewrites the whole file\n", rmt_err_message());
+            m->journal_failed = js != RMT_OK; /* said once; not tried again */
         }
     }
     res->master_ckpt_s += rmt_draw_now() - t0;
@@ -1376,6 +1378,13 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
             struct stat sb;
             if (stat(opts->output_path, &sb) == 0) m.file_bytes = (double)sb.st_size;
         } else {
+            /* a journal a resume did not use: say so before removing it */
+            char *jp = rmt_journal_path(opts->output_path);
+            struct stat sb;
+            if (jp && res->restored && stat(jp, &sb) == 0)
+                fprintf(stderr, "rmtmc: note: %s does not extend %s's checkpoint (an older one, or damaged): removed\n",
+                        jp, opts->output_path);
+            free(jp);
             remove_journal(opts->output_path);
         }
     }

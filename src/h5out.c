@@ -508,6 +508,7 @@ rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_
     H5Pclose(fapl);
     if (f < 0) {
         s = RMT_ERR(RMT_ERUNTIME, "%s: cannot create (HDF5)", tmp);
+        unlink(tmp); /* a full disk may have left part of it */
         goto out;
     }
     int rc = write_root(f, r, meta, complete);

@@ -164,15 +164,77 @@ void rmt_journal_close(rmt_journal *j, int remove)
     free(j);
 }
 
-/* One pass over the records after the header: with apply == 0, find the
- * end of the last intact commit; with apply, add the records before `end`
- * to r. */
-static uint64_t pass(FILE *f, rmt_results *r, int apply, uint64_t end, uint64_t *draws, char **buf, size_t *cap)
+/* Apply a verified segment seg[0..len) (its records, the commit excluded)
+ * to r. 1 when a draw in it is already recorded (the segment again, or a
+ * part that overlaps another): nothing of it is applied, so no draw's
+ * counts are added twice. */
+static int apply_segment(rmt_results *r, const char *seg, uint64_t len, uint64_t *draws)
 {
+    for (int pass = 0; pass < 2; pass++) {
+        /* pass 0: every draw new (and once in the segment); pass 1: apply */
+        for (uint64_t at = 0; at < len;) {
+            rec_head h;
+            memcpy(&h, seg + at, sizeof h);
+            const char *body = seg + at + sizeof h;
+            at += sizeof h + h.len;
+            if (h.type == REC_COUNTS) {
+                if (pass) rmt_results_add_counts(r, h.point, (const uint64_t *)(const void *)body);
+                continue;
+            }
+            rmt_draw_figs fg;
+            memcpy(&fg, body, sizeof fg);
+            rmt_point_result *p = &r->pts[fg.point];
+            if (!pass) {
+                if (p->have && p->have[fg.draw]) return 1;
+                if (p->have) p->have[fg.draw] = 2; /* seen in this segment */
+                continue;
+            }
+            if (p->have) p->have[fg.draw] = 0;
+            uint64_t before = r->done_draws;
+            const double *eig = h.len > sizeof fg ? (const double *)(const void *)(body + sizeof fg) : NULL;
+            (void)rmt_results_add(r, &fg, NULL, eig);
+            *draws += r->done_draws - before;
+        }
+    }
+    return 0;
+}
+
+/* Undo pass 0's marks of a segment that is not applied. */
+static void unmark_segment(rmt_results *r, const char *seg, uint64_t len)
+{
+    for (uint64_t at = 0; at < len;) {
+        rec_head h;
+        memcpy(&h, seg + at, sizeof h);
+        if (h.type == REC_DRAW) {
+            rmt_draw_figs fg;
+            memcpy(&fg, seg + at + sizeof h, sizeof fg);
+            rmt_point_result *p = &r->pts[fg.point];
+            if (p->have && p->have[fg.draw] == 2) p->have[fg.draw] = 0;
+        }
+        at += sizeof h + h.len;
+    }
+}
+
+rmt_status rmt_journal_replay(const char *h5path, uint64_t id, rmt_results *r, uint64_t *draws, uint64_t *keep,
+                              int *overlap)
+{
+    *draws = 0;
+    *keep = 0;
+    *overlap = 0;
+    char *path = rmt_journal_path(h5path);
+    if (!path) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    FILE *f = id ? fopen(path, "rb") : NULL;
+    free(path);
+    if (!f) return RMT_OK;
     const rmt_plan *plan = r->plan;
-    uint64_t at = sizeof(header), good = 0, sum = 0;
+    header hd;
+    char *seg = NULL; /* the records since the last commit, applied once it verifies */
+    uint64_t len = 0, cap = 0, at = sizeof hd, sum = 0;
+    rmt_status s = RMT_OK;
+    if (fread(&hd, sizeof hd, 1, f) != 1 || memcmp(hd.magic, MAGIC, 8) || hd.id != id ||
+        hd.figs_bytes != sizeof(rmt_draw_figs))
+        goto out;
     for (;;) {
-        if (apply && at >= end) break;
         rec_head h;
         if (fread(&h, sizeof h, 1, f) != 1) break;
         /* the length a record of its kind has (else a torn or damaged tail) */
@@ -186,63 +248,42 @@ static uint64_t pass(FILE *f, rmt_results *r, int apply, uint64_t end, uint64_t 
             want_len = sizeof(uint64_t) * (uint64_t)rmt_stats_ncounts(&plan->points[h.point].stat);
         }
         if (want_len == 0 || h.len != want_len) break;
-        if (h.len > *cap) {
-            char *b = realloc(*buf, (size_t)h.len);
-            if (!b) break;
-            *buf = b;
-            *cap = (size_t)h.len;
-        }
-        if (h.len && fread(*buf, (size_t)h.len, 1, f) != 1) break;
-        at += sizeof h + h.len;
         if (h.type == REC_COMMIT) {
             uint64_t want;
-            memcpy(&want, *buf, sizeof want);
-            if (want != sum) break;
-            good = at;
+            if (fread(&want, sizeof want, 1, f) != 1 || want != sum) break;
+            if (apply_segment(r, seg, len, draws)) {
+                unmark_segment(r, seg, len);
+                *overlap = 1;
+                break;
+            }
+            at += sizeof h + h.len + len;
+            *keep = at;
+            len = 0;
             sum = 0;
             continue;
         }
-        sum = mix(sum, &h, sizeof h);
-        sum = mix(sum, *buf, h.len);
-        const rmt_point *pt = &plan->points[h.point];
-        if (h.type == REC_DRAW) {
-            rmt_draw_figs fg;
-            memcpy(&fg, *buf, sizeof fg);
-            if (fg.point != h.point || fg.draw >= pt->draws) break;
-            if (apply) {
-                const double *eig = h.len > sizeof fg ? (const double *)(*buf + sizeof fg) : NULL;
-                uint64_t before = r->done_draws;
-                if (rmt_results_add(r, &fg, NULL, eig)) break;
-                *draws += r->done_draws - before;
+        if (len + sizeof h + h.len > cap) {
+            uint64_t c = 2 * (len + sizeof h + h.len);
+            char *b = realloc(seg, (size_t)c);
+            if (!b) {
+                s = RMT_ERR(RMT_ERUNTIME, "out of memory reading the journal of %s", h5path);
+                break;
             }
-        } else if (apply) {
-            rmt_results_add_counts(r, h.point, (const uint64_t *)*buf);
+            seg = b;
+            cap = c;
         }
-    }
-    return good;
-}
-
-rmt_status rmt_journal_replay(const char *h5path, uint64_t id, rmt_results *r, uint64_t *draws, uint64_t *keep)
-{
-    *draws = 0;
-    *keep = 0;
-    char *path = rmt_journal_path(h5path);
-    if (!path) return RMT_ERR(RMT_ERUNTIME, "out of memory");
-    FILE *f = id ? fopen(path, "rb") : NULL;
-    free(path);
-    if (!f) return RMT_OK;
-    header h;
-    char *buf = NULL;
-    size_t cap = 0;
-    if (fread(&h, sizeof h, 1, f) == 1 && !memcmp(h.magic, MAGIC, 8) && h.id == id &&
-        h.figs_bytes == sizeof(rmt_draw_figs)) {
-        uint64_t end = pass(f, r, 0, 0, draws, &buf, &cap);
-        if (end > 0 && fseek(f, (long)sizeof h, SEEK_SET) == 0) {
-            pass(f, r, 1, end, draws, &buf, &cap);
-            *keep = end;
+        memcpy(seg + len, &h, sizeof h);
+        if (fread(seg + len + sizeof h, (size_t)h.len, 1, f) != 1) break;
+        sum = mix(sum, seg + len, sizeof h + h.len);
+        rmt_draw_figs fg;
+        if (h.type == REC_DRAW) {
+            memcpy(&fg, seg + len + sizeof h, sizeof fg);
+            if (fg.point != h.point || fg.draw >= plan->points[h.point].draws) break;
         }
+        len += sizeof h + h.len;
     }
-    free(buf);
+out:
+    free(seg);
     fclose(f);
-    return RMT_OK;
+    return s;
 }

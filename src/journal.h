@@ -46,12 +46,16 @@ uint64_t rmt_journal_bytes(const rmt_journal *j);
 /* Close; remove the file when `remove` is set (the run is complete). */
 void rmt_journal_close(rmt_journal *j, int remove);
 
-/* Apply to r the records of PATH.journal up to its last intact commit,
- * when its id is `id` (the restored file's; 0: none). *draws: the draws
- * it added; *keep: the bytes to continue from (0: nothing to continue).
- * A missing, stale or foreign journal adds nothing; an error only for a
- * file that cannot be read. */
-rmt_status rmt_journal_replay(const char *h5path, uint64_t id, rmt_results *r, uint64_t *draws, uint64_t *keep);
+/* Apply to r the records of PATH.journal, commit by commit, each once its
+ * checksum verifies (a writer that restarts the journal meanwhile leaves
+ * a torn segment, not half of one applied), when its id is `id` (the
+ * restored file's; 0: none). Stops at the first segment holding a draw r
+ * already has, applying none of it: *overlap = 1 (another part's draws,
+ * or a segment repeated). *draws: the draws it added; *keep: the bytes to
+ * continue from (0: nothing to continue). A missing, stale or foreign
+ * journal adds nothing. */
+rmt_status rmt_journal_replay(const char *h5path, uint64_t id, rmt_results *r, uint64_t *draws, uint64_t *keep,
+                              int *overlap);
 
 /* A fresh checkpoint id (never 0). */
 uint64_t rmt_journal_new_id(void);

@@ -438,6 +438,16 @@ for sig in KILL TERM; do
     && ok "SIG$sig with a journal (run exit $(cat "$tmp/jrc"); the file held $held draws): resumed on 1 rank from file and journal, equal to the uninterrupted run" \
     || { bad "resume from a journal after SIG$sig (resume exit $rc, file held '$held')"; cat "$tmp/err"; }
 done
+# partial results read with merge, as the README says, then moved over the
+# checkpoint: the merged file names no journal, so the old journal is not
+# applied again on --resume (before: its draws were skipped as duplicates
+# but their counts added twice, and the run finished complete)
+journal_stop TERM
+"$rmtmc" merge "$tmp/jpart.h5" "$tmp/jk.h5" --force > /dev/null 2> "$tmp/err" && mv "$tmp/jpart.h5" "$tmp/jk.h5" \
+  && RMT_JOURNAL_FROM=0 "$rmtmc" run "$tmp/j.json" -o "$tmp/jk.h5" --resume --progress none > /dev/null 2>> "$tmp/err" \
+  && $py "$src/tests/h5same.py" "$tmp/jref.h5" "$tmp/jk.h5" \
+  && ok "a checkpoint's partial results merged and moved over it, then resumed: equal to the uninterrupted run" \
+  || { bad "merge, mv, resume of a checkpoint with a journal"; cat "$tmp/err"; }
 # a job-array part stopped with a journal merges with it
 rm -f "$tmp/jp"*
 mpiexec -n 2 "$rmtmc" run "$tmp/j.json" -o "$tmp/jp1.h5" --points 1/2 --progress none > /dev/null 2>&1 || bad "journal: part 1"
