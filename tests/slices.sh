@@ -118,6 +118,19 @@ JSON
 "$rmtmc" run "$tmp/huge.json" -o "$tmp/huge0.h5" --points 0/2 --progress none > "$tmp/out" 2> "$tmp/err" \
   && grep -q "^10 draws (0 failed) written to" "$tmp/out" \
   && ok "a slice runs beside another slice's point larger than memory" || { bad "slice beside a huge point"; cat "$tmp/out" "$tmp/err"; }
+# a pooled polynomial unfolding (a least-squares fit through BLAS) merges
+# to the last bit: merge runs BLAS on one thread, as run does (before, it
+# used every core and the fitted spacings' mean differed)
+cat > "$tmp/poly.json" <<'JSON'
+{"name": "poly", "seed": 5, "draws": 55, "ensemble": {"type": "wigner", "n": {"sweep": [64, 170, 287]}},
+ "statistics": {"spacings": {"unfolding": "polynomial", "degree": 9}}}
+JSON
+"$rmtmc" run "$tmp/poly.json" -o "$tmp/polyref.h5" --progress none > /dev/null \
+  && "$rmtmc" run "$tmp/poly.json" -o "$tmp/poly0.h5" --points 0/2 --progress none > /dev/null \
+  && "$rmtmc" run "$tmp/poly.json" -o "$tmp/poly1.h5" --points 1/2 --progress none > /dev/null \
+  && "$rmtmc" merge "$tmp/polym.h5" "$tmp/poly0.h5" "$tmp/poly1.h5" > /dev/null \
+  && $py "$src/tests/h5same.py" "$tmp/polyref.h5" "$tmp/polym.h5" \
+  && ok "pooled polynomial unfolding: merged slices equal a single run to the last bit" || bad "merge of a polynomial unfolding"
 "$rmtmc" run "$tmp/c.json" -o "$tmp/x.h5" --points 3/3 > /dev/null 2>&1; [ $? = 2 ] && ok "--points 3/3: exit 2" || bad "--points out of range"
 
 # a finished single run is no part when spacings pool spectra it did not keep: say so
