@@ -448,6 +448,29 @@ journal_stop TERM
   && $py "$src/tests/h5same.py" "$tmp/jref.h5" "$tmp/jk.h5" \
   && ok "a checkpoint's partial results merged and moved over it, then resumed: equal to the uninterrupted run" \
   || { bad "merge, mv, resume of a checkpoint with a journal"; cat "$tmp/err"; }
+# a journal whose last committed segment is repeated (valid checksums,
+# draws the file and journal already hold): replay stops there and says so,
+# and the resumed file equals the uninterrupted run (before: the repeated
+# draws were skipped but their counts added twice)
+journal_stop KILL
+$py - "$tmp/jk.h5.journal" <<'PY' || bad "journal: cannot repeat a segment"
+import struct, sys
+p = sys.argv[1]; d = open(p, 'rb').read(); at = 24; ends = []
+while at + 16 <= len(d):
+    t, _, n = struct.unpack_from('<IIQ', d, at)
+    if t not in (1, 2, 3) or at + 16 + n > len(d): break
+    at += 16 + n
+    if t == 3: ends.append(at)
+segs = [(a, b) for a, b in zip(ends, ends[1:]) if b - a > 24]
+a, b = segs[-1]
+open(p, 'wb').write(d[:b] + d[a:b])
+PY
+RMT_JOURNAL_FROM=0 "$rmtmc" run "$tmp/j.json" -o "$tmp/jk.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc = 0 ] && grep -q "^rmtmc: note: .*jk.h5.journal holds draws its file already has" "$tmp/err" \
+  && $py "$src/tests/h5same.py" "$tmp/jref.h5" "$tmp/jk.h5" \
+  && ok "a repeated journal segment is not applied twice: resumed, equal to the uninterrupted run" \
+  || { bad "a repeated journal segment (resume exit $rc)"; cat "$tmp/err"; }
 # a job-array part stopped with a journal merges with it
 rm -f "$tmp/jp"*
 mpiexec -n 2 "$rmtmc" run "$tmp/j.json" -o "$tmp/jp1.h5" --points 1/2 --progress none > /dev/null 2>&1 || bad "journal: part 1"
