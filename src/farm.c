@@ -498,14 +498,13 @@ typedef struct {
     progress pg;
     double last_ckpt;      /* when the last checkpoint ended */
     double light_cost;     /* how long the last light checkpoint took */
-    uint64_t last_ckpt_draws;
+    uint64_t last_ckpt_draws; /* the draws the last checkpoint holds */
     uint64_t failed_before; /* failed draws a resumed run starts with: max_failures counts afresh */
     double full_cost;       /* how long the last full checkpoint took (0: none yet) */
     double last_full;       /* when it ended */
     double file_bytes;      /* the size of the file it wrote */
     int journal_failed;     /* the journal could not be created: full checkpoints only */
     int have_ckpt;          /* the output holds this run's checkpoint (written, or resumed from) */
-    uint64_t ckpt_draws;    /* the draws it holds */
 } master_state;
 
 /* A full checkpoint rewrites the output file with every row so far; a
@@ -527,12 +526,6 @@ static double journal_from(void)
 
 typedef enum { CKPT_DUE, CKPT_STOP, CKPT_FINAL } ckpt_kind;
 
-static void remove_journal(const char *h5path)
-{
-    char *p = rmt_journal_path(h5path);
-    if (p) unlink(p);
-    free(p);
-}
 
 /* Whether checkpoints may be light: a journal extends the file, and full
  * checkpoints are slow. */
@@ -583,9 +576,9 @@ static rmt_status checkpoint(master_state *m, ckpt_kind kind)
         /* the journal restarts from this file, once a full checkpoint is
          * slow enough to need one; a run that ends removes it */
         if (!s && complete) {
-            rmt_journal_close(res->journal, 1);
+            rmt_journal_close(res->journal, 0);
             res->journal = NULL;
-            remove_journal(o->output_path);
+            rmt_journal_remove(o->output_path);
         } else if (!s && res->journal) {
             s = rmt_journal_restart(res->journal, id);
         } else if (!s && m->full_cost > journal_from() && kind == CKPT_DUE && !m->journal_failed) {
@@ -597,7 +590,7 @@ static rmt_status checkpoint(master_state *m, ckpt_kind kind)
     res->master_ckpt_s += rmt_draw_now() - t0;
     if (!s) {
         m->have_ckpt = 1;
-        m->ckpt_draws = res->done_draws;
+        m->last_ckpt_draws = res->done_draws;
     }
     return s;
 }
@@ -1207,7 +1200,6 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
             (o->checkpoint_draws > 0 && (int64_t)(res->done_draws - m->last_ckpt_draws) >= o->checkpoint_draws)) {
             if ((s = checkpoint(m, CKPT_DUE))) goto out;
             m->last_ckpt = rmt_draw_now();
-            m->last_ckpt_draws = res->done_draws;
         }
         if (handled) continue;
         cursor peek = cur;
@@ -1275,7 +1267,7 @@ static rmt_status master_phase(master_state *m, const phase *ph, rmt_draw_ctx *c
         if ((s = own_drain(own, res))) goto out;
         /* a checkpoint that holds every draw (one being written when the
          * signal came, or the file a resume just read) is not written again */
-        if (!(m->have_ckpt && m->ckpt_draws == res->done_draws) && (s = checkpoint(m, CKPT_STOP))) goto out;
+        if (!(m->have_ckpt && m->last_ckpt_draws == res->done_draws) && (s = checkpoint(m, CKPT_STOP))) goto out;
         uint32_t msg[3] = {0, 0, 0};
         group_bcast(ph, msg);
         s = RMT_ERR(RMT_EINTERRUPT, "stopped by signal %d after %llu of %llu draws; checkpoint in %s (continue with --resume)",
@@ -1363,7 +1355,6 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
         m.last_ckpt_draws = res->done_draws;
         m.failed_before = res->failed_draws;
         m.have_ckpt = res->restored;
-        m.ckpt_draws = res->done_draws;
         /* a resumed run continues the journal its file names (the intact
          * part rmt_journal_replay applied); any other is stale. A run
          * starts one once a full checkpoint is slow (checkpoint). */
@@ -1378,14 +1369,10 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
             struct stat sb;
             if (stat(opts->output_path, &sb) == 0) m.file_bytes = (double)sb.st_size;
         } else {
-            /* a journal a resume did not use: say so before removing it */
-            char *jp = rmt_journal_path(opts->output_path);
-            struct stat sb;
-            if (jp && res->restored && stat(jp, &sb) == 0)
-                fprintf(stderr, "rmtmc: note: %s does not extend %s's checkpoint (an older one, or damaged): removed\n",
-                        jp, opts->output_path);
-            free(jp);
-            remove_journal(opts->output_path);
+            /* a journal a resume did not use is stale: say so as it goes */
+            if (rmt_journal_remove(opts->output_path) && res->restored)
+                fprintf(stderr, "rmtmc: note: %s.journal does not extend %s's checkpoint (an older one, or damaged): "
+                        "removed\n", opts->output_path, opts->output_path);
         }
     }
     rmt_status s = RMT_OK;

@@ -153,6 +153,14 @@ rmt_status rmt_journal_restart(rmt_journal *j, uint64_t id)
     return start(j, id);
 }
 
+int rmt_journal_remove(const char *h5path)
+{
+    char *p = rmt_journal_path(h5path);
+    int gone = p && unlink(p) == 0;
+    free(p);
+    return gone;
+}
+
 uint64_t rmt_journal_bytes(const rmt_journal *j) { return j ? j->bytes : 0; }
 
 void rmt_journal_close(rmt_journal *j, int remove)

@@ -40,6 +40,9 @@ rmt_status rmt_journal_commit(rmt_journal *j);
 /* After a full checkpoint `id` was written: start afresh (truncate). */
 rmt_status rmt_journal_restart(rmt_journal *j, uint64_t id);
 
+/* Remove PATH.journal; 1 when there was one. */
+int rmt_journal_remove(const char *h5path);
+
 /* Bytes in the journal so far. */
 uint64_t rmt_journal_bytes(const rmt_journal *j);
 

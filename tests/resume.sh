@@ -471,6 +471,16 @@ rc=$?
   && $py "$src/tests/h5same.py" "$tmp/jref.h5" "$tmp/jk.h5" \
   && ok "a repeated journal segment is not applied twice: resumed, equal to the uninterrupted run" \
   || { bad "a repeated journal segment (resume exit $rc)"; cat "$tmp/err"; }
+# a journal that names another checkpoint of the file (its id changed) is
+# stale: not applied, removed with a note, and the resume still ends equal
+journal_stop KILL
+$py -c "import sys; p = sys.argv[1]; d = bytearray(open(p, 'rb').read()); d[8] ^= 1; open(p, 'wb').write(d)" "$tmp/jk.h5.journal"
+RMT_JOURNAL_FROM=0 "$rmtmc" run "$tmp/j.json" -o "$tmp/jk.h5" --resume --progress none > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc = 0 ] && grep -q "^rmtmc: note: .*jk.h5.journal does not extend .*removed$" "$tmp/err" \
+  && ! grep -q "of them from" "$tmp/err" && $py "$src/tests/h5same.py" "$tmp/jref.h5" "$tmp/jk.h5" \
+  && ok "a stale journal (another id) is not applied, its removal noted; resumed, equal to the uninterrupted run" \
+  || { bad "a stale journal (resume exit $rc)"; cat "$tmp/err"; }
 # a job-array part stopped with a journal merges with it
 rm -f "$tmp/jp"*
 mpiexec -n 2 "$rmtmc" run "$tmp/j.json" -o "$tmp/jp1.h5" --points 1/2 --progress none > /dev/null 2>&1 || bad "journal: part 1"
