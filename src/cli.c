@@ -26,20 +26,27 @@
 #include "solve_grid.h"
 #include "version.h"
 
-static const char usage[] =
-    "usage: rmtmc run CONFIG.json [-o OUT.h5] [--resume | --force] [--points I/K]\n"
-    "                 [--progress auto|bar|log|none]\n"
-    "                 [--mem-per-rank BYTES[K|M|G]]\n"
-    "       rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]] [--time SECONDS]\n"
-    "                   [--points I/K]\n"
-    "       rmtmc merge OUT.h5 PART.h5... [--force]\n"
-    "       rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n"
-    "       rmtmc --version | --help\n";
+/* Help. `rmtmc --help` prints every command and option; `rmtmc COMMAND
+ * --help` (or `rmtmc help COMMAND`) that command's usage, what it does in
+ * more detail, and only the options, variables and exit codes it has. */
+enum { H_ALL = 1, H_RUN = 2, H_CHECK = 4, H_MERGE = 8, H_ANALYZE = 16 };
 
-static const char help[] =
+static const char *const cmd_names[] = {"run", "check", "merge", "analyze"};
+
+static const char *const cmd_usage[] = {
+    "rmtmc run CONFIG.json [-o OUT.h5] [--resume | --force] [--points I/K]\n"
+    "                 [--progress auto|bar|log|none]\n"
+    "                 [--mem-per-rank BYTES[K|M|G]]\n",
+    "rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]] [--time SECONDS]\n"
+    "                   [--points I/K]\n",
+    "rmtmc merge OUT.h5 PART.h5... [--force]\n",
+    "rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n",
+};
+
+static const char help_intro[] =
     "rmtmc: Monte Carlo experiments on random-matrix ensembles, distributed with MPI.\n"
     "\n"
-    "Commands\n"
+    "Commands (rmtmc COMMAND --help: one command in more detail)\n"
     "  run CONFIG.json     run every point of the config's sweep and write one HDF5 file.\n"
     "                      Works under `mpiexec -n P` (any P >= 1) and `srun`; rank 0 hands\n"
     "                      out draws, results do not depend on P (with \"ranks_per_draw\":\n"
@@ -55,64 +62,215 @@ static const char help[] =
     "                      as long). -c CONFIG.json chooses the statistics (and may name an\n"
     "                      ensemble for theory; keys: name, statistics, ensemble, output);\n"
     "                      without it: density, zero mass, moments, pool-unfolded spacings\n"
-    "                      and gap ratios (one spectrum: polynomial-unfolded spacings).\n"
+    "                      and gap ratios (one spectrum: polynomial-unfolded spacings).\n";
+
+static const char *const cmd_about[] = {
+    /* run */
+    "Run every point of the config's sweep and write one HDF5 file. Start it with any\n"
+    "number of ranks P >= 1 (`mpiexec -n P`, `srun`); without a launcher it is one rank on\n"
+    "one core. Rank 0 reads the config, hands out draws, writes the file and computes\n"
+    "draws of its own in a second thread. Results do not depend on P (with\n"
+    "\"ranks_per_draw\": \"auto\", as long as it picks the same groups: `check --ranks P`).\n"
     "\n"
-    "Options (those taking a value accept --name=value too)\n"
-    "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"
-    "  --force               overwrite an existing output file\n"
-    "  --resume              continue the run checkpointed in the output file (same config,\n"
-    "                        but output.path and the checkpoint settings may differ, and\n"
-    "                        draws may grow: the new ones are added, to a finished file too);\n"
-    "                        starts it when there is no file yet; a finished file with as many\n"
-    "                        draws is left alone\n"
-    "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"
-    "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (= 4GB = 4GiB: K, M, G, T are\n"
-    "                        powers of 1024; a bare number is bytes) (default, in a Slurm\n"
-    "                        batch job or allocation: SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK,\n"
-    "                        or SLURM_MEM_PER_NODE / the ranks on the node; else, as for a\n"
-    "                        bare srun, which sets neither, the machine's memory divided by\n"
-    "                        the ranks on it); \"ranks_per_draw\": \"auto\"\n"
-    "                        and \"solver\": \"auto\" pick the group size and grid solver that\n"
-    "                        finish soonest within it (`check` shows the choice); a run\n"
-    "                        whose results (rank 0 keeps every draw's figures, and the\n"
-    "                        spectra spacings and output.eigenvalues need) would not fit on\n"
-    "                        rank 0's node beside its ranks' draws is refused\n"
-    "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
-    "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for\n"
-    "                        --array=0-(K-1); to run some tasks again, jobs/sweep-array.sbatch\n"
-    "                        takes K from RMTMC_SLICES (with --array=3,5 SLURM_ARRAY_TASK_COUNT is 2);\n"
-    "                        (check) plan and time that slice only, for the array's time limit\n"
-    "  --ranks P             (check) plan as if run on P ranks\n"
-    "  --time SECONDS        (check) also time draws on this machine, spending at most about\n"
-    "                        SECONDS, and estimate the run's duration from them (for a batch\n"
-    "                        job's time limit: run it on a node like the job's)\n"
-    "  --version, --help\n"
+    "The output (-o, else the config's output.path, else NAME.h5) is refused when it\n"
+    "exists (exit 2) unless --force or --resume; OUT.h5.lock keeps a second run off it.\n"
+    "Before any work the directory must be writable with room for the output twice.\n"
+    "The file is written to OUT.h5.tmp and renamed, at every checkpoint and at the end,\n"
+    "so OUT.h5 is always a whole HDF5 file; its root attribute `complete` is 1 once every\n"
+    "draw is in. Checkpoints come every output.checkpoint_seconds (default 60) and/or\n"
+    "output.checkpoint_draws, a rewrite no sooner than 10 times what the last one took;\n"
+    "once a rewrite takes more than RMT_JOURNAL_FROM seconds, the checkpoints between\n"
+    "rewrites commit OUT.h5.journal instead (keep it beside OUT.h5: --resume and merge\n"
+    "read it).\n"
     "\n"
-    "Exit codes\n"
-    "  0 done; 1 runtime failure; 2 bad usage or bad config (one line on stderr naming\n"
-    "  the file, the JSON path and the problem; no output file is created or touched);\n"
-    "  3 interrupted by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint (a signal to\n"
-    "  mpiexec itself: Open MPI's mpiexec exits 1, and kills the ranks a second after passing\n"
-    "  the signal on unless OMPI_MCA_odls_base_sigkill_timeout gives the checkpoint longer).\n"
-    "\n"
-    "Environment\n"
-    "  RMT_BLAS_THREADS   BLAS threads per rank, 1 to 1024 (default 1: one rank per core; above\n"
-    "                     1 the automatic choice keeps dsyevr at every n)\n"
-    "  RMT_EIG_DRIVER     LAPACK driver: auto (default: dsyevr below n = 2250, dsyevd_2stage\n"
-    "                     from there), syevr, syevd, syev, syevd_2stage, syev_2stage\n"
-    "  RMT_EIG_2STAGE_MIN n from which auto uses the two-stage driver (default 2250)\n"
-    "  RMT_EIG_2STAGE_KD  band half-width of the two-stage driver (default n/80, 32 to 96;\n"
-    "                     0: LAPACK's own dsyevd_2stage and its band)\n"
-    "  RMT_GRID_DRIVER    eigensolver on process grids where the config's \"solver\" is auto:\n"
-    "                     pdsyev, pdsyevr, elpa (unset or auto: the fastest measured solver\n"
-    "                     that fits in --mem-per-rank)\n"
-    "  RMT_JOURNAL_FROM   seconds a full checkpoint (a rewrite of the output) must take before\n"
-    "                     checkpoints between rewrites commit OUT.h5.journal instead (default\n"
-    "                     0.5; see README, \"Interruptions\")\n"
-    "  RMT_DEBUG          error messages also name the source file and line\n"
-    "  A value these variables cannot take is refused (exit 2), not ignored.\n"
-    "\n"
-    "The config schema and the output layout are described in README.md and configs/README.md.\n";
+    "SIGTERM, SIGINT or SIGUSR1 to the ranks (Slurm's time limit, scancel, Ctrl-C) writes\n"
+    "a checkpoint and exits 3; ranks in a draw finish it first, and rank 0 waits up to\n"
+    "20 s for them. --resume continues from the file (and its journal) to the same file\n"
+    "an uninterrupted run writes. Progress goes to stderr; the end of a run prints each\n"
+    "point's zero mass and, where measured, its gap ratio and spacing figures.\n"
+    "README.md: \"Running\", \"Interruptions, resuming and failures\", \"Under Slurm\".\n",
+    /* check */
+    "Validate the config (a bad one: exit 2, one line naming the file, the JSON path and\n"
+    "the problem), expand its sweep and print the plan; runs nothing. The plan gives each\n"
+    "point's parameters, n and draws, the memory a rank needs, the group size and solver\n"
+    "of process grids (\"ranks_per_draw\": \"auto\" chooses for --ranks P ranks), the work,\n"
+    "what rank 0 keeps for the results, what each experiment measures, and whether run\n"
+    "would accept the output file now. A plan that does not fit in --mem-per-rank is\n"
+    "printed and refused (exit 2), as run would refuse it. --time also times draws on\n"
+    "this machine and estimates the run's duration, for a batch job's time limit.\n"
+    "README.md: \"Large matrices: process grids\", \"Under Slurm\".\n",
+    /* merge */
+    "Combine the files of `run --points I/K` (the tasks of a job array, one slice each)\n"
+    "into OUT.h5: the file a single run of the config writes, with the same points,\n"
+    "draws, counts and statistics (pool-unfolded spacings too: parts keep their spectra).\n"
+    "The parts must come from the same config (output.path and the checkpoint settings\n"
+    "may differ) and hold disjoint draws; a part that was stopped is read with its\n"
+    "PART.h5.journal. With parts missing or unfinished the merged file is incomplete\n"
+    "(exit 0, and it says so); `rmtmc run CONFIG -o OUT.h5 --resume` then computes what\n"
+    "is missing. merge needs no launcher. `rmtmc merge OUT.h5 PARTIAL.h5` also writes a\n"
+    "stopped run's checkpoint and journal into one file to read.\n"
+    "README.md: \"Job arrays: slices and merge\"; jobs/README.md.\n",
+    /* analyze */
+    "Measure spectra computed elsewhere (a network's Hessian spectra, say) with the\n"
+    "statistics a run computes, into OUT.h5 with the groups a run writes. Input: a 2-D\n"
+    "dataset of an HDF5 file (--dataset, default hessian_evals; one spectrum per row; a\n"
+    "single spectrum as one row, [1, n]) or a text file (one spectrum per line, values\n"
+    "separated by spaces, tabs or commas; blank lines and lines starting with # skipped;\n"
+    "every line as long). Ragged rows, empty fields, non-finite values and empty inputs\n"
+    "are refused (exit 2). -c CONFIG.json chooses what is measured: keys name,\n"
+    "statistics, output (output.eigenvalues) and, to compare with a theory, an ensemble\n"
+    "whose n matches the spectra. Without it: density, zero mass, 4 moments,\n"
+    "pool-unfolded spacings and gap ratios (a single spectrum has none to pool: its\n"
+    "spacings are unfolded by a fitted polynomial).\n"
+    "README.md: \"Spectra computed elsewhere\".\n",
+};
+
+typedef struct {
+    int in;             /* H_* of the pages that list it */
+    const char *text;
+} help_item;
+
+static const help_item help_options[] = {
+    {H_ALL | H_RUN | H_CHECK,
+     "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"},
+    {H_ANALYZE, "  -o, --output OUT.h5   output file (required)\n"},
+    {H_ALL | H_RUN | H_MERGE | H_ANALYZE, "  --force               overwrite an existing output file\n"},
+    {H_ALL | H_RUN,
+     "  --resume              continue the run checkpointed in the output file (same config,\n"
+     "                        but output.path and the checkpoint settings may differ, and\n"
+     "                        draws may grow: the new ones are added, to a finished file too);\n"
+     "                        starts it when there is no file yet; a finished file with as many\n"
+     "                        draws is left alone\n"},
+    {H_ALL | H_RUN, "  --progress MODE       auto (bar on a terminal, log lines otherwise), bar, log, none\n"},
+    {H_ALL | H_RUN | H_CHECK,
+     "  --mem-per-rank SIZE   memory one rank may use, e.g. 4G (= 4GB = 4GiB: K, M, G, T are\n"
+     "                        powers of 1024; a bare number is bytes) (default, in a Slurm\n"
+     "                        batch job or allocation: SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK,\n"
+     "                        or SLURM_MEM_PER_NODE / the ranks on the node; else, as for a\n"
+     "                        bare srun, which sets neither, the machine's memory divided by\n"
+     "                        the ranks on it); \"ranks_per_draw\": \"auto\"\n"
+     "                        and \"solver\": \"auto\" pick the group size and grid solver that\n"
+     "                        finish soonest within it (`check` shows the choice); a run\n"
+     "                        whose results (rank 0 keeps every draw's figures, and the\n"
+     "                        spectra spacings and output.eigenvalues need) would not fit on\n"
+     "                        rank 0's node beside its ranks' draws is refused\n"},
+    {H_ALL,
+     "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
+     "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for\n"
+     "                        --array=0-(K-1); to run some tasks again, jobs/sweep-array.sbatch\n"
+     "                        takes K from RMTMC_SLICES (with --array=3,5 SLURM_ARRAY_TASK_COUNT is 2);\n"
+     "                        (check) plan and time that slice only, for the array's time limit\n"},
+    {H_RUN,
+     "  --points I/K          compute only slice I of K of the sweep's points (contiguous,\n"
+     "                        0 <= I < K) into its own file, for `merge`; e.g. --points\n"
+     "                        $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for --array=0-(K-1);\n"
+     "                        to run some tasks again, jobs/sweep-array.sbatch takes K from\n"
+     "                        RMTMC_SLICES (with --array=3,5 SLURM_ARRAY_TASK_COUNT is 2); a\n"
+     "                        part resumes with the same --points only\n"},
+    {H_CHECK, "  --points I/K          plan and time slice I of K only, for a job array's time limit\n"},
+    {H_ALL | H_CHECK, "  --ranks P             (check) plan as if run on P ranks\n"},
+    {H_ALL | H_CHECK,
+     "  --time SECONDS        (check) also time draws on this machine, spending at most about\n"
+     "                        SECONDS, and estimate the run's duration from them (for a batch\n"
+     "                        job's time limit: run it on a node like the job's)\n"},
+    {H_ANALYZE, "  --dataset NAME        the HDF5 input's 2-D dataset (default hessian_evals)\n"},
+    {H_ANALYZE, "  -c, --config FILE     a config choosing the statistics (see above)\n"},
+    {H_ALL, "  --version, --help\n"},
+};
+
+static const help_item help_exit[] = {
+    {H_ALL,
+     "  0 done; 1 runtime failure; 2 bad usage or bad config (one line on stderr naming\n"
+     "  the file, the JSON path and the problem; no output file is created or touched);\n"
+     "  3 interrupted by SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint (a signal to\n"
+     "  mpiexec itself: Open MPI's mpiexec exits 1, and kills the ranks a second after passing\n"
+     "  the signal on unless OMPI_MCA_odls_base_sigkill_timeout gives the checkpoint longer).\n"},
+    {H_RUN,
+     "  0 done; 1 runtime failure (output.max_failures exceeded, writing failed); 2 bad usage,\n"
+     "  bad config or an output it may not write (one line on stderr naming the file, the\n"
+     "  JSON path and the problem; no output file is created or touched); 3 interrupted by\n"
+     "  SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint (a signal to mpiexec itself: Open\n"
+     "  MPI's mpiexec exits 1, and kills the ranks a second after passing the signal on\n"
+     "  unless OMPI_MCA_odls_base_sigkill_timeout gives the checkpoint longer).\n"},
+    {H_CHECK,
+     "  0 the plan fits; 1 timing draws (--time) failed; 2 bad usage, bad config, or a plan\n"
+     "  that does not fit in --mem-per-rank.\n"},
+    {H_MERGE,
+     "  0 merged (complete or not); 1 writing failed; 2 bad usage, parts of different\n"
+     "  configs, overlapping or damaged parts, or OUT.h5 exists without --force (one line\n"
+     "  on stderr; OUT.h5 is not touched).\n"},
+    {H_ANALYZE,
+     "  0 done; 1 writing failed; 2 bad usage, a bad config or input (one line on stderr\n"
+     "  naming the file and the problem; no output file is created or touched).\n"},
+};
+
+static const help_item help_env[] = {
+    {H_ALL | H_RUN | H_CHECK | H_MERGE | H_ANALYZE,
+     "  RMT_BLAS_THREADS   BLAS threads per rank, 1 to 1024 (default 1: one rank per core; above\n"
+     "                     1 the automatic choice keeps dsyevr at every n)\n"},
+    {H_ALL | H_RUN | H_CHECK,
+     "  RMT_EIG_DRIVER     LAPACK driver: auto (default: dsyevr below n = 2250, dsyevd_2stage\n"
+     "                     from there), syevr, syevd, syev, syevd_2stage, syev_2stage\n"
+     "  RMT_EIG_2STAGE_MIN n from which auto uses the two-stage driver (default 2250)\n"
+     "  RMT_EIG_2STAGE_KD  band half-width of the two-stage driver (default n/80, 32 to 96;\n"
+     "                     0: LAPACK's own dsyevd_2stage and its band)\n"
+     "  RMT_GRID_DRIVER    eigensolver on process grids where the config's \"solver\" is auto:\n"
+     "                     pdsyev, pdsyevr, elpa (unset or auto: the fastest measured solver\n"
+     "                     that fits in --mem-per-rank)\n"},
+    {H_ALL | H_RUN,
+     "  RMT_JOURNAL_FROM   seconds a full checkpoint (a rewrite of the output) must take before\n"
+     "                     checkpoints between rewrites commit OUT.h5.journal instead (default\n"
+     "                     0.5; see README, \"Interruptions\")\n"},
+    {H_ALL | H_RUN | H_CHECK | H_MERGE | H_ANALYZE,
+     "  RMT_DEBUG          error messages also name the source file and line\n"
+     "  A value these variables cannot take is refused (exit 2), not ignored.\n"},
+};
+
+/* a command's own page leaves out the "(check) " that says which command
+ * an option of the whole help belongs to */
+static void print_items(const help_item *it, size_t n, int page)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!(it[i].in & page)) continue;
+        const char *t = it[i].text, *m;
+        while (page != H_ALL && (m = strstr(t, "(check) "))) {
+            fwrite(t, 1, (size_t)(m - t), stdout);
+            t = m + strlen("(check) ");
+        }
+        fputs(t, stdout);
+    }
+}
+
+/* the usage lines of one command (cmd >= 0) or of all */
+static void print_usage(int cmd)
+{
+    int first = 1;
+    for (int c = 0; c < 4; c++) {
+        if (cmd >= 0 && c != cmd) continue;
+        fputs(first ? "usage: " : "       ", stdout);
+        fputs(cmd_usage[c], stdout);
+        first = 0;
+    }
+    if (cmd < 0) fputs("       rmtmc --version | --help\n", stdout);
+}
+
+static void print_help(int cmd)
+{
+    int page = cmd < 0 ? H_ALL : 2 << cmd;
+    print_usage(cmd);
+    fputc('\n', stdout);
+    fputs(cmd < 0 ? help_intro : cmd_about[cmd], stdout);
+    fputs(cmd < 0 ? "\nOptions (those taking a value accept --name=value too)\n"
+                  : "\nOptions (those taking a value accept --name=value too; --help)\n", stdout);
+    print_items(help_options, sizeof help_options / sizeof *help_options, page);
+    fputs("\nExit codes\n", stdout);
+    print_items(help_exit, sizeof help_exit / sizeof *help_exit, page);
+    fputs("\nEnvironment\n", stdout);
+    print_items(help_env, sizeof help_env / sizeof *help_env, page);
+    fputs(cmd < 0 ? "\nThe config schema and the output layout are described in README.md and configs/README.md.\n"
+                  : "\nrmtmc --help lists every command; the config schema and the output layout are in\n"
+                    "README.md and configs/README.md.\n", stdout);
+}
 
 typedef struct {
     const char *cmd;
@@ -981,7 +1139,8 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     if (r && atoi(r) != 0) return 0;
     rmt_h5out_quiet();
     rmt_solve_init_threads(); /* BLAS threads as in run: fitted unfoldings agree to the last bit */
-    rmt_status s = not_an_input(a->output, a->config, "input");
+    rmt_status s = check_env();
+    if (!s) s = not_an_input(a->output, a->config, "input");
     if (!s) s = not_an_input(a->output, a->analyze_config, "config");
     if (!s) s = check_output(a->output, a->force, NULL, NULL);
     if (s) return finish(s);
@@ -1104,12 +1263,12 @@ static int cmd_merge(int argc, char **argv)
         } else if (!out) out = argv[i];
         else parts[nparts++] = argv[i];
     }
-    rmt_status s = RMT_OK;
+    rmt_status s = check_env();
     rmt_plan *plan = NULL;
     rmt_results *res = NULL;
     rmt_h5_state st = {0, "", NULL, ""};
     char *cmdline = join_argv(argc, argv);
-    if (!out || nparts == 0) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
+    if (!s && (!out || nparts == 0)) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
     if (!s) s = check_output(out, force, NULL, NULL);
     for (int i = 0; !s && i < nparts; i++) {
         for (int j = 0; j < i; j++)
@@ -1299,13 +1458,16 @@ static int cmd_run(const args *a, int argc, char **argv)
 
 int rmt_cli_main(int argc, char **argv)
 {
-    /* --help anywhere (rmtmc run --help) is a question, not a run */
+    /* --help anywhere (rmtmc run --help) is a question, not a run: the
+     * command's own page (rmtmc help run too), else the whole help */
     int asks_help = argc >= 2 && !strcmp(argv[1], "help");
     for (int i = 1; i < argc; i++) asks_help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
     if (asks_help) {
-        fputs(usage, stdout);
-        fputc('\n', stdout);
-        fputs(help, stdout);
+        const char *name = argc >= 2 && !strcmp(argv[1], "help") ? (argc >= 3 ? argv[2] : "") : argv[1];
+        int cmd = -1;
+        for (int c = 0; c < 4; c++)
+            if (!strcmp(name, cmd_names[c])) cmd = c;
+        print_help(cmd);
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "--version")) {

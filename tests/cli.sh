@@ -21,9 +21,18 @@ expect() {
 
 expect 0 "--help" -- "$rmtmc" --help
 grep -q "Exit codes" "$tmp/out" && grep -q "mpiexec" "$tmp/out" || bad "--help does not explain exit codes and mpiexec"
-for cmd in run check analyze merge; do
+grep -q "rmtmc COMMAND --help" "$tmp/out" || bad "--help does not point to the commands' own pages"
+# a command's own page: its usage only, its options only, and what it adds
+for page in "run:--resume:--dataset:OUT.h5.journal" "check:--time:--progress:estimates the run's duration" \
+            "merge:--force:--resume:PART.h5.journal" "analyze:--dataset:--points:fitted polynomial"; do
+  IFS=: read -r cmd has hasnot says <<< "$page"
   expect 0 "$cmd --help" -- "$rmtmc" $cmd --help
-  grep -q "Exit codes" "$tmp/out" || bad "$cmd --help prints no help"
+  others=$(grep -c "^ *\(usage: \)\?rmtmc [a-z]" "$tmp/out")
+  grep -q "^usage: rmtmc $cmd " "$tmp/out" && [ "$others" = 1 ] && grep -q "Exit codes" "$tmp/out" \
+    && grep -q -- "^  $has \|^  -[a-z], $has " "$tmp/out" && ! grep -q -- "^  $hasnot " "$tmp/out" \
+    && grep -q "$says" "$tmp/out" && ! grep -q "(check) " "$tmp/out" \
+    && "$rmtmc" help $cmd | cmp -s - "$tmp/out" && ok "$cmd --help is $cmd's own page (rmtmc help $cmd too)" \
+    || bad "$cmd --help: $(head -3 "$tmp/out")"
 done
 expect 0 "--version" -- "$rmtmc" --version
 grep -q "^rmtmc [0-9]" "$tmp/out" || bad "--version prints no version"
@@ -43,6 +52,10 @@ for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT
   grep -q "^rmtmc: ${bad_env%%=*}: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "$bad_env: $(cat "$tmp/err")"
   expect 2 "$bad_env refused by check" -- env "$bad_env" "$rmtmc" check "$src/configs/quickstart.json"
 done
+expect 2 "RMT_BLAS_THREADS=abc refused by merge" -- env RMT_BLAS_THREADS=abc "$rmtmc" merge "$tmp/env.h5" "$src/results/quickstart.h5"
+[ ! -e "$tmp/env.h5" ] || bad "merge with a bad RMT_BLAS_THREADS wrote its output"
+expect 2 "RMT_BLAS_THREADS=abc refused by analyze" -- env RMT_BLAS_THREADS=abc "$rmtmc" analyze "$src/results/quickstart.h5" --dataset x -o "$tmp/env.h5"
+grep -q "^rmtmc: RMT_BLAS_THREADS: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "analyze with a bad RMT_BLAS_THREADS: $(cat "$tmp/err")"
 expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc" check "$src/configs/quickstart.json"
 expect 0 "--mem-per-rank 4GiB (the unit check prints)" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4GiB
 grep -q "memory per rank 4 GiB" "$tmp/out" || bad "--mem-per-rank 4GiB: $(grep 'memory per rank' "$tmp/out")"
