@@ -37,8 +37,8 @@ static const char *const cmd_usage[] = {
     "rmtmc run CONFIG.json [-o OUT.h5] [--resume | --force] [--points I/K]\n"
     "                 [--progress auto|bar|log|none]\n"
     "                 [--mem-per-rank BYTES[K|M|G]]\n",
-    "rmtmc check CONFIG.json [--ranks P] [--mem-per-rank BYTES[K|M|G]] [--time SECONDS]\n"
-    "                   [--points I/K]\n",
+    "rmtmc check CONFIG.json [--ranks P] [--ranks-per-node R] [--mem-per-rank BYTES[K|M|G]]\n"
+    "                   [--time SECONDS] [--points I/K]\n",
     "rmtmc merge OUT.h5 PART.h5... [--force]\n",
     "rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n",
 };
@@ -170,6 +170,10 @@ static const help_item help_options[] = {
     {H_CHECK, "  --points I/K          plan and time slice I of K only, for a job array's time limit\n"},
     {H_ALL | H_CHECK, "  --ranks P             (check) plan as if run on P ranks\n"},
     {H_ALL | H_CHECK,
+     "  --ranks-per-node R    (check) of which R on rank 0's node, whose memory holds the results\n"
+     "                        beside its ranks' draws (default: SLURM_NTASKS_PER_NODE in a Slurm\n"
+     "                        job that sets it, else all P: one node)\n"},
+    {H_ALL | H_CHECK,
      "  --time SECONDS        (check) also time draws on this machine, spending at most about\n"
      "                        SECONDS, and estimate the run's duration from them (for a batch\n"
      "                        job's time limit: run it on a node like the job's)\n"},
@@ -281,6 +285,7 @@ typedef struct {
     rmt_progress progress;
     double mem_per_rank;   /* bytes; 0 = not given */
     int ranks;             /* check --ranks */
+    int ranks_per_node;    /* check --ranks-per-node; 0 = not given */
     double time_budget;    /* check --time: seconds of draws to time; 0 = none */
     const char *analyze_config; /* analyze -c */
     const char *dataset;   /* analyze --dataset */
@@ -314,7 +319,8 @@ static int parse_size(const char *s, double *out)
 static char **split_equals(int argc, char **argv, int *outc)
 {
     static const char *const with_value[] = {"--output", "--progress", "--mem-per-rank", "--points",
-                                             "--config",  "--dataset",  "--time",         "--ranks"};
+                                             "--config",  "--dataset",  "--time",         "--ranks",
+                                             "--ranks-per-node"};
     int extra = 0;
     for (int i = 1; i < argc; i++)
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
@@ -407,6 +413,14 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             if (!val || end == val || *end || r < 1 || r > 1000000000L)
                 return RMT_ERR(RMT_EUSAGE, "--ranks needs a positive integer up to 1e9, found '%s'", val ? val : "");
             a->ranks = (int)r;
+            i++;
+        } else if (!strcmp(o, "--ranks-per-node") && !strcmp(a->cmd, "check")) {
+            char *end = NULL;
+            long r = val ? strtol(val, &end, 10) : 0;
+            if (!val || end == val || *end || r < 1 || r > 1000000000L)
+                return RMT_ERR(RMT_EUSAGE, "--ranks-per-node needs a positive integer up to 1e9, found '%s'",
+                               val ? val : "");
+            a->ranks_per_node = (int)r;
             i++;
         } else if (o[0] == '-' && o[1]) {
             return RMT_ERR(RMT_EUSAGE, "unknown option '%s'; see rmtmc --help", o);
@@ -841,12 +855,14 @@ static void print_statistics(const rmt_plan *plan, uint32_t begin, uint32_t end)
 }
 
 static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const char *out, double budget,
-                       const char *why, int ranks)
+                       const char *why, int ranks, int on_node)
 {
     printf("config   %s (sha256 %.16s...)\n", plan->config_path, plan->config_json ? plan->sha256 : "");
     printf("output   %s\n", out);
     printf("seed     %u\n", plan->seed);
-    printf("ranks    %d (memory per rank %.3g GiB: %s)\n", ranks, budget / 1073741824.0, why);
+    char node[48] = "";
+    if (on_node < ranks) snprintf(node, sizeof node, ", %d on rank 0's node", on_node);
+    printf("ranks    %d%s (memory per rank %.3g GiB: %s)\n", ranks, node, budget / 1073741824.0, why);
     printf("%6s  %-16s %8s %8s %6s %5s %5s %-8s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "grid",
            "block", "solver", "mem/rank", "GFLOP", "parameters");
     double total = 0;
@@ -1093,8 +1109,12 @@ static int cmd_check(const args *a)
     if (!s) s = rmt_config_load(a->config, &plan);
     if (s) return finish(s);
     int ranks = a->ranks > 0 ? a->ranks : 1;
+    /* the ranks on rank 0's node share its memory with the results */
+    const char *tpn = getenv("SLURM_NTASKS_PER_NODE");
+    int on_node = a->ranks_per_node > 0 ? a->ranks_per_node : tpn && atoi(tpn) > 0 ? atoi(tpn) : ranks;
+    if (on_node > ranks) on_node = ranks;
     char why[160];
-    double budget = mem_budget(a, ranks, why, sizeof why);
+    double budget = mem_budget(a, on_node, why, sizeof why);
     const char *out = a->output ? a->output : plan->output_path;
     s = rmt_config_check_memory(plan, ranks, budget, why);
     if (a->slice_k > plan->npoints) {
@@ -1104,8 +1124,8 @@ static int cmd_check(const args *a)
     }
     uint32_t begin, end;
     rmt_plan_slice(plan, a->slice_i, a->slice_k, &begin, &end);
-    if (!s) s = check_results_memory(plan, begin, end, ranks, budget, why);
-    print_plan(plan, begin, end, out, budget, why, ranks);
+    if (!s) s = check_results_memory(plan, begin, end, on_node, budget, why);
+    print_plan(plan, begin, end, out, budget, why, ranks, on_node);
     print_statistics(plan, begin, end);
     uint32_t big;
     char keep[32];

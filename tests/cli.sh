@@ -60,6 +60,17 @@ expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc"
 expect 0 "--mem-per-rank 4GiB (the unit check prints)" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4GiB
 grep -q "memory per rank 4 GiB" "$tmp/out" || bad "--mem-per-rank 4GiB: $(grep 'memory per rank' "$tmp/out")"
 expect 2 "--mem-per-rank 4Gi refused" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4Gi
+# rank 0's results share its node's memory with the ranks on that node only (35.9 MiB kept here)
+cat > "$tmp/keep.json" <<'JSON'
+{"name": "keep", "seed": 1, "draws": 20000, "ensemble": {"type": "wigner", "n": 100},
+ "statistics": {"density": {"bins": 10}}, "output": {"eigenvalues": true}}
+JSON
+expect 0 "check: 4 ranks on one node hold 35.9 MiB of results in 4 x 12M" -- "$rmtmc" check "$tmp/keep.json" --ranks 4 --mem-per-rank 12M
+expect 2 "check: 2 of 4 ranks on rank 0's node do not" -- "$rmtmc" check "$tmp/keep.json" --ranks 4 --ranks-per-node 2 --mem-per-rank 12M
+grep -q "more than the 23.7 MiB its node has beside the draws of its 2 ranks" "$tmp/err" && grep -q "^ranks    4, 2 on rank 0's node " "$tmp/out" \
+  || bad "--ranks-per-node 2: $(cat "$tmp/err") $(grep '^ranks' "$tmp/out")"
+expect 2 "check: nor 1 of 4, from SLURM_NTASKS_PER_NODE" -- env SLURM_NTASKS_PER_NODE=1 "$rmtmc" check "$tmp/keep.json" --ranks 4 --mem-per-rank 12M
+expect 2 "check: --ranks-per-node 0 refused" -- "$rmtmc" check "$tmp/keep.json" --ranks 4 --ranks-per-node 0
 # ranks left out of every group are named by check
 echo '{"name": "g2", "draws": 2, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 40}}' > "$tmp/g2.json"
 "$rmtmc" check "$tmp/g2.json" --ranks 3 | grep -q "^note: points with 2 ranks per draw (the first: point 0) leave 1 of the 3 ranks idle" \
