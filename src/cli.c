@@ -39,7 +39,7 @@ static const char *const cmd_usage[] = {
     "                 [--mem-per-rank BYTES[K|M|G]]\n",
     "rmtmc check CONFIG.json [--ranks P] [--ranks-per-node R] [--mem-per-rank BYTES[K|M|G]]\n"
     "                   [--time SECONDS] [--points I/K]\n",
-    "rmtmc merge OUT.h5 PART.h5... [--force]\n",
+    "rmtmc merge OUT.h5 PART.h5... [--force] [--mem-per-rank BYTES[K|M|G]]\n",
     "rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n",
 };
 
@@ -154,6 +154,11 @@ static const help_item help_options[] = {
      "                        whose results (rank 0 keeps every draw's figures, and the\n"
      "                        spectra spacings and output.eigenvalues need) would not fit on\n"
      "                        rank 0's node beside its ranks' draws is refused\n"},
+    {H_ALL | H_MERGE,
+     "  --mem-per-rank SIZE   (merge) memory merge may use (default, in a Slurm job: SLURM_MEM_PER_CPU x\n"
+     "                        SLURM_CPUS_PER_TASK or SLURM_MEM_PER_NODE; else the machine's);\n"
+     "                        when the sweep's results are larger, merge goes a batch of points\n"
+     "                        at a time, reading the parts once more to count their draws\n"},
     {H_ALL,
      "  --points I/K          (run) compute only slice I of K of the sweep's points (contiguous,\n"
      "                        0 <= I < K), e.g. --points $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT for\n"
@@ -230,14 +235,14 @@ static const help_item help_env[] = {
      "  A value these variables cannot take is refused (exit 2), not ignored.\n"},
 };
 
-/* a command's own page leaves out the "(check) " that says which command
- * an option of the whole help belongs to */
+/* a command's own page leaves out the "(check) " or "(merge) " that says
+ * which command an option of the whole help belongs to */
 static void print_items(const help_item *it, size_t n, int page)
 {
     for (size_t i = 0; i < n; i++) {
         if (!(it[i].in & page)) continue;
         const char *t = it[i].text, *m;
-        while (page != H_ALL && (m = strstr(t, "(check) "))) {
+        while (page != H_ALL && ((m = strstr(t, "(check) ")) || (m = strstr(t, "(merge) ")))) {
             fwrite(t, 1, (size_t)(m - t), stdout);
             t = m + strlen("(check) ");
         }
@@ -1265,29 +1270,64 @@ static rmt_status resume(rmt_results *res, const char *out, int complete, int *n
     return RMT_OK;
 }
 
+/* Restore points [begin, end) of every part (the whole sweep: 0, npoints)
+ * into new results *res, journals included. */
+static rmt_status merge_batch(const rmt_plan *plan, const char **parts, int nparts, uint32_t begin, uint32_t end,
+                              rmt_results **res)
+{
+    rmt_status s = rmt_results_create_batch(plan, begin, end, res);
+    for (int i = 0; !s && i < nparts; i++) {
+        s = rmt_h5in_restore(parts[i], *res);
+        /* a part stopped at a light checkpoint: the rest of it is in its journal */
+        uint64_t journalled = 0, keep = 0;
+        int overlap = 0;
+        if (!s) s = rmt_journal_replay(parts[i], (*res)->ckpt_id, *res, &journalled, &keep, &overlap);
+        if (!s && overlap)
+            s = RMT_ERR(RMT_EUSAGE, "%s.journal has draws that are already restored (overlapping parts, or a damaged "
+                        "journal)", parts[i]);
+    }
+    return s;
+}
+
 /* rmtmc merge OUT.h5 PART.h5...: the parts of a job array (same config,
- * disjoint draws) into one file, as a single run would have written it. */
+ * disjoint draws) into one file, as a single run would have written it.
+ * The points are merged in batches whose results fit in the memory merge
+ * may use (one batch, all points, unless the sweep's results are larger):
+ * each batch reads its points from every part, then writes them. */
 static int cmd_merge(int argc, char **argv)
 {
     rmt_h5out_quiet();
     rmt_solve_init_threads(); /* BLAS threads as in run: fitted unfoldings agree to the last bit */
+    argv = split_equals(argc, argv, &argc);
     const char *out = NULL;
     int force = 0, nparts = 0;
+    args a;
+    memset(&a, 0, sizeof a);
     const char **parts = calloc((size_t)argc, sizeof(char *));
     if (!parts) return finish(RMT_ERR(RMT_ERUNTIME, "out of memory"));
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--force")) force = 1;
-        else if (argv[i][0] == '-' && argv[i][1]) {
+        if (!strcmp(argv[i], "--force")) {
+            force = 1;
+        } else if (!strcmp(argv[i], "--mem-per-rank")) {
+            if (i + 1 >= argc || parse_size(argv[i + 1], &a.mem_per_rank)) {
+                free(parts);
+                return finish(RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'",
+                                      i + 1 < argc ? argv[i + 1] : ""));
+            }
+            i++;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
             free(parts);
-            return finish(RMT_ERR(RMT_EUSAGE, "merge: unknown option '%s'; see rmtmc --help", argv[i]));
+            return finish(RMT_ERR(RMT_EUSAGE, "merge: unknown option '%s'; see rmtmc merge --help", argv[i]));
         } else if (!out) out = argv[i];
         else parts[nparts++] = argv[i];
     }
     rmt_status s = check_env();
     rmt_plan *plan = NULL;
     rmt_results *res = NULL;
+    rmt_h5_writer *w = NULL;
     rmt_h5_state st = {0, "", NULL, ""};
     char *cmdline = join_argv(argc, argv);
+    uint32_t *cut = NULL, nbatch = 0;
     if (!s && (!out || nparts == 0)) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
     if (!s) s = check_output(out, force, NULL, NULL);
     for (int i = 0; !s && i < nparts; i++) {
@@ -1296,41 +1336,87 @@ static int cmd_merge(int argc, char **argv)
         if (!s && (!strcmp(parts[i], out) || same_file(parts[i], out)))
             s = RMT_ERR(RMT_EUSAGE, "merge: %s is both a part and the output", out);
         if (!s) s = rmt_h5in_state(parts[i], &st);
-        if (!s && !plan) {
-            /* the parts carry their config: rebuild the plan from the first */
-            s = rmt_config_parse(st.config_json, strlen(st.config_json), parts[i], &plan);
-            if (!s) s = rmt_results_create(plan, 0, 0, &res);
-        }
+        /* the parts carry their config: rebuild the plan from the first */
+        if (!s && !plan) s = rmt_config_parse(st.config_json, strlen(st.config_json), parts[i], &plan);
         if (!s && strcmp(st.sha256, plan->sha256) && !rmt_config_same_results(st.config_json, plan->config_json)) {
             char where[256] = "";
             rmt_config_results_difference(plan->config_json, st.config_json, where, sizeof where, 0);
             s = RMT_ERR(RMT_EUSAGE, "merge: %s was written by a different config than %s%s%s", parts[i], parts[0],
                         where[0] ? "; they differ at " : "", where);
         }
-        if (!s) s = rmt_h5in_restore(parts[i], res);
-        /* a part stopped at a light checkpoint: the rest of it is in its journal */
-        uint64_t journalled = 0, keep = 0;
-        int overlap = 0;
-        if (!s) s = rmt_journal_replay(parts[i], res->ckpt_id, res, &journalled, &keep, &overlap);
-        if (!s && overlap)
-            s = RMT_ERR(RMT_EUSAGE, "%s.journal has draws that are already restored (overlapping parts, or a damaged "
-                        "journal)", parts[i]);
         free(st.config_json);
         st.config_json = NULL;
+    }
+    if (!s) {
+        /* batches of points whose results fit in the memory merge may use */
+        char why[160], lim[32], one[32];
+        double budget = mem_budget(&a, 1, why, sizeof why);
+        rmt_format_bytes(budget, lim, sizeof lim);
+        cut = malloc(sizeof(uint32_t) * ((size_t)plan->npoints + 2));
+        if (!cut) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+        /* a batch's bytes as the sum of its points' (each with its own
+         * copies while written or unfolded: an upper bound, in O(points)) */
+        double sum = 0;
+        for (uint32_t i = 0, b = 0; !s && i <= plan->npoints; i++) {
+            uint32_t big;
+            double alone = i < plan->npoints ? rmt_results_bytes(plan, i, i + 1, &big) : 0;
+            if (i == plan->npoints || (i > b && sum + alone > budget)) {
+                cut[nbatch++] = b;
+                b = i;
+                sum = 0;
+            }
+            sum += alone;
+            if (alone > budget) {
+                rmt_format_bytes(alone, one, sizeof one);
+                fprintf(stderr, "rmtmc: note: point %u alone takes about %s to merge, more than the %s merge may use "
+                        "(%s); merging it on its own\n", i, one, lim, why);
+            }
+        }
+        cut[nbatch] = plan->npoints;
+        if (!s && nbatch > 1)
+            printf("merging in %u batches of points, to stay within %s (%s)\n", nbatch, lim, why);
+    }
+    /* a merge of some parts only is incomplete, and keeps the spectra a
+     * resume needs: with several batches, count the draws first */
+    uint64_t done = 0, total = 0;
+    for (uint32_t k = 0; !s && nbatch > 1 && k < nbatch; k++) {
+        s = merge_batch(plan, parts, nparts, cut[k], cut[k + 1], &res);
+        if (!s) {
+            done += res->done_draws;
+            total += res->total_draws;
+        }
+        rmt_results_destroy(res);
+        res = NULL;
+    }
+    int complete = 0;
+    if (!s) s = rmt_h5out_begin(out, plan, &w);
+    for (uint32_t k = 0; !s && k < nbatch; k++) {
+        rmt_results_destroy(res);
+        res = NULL;
+        s = merge_batch(plan, parts, nparts, cut[k], cut[k + 1], &res);
+        if (!s && nbatch == 1) {
+            done = res->done_draws;
+            total = res->total_draws;
+        }
+        complete = done == total;
+        if (!s) s = rmt_results_finalize(res);
+        if (!s) s = rmt_h5out_points(w, res, cut[k], cut[k + 1], complete);
     }
     if (!s) {
         /* the merged file is a new file: no part's journal extends it */
         res->ckpt_id = 0;
         rmt_h5_meta meta = {0, cmdline ? cmdline : "", "merged"};
-        s = rmt_results_finalize(res);
-        if (!s) s = rmt_h5out_write(out, res, &meta, res->done_draws == res->total_draws);
+        s = rmt_h5out_end(w, res, &meta, complete);
+        w = NULL;
         if (!s)
             printf("merged %d part%s into %s: %llu of %llu draws%s\n", nparts, nparts == 1 ? "" : "s", out,
-                   (unsigned long long)res->done_draws, (unsigned long long)res->total_draws,
-                   res->done_draws == res->total_draws ? " (complete)" : " (incomplete: parts are missing or unfinished)");
+                   (unsigned long long)done, (unsigned long long)total,
+                   complete ? " (complete)" : " (incomplete: parts are missing or unfinished)");
     }
+    rmt_h5out_abandon(w);
     rmt_results_destroy(res);
     rmt_plan_destroy(plan);
+    free(cut);
     free(parts);
     free(cmdline);
     return finish(s);

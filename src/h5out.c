@@ -128,40 +128,60 @@ static void utc_now(char *buf, size_t n)
 /* What ran, by solver, over the finished draws of this run's points:
  * "dsyevr 120, dsyevd_2stage 6" (the root attribute `solver` states the
  * rule; with "auto" the group size and grid solver depend on the ranks). */
-static void solvers_run(const rmt_results *r, char *buf, size_t len)
+static const struct {
+    int code;
+    const char *name;
+} solver_names[] = {{RMT_SOLVER_NONE, "none"},
+                    {RMT_SOLVER_LAPACK0 + 0, "dsyevd"},
+                    {RMT_SOLVER_LAPACK0 + 1, "dsyevr"},
+                    {RMT_SOLVER_LAPACK0 + 2, "dsyev"},
+                    {RMT_SOLVER_LAPACK0 + 3, "dsyevd_2stage"},
+                    {RMT_SOLVER_LAPACK0 + 4, "dsyev_2stage"},
+                    {RMT_SOLVER_PDSYEV, "pdsyev"},
+                    {RMT_SOLVER_PDSYEVR, "pdsyevr"},
+                    {RMT_SOLVER_ELPA, "elpa"}};
+enum { NSOLVERS = sizeof solver_names / sizeof *solver_names };
+
+/* A file being written: points go in as they come (in batches, for
+ * merge), then the summary and the root attributes, which hold figures
+ * of every point, gathered on the way. */
+struct rmt_h5_writer {
+    char *path, *tmp;
+    hid_t f;
+    int rc;                        /* 0 until a write fails */
+    const rmt_plan *plan;
+    size_t P, K;                   /* points; moments of the summary (the most any point has) */
+    int64_t *pi;                   /* [3P]: point, draws done, n */
+    double *v;                     /* [5P]: zero mass mean, stderr, theory; mean gap ratio, stderr */
+    double *mom;                   /* [3PK]: moments, stderr, theory */
+    double *lmx;                   /* [3P]: lambda_max mean, stderr, theory */
+    uint64_t solvers[NSOLVERS + 1]; /* draws by solver, the last: unknown codes */
+    uint64_t requested, done, failed; /* over the points that have rows */
+};
+
+static void count_solvers(rmt_h5_writer *w, const rmt_results *r, uint32_t i)
 {
-    static const struct {
-        int code;
-        const char *name;
-    } names[] = {{RMT_SOLVER_NONE, "none"},
-                 {RMT_SOLVER_LAPACK0 + 0, "dsyevd"},
-                 {RMT_SOLVER_LAPACK0 + 1, "dsyevr"},
-                 {RMT_SOLVER_LAPACK0 + 2, "dsyev"},
-                 {RMT_SOLVER_LAPACK0 + 3, "dsyevd_2stage"},
-                 {RMT_SOLVER_LAPACK0 + 4, "dsyev_2stage"},
-                 {RMT_SOLVER_PDSYEV, "pdsyev"},
-                 {RMT_SOLVER_PDSYEVR, "pdsyevr"},
-                 {RMT_SOLVER_ELPA, "elpa"}};
-    enum { NN = sizeof names / sizeof *names };
-    uint64_t count[NN] = {0}, other = 0;
-    for (uint32_t p = r->p_begin; p < r->p_end; p++)
-        for (uint32_t d = 0; d < r->plan->points[p].draws; d++) {
-            if (!r->pts[p].have[d]) continue;
-            int k = 0;
-            while (k < NN && names[k].code != r->pts[p].figs[d].solver) k++;
-            if (k < NN) count[k]++;
-            else other++;
-        }
-    size_t at = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < NN; k++)
-        if (count[k] && at < len)
-            at += (size_t)snprintf(buf + at, len - at, "%s%s %llu", at ? ", " : "", names[k].name,
-                                   (unsigned long long)count[k]);
-    if (other && at < len) snprintf(buf + at, len - at, "%sunknown %llu", at ? ", " : "", (unsigned long long)other);
+    for (uint32_t d = 0; r->pts[i].have && d < r->plan->points[i].draws; d++) {
+        if (!r->pts[i].have[d]) continue;
+        int k = 0;
+        while (k < NSOLVERS && solver_names[k].code != r->pts[i].figs[d].solver) k++;
+        w->solvers[k]++;
+    }
 }
 
-static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int complete)
+static void solvers_run(const rmt_h5_writer *w, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < NSOLVERS; k++)
+        if (w->solvers[k] && at < len)
+            at += (size_t)snprintf(buf + at, len - at, "%s%s %llu", at ? ", " : "", solver_names[k].name,
+                                   (unsigned long long)w->solvers[k]);
+    if (w->solvers[NSOLVERS] && at < len)
+        snprintf(buf + at, len - at, "%sunknown %llu", at ? ", " : "", (unsigned long long)w->solvers[NSOLVERS]);
+}
+
+static int write_root(hid_t f, const rmt_h5_writer *w, const rmt_results *r, const rmt_h5_meta *m, int complete)
 {
     const rmt_plan *p = r->plan;
     char host[256] = "", fin[32] = "";
@@ -193,11 +213,11 @@ static int write_root(hid_t f, const rmt_results *r, const rmt_h5_meta *m, int c
     rc |= attr_str(f, "command_line", m->command_line ? m->command_line : "");
     rc |= attr_str(f, "solver", m->solver ? m->solver : "");
     char ran[256];
-    solvers_run(r, ran, sizeof ran);
+    solvers_run(w, ran, sizeof ran);
     rc |= attr_str(f, "solvers_run", ran);
-    rc |= attr_i64(f, "draws_requested", (int64_t)r->total_draws);
-    rc |= attr_i64(f, "draws_done", (int64_t)r->done_draws);
-    rc |= attr_i64(f, "failed_draws", (int64_t)r->failed_draws);
+    rc |= attr_i64(f, "draws_requested", (int64_t)w->requested);
+    rc |= attr_i64(f, "draws_done", (int64_t)w->done);
+    rc |= attr_i64(f, "failed_draws", (int64_t)w->failed);
     if (r->master_run_s > 0) {
         /* what the master spent on other groups' results (results.h) */
         rc |= attr_i64(f, "master_draws_received", (int64_t)r->master_received);
@@ -403,72 +423,59 @@ out:
     return rc;
 }
 
-static int write_summary(hid_t f, const rmt_results *r)
+/* A point's row of the summary, from r, which holds its draws. */
+static void summary_row(rmt_h5_writer *w, const rmt_results *r, uint32_t i)
 {
-    const rmt_plan *p = r->plan;
-    size_t P = p->npoints, K = 0;
-    for (size_t i = 0; i < P; i++)
-        if ((size_t)p->points[i].stat.moments > K) K = (size_t)p->points[i].stat.moments;
+    const rmt_point *pt = &w->plan->points[i];
+    size_t P = w->P, K = w->K;
+    w->pi[P + i] = r->pts[i].done;
+    rmt_results_estimate(r, i, "lambda_max", 0, &w->lmx[i], &w->lmx[P + i]);
+    rmt_results_estimate(r, i, "zero_fraction", 0, &w->v[i], &w->v[P + i]);
+    rmt_results_estimate(r, i, "mean_gap_ratio", 0, &w->v[3 * P + i], &w->v[4 * P + i]);
+    for (size_t k = 0; k < K; k++) {
+        double mm = NAN, se = NAN;
+        if ((int)k < pt->stat.moments) rmt_results_estimate(r, i, "moment", (int)k + 1, &mm, &se);
+        w->mom[i * K + k] = mm;
+        w->mom[P * K + i * K + k] = se;
+    }
+}
+
+static int write_summary(hid_t f, const rmt_h5_writer *w)
+{
+    const rmt_plan *p = w->plan;
+    size_t P = w->P, K = w->K;
     hid_t g = H5Gcreate2(f, "summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) return -1;
     int rc = 0;
-    int64_t *pi = malloc(sizeof(int64_t) * (P ? P : 1) * 3);
-    double *v = malloc(sizeof(double) * (P ? P : 1) * 5);
-    double *mom = malloc(sizeof(double) * (P ? P : 1) * (K ? K : 1) * 3);
-    double *lmx = malloc(sizeof(double) * (P ? P : 1) * 3);
     const char **names = malloc(sizeof(char *) * (P ? P : 1));
     double *sw = malloc(sizeof(double) * (P ? P : 1));
-    if (!pi || !v || !mom || !names || !sw || !lmx) {
+    if (!names || !sw) {
         rc = -1;
         goto out;
     }
-    for (size_t i = 0; i < P; i++) {
-        rmt_results_estimate(r, (uint32_t)i, "lambda_max", 0, &lmx[i], &lmx[P + i]);
-        lmx[2 * P + i] = p->points[i].lambda_max_theory;
-        for (size_t k = 0; k < K; k++)
-            mom[2 * P * K + i * K + k] = (int)k < p->points[i].stat.moments ? p->points[i].moments_theory[k] : NAN;
-    }
-    for (size_t i = 0; i < P; i++) {
-        pi[i] = (int64_t)i;
-        pi[P + i] = r->pts[i].done;
-        pi[2 * P + i] = p->points[i].ens.n;
-        names[i] = p->exp_names[p->points[i].experiment];
-        rmt_results_estimate(r, (uint32_t)i, "zero_fraction", 0, &v[i], &v[P + i]);
-        v[2 * P + i] = p->points[i].zero_mass_theory;
-        rmt_results_estimate(r, (uint32_t)i, "mean_gap_ratio", 0, &v[3 * P + i], &v[4 * P + i]);
-        for (size_t k = 0; k < K; k++) {
-            double mm = NAN, se = NAN;
-            if ((int)k < p->points[i].stat.moments) rmt_results_estimate(r, (uint32_t)i, "moment", (int)k + 1, &mm, &se);
-            mom[i * K + k] = mm;
-            mom[P * K + i * K + k] = se;
-        }
-    }
-    rc |= dset_i64(g, "point", P, pi);
+    for (size_t i = 0; i < P; i++) names[i] = p->exp_names[p->points[i].experiment];
+    rc |= dset_i64(g, "point", P, w->pi);
     rc |= dset_strs(g, "experiment", P, names);
-    rc |= dset_i64(g, "n", P, pi + 2 * P);
-    rc |= dset_i64(g, "draws_done", P, pi + P);
+    rc |= dset_i64(g, "n", P, w->pi + 2 * P);
+    rc |= dset_i64(g, "draws_done", P, w->pi + P);
     for (uint32_t k = 0; k < p->nswept; k++) {
         for (size_t i = 0; i < P; i++) sw[i] = p->swept[i * p->nswept + k];
         rc |= dset_f64(g, p->swept_paths[k], P, 0, sw);
     }
-    rc |= dset_f64(g, "zero_mass_mean", P, 0, v);
-    rc |= dset_f64(g, "zero_mass_stderr", P, 0, v + P);
-    rc |= dset_f64(g, "zero_mass_theory", P, 0, v + 2 * P);
-    rc |= dset_f64(g, "mean_gap_ratio", P, 0, v + 3 * P);
-    rc |= dset_f64(g, "mean_gap_ratio_stderr", P, 0, v + 4 * P);
+    rc |= dset_f64(g, "zero_mass_mean", P, 0, w->v);
+    rc |= dset_f64(g, "zero_mass_stderr", P, 0, w->v + P);
+    rc |= dset_f64(g, "zero_mass_theory", P, 0, w->v + 2 * P);
+    rc |= dset_f64(g, "mean_gap_ratio", P, 0, w->v + 3 * P);
+    rc |= dset_f64(g, "mean_gap_ratio_stderr", P, 0, w->v + 4 * P);
     if (K) {
-        rc |= dset_f64(g, "moments", P, K, mom);
-        rc |= dset_f64(g, "moments_stderr", P, K, mom + P * K);
-        rc |= dset_f64(g, "moments_theory", P, K, mom + 2 * P * K);
+        rc |= dset_f64(g, "moments", P, K, w->mom);
+        rc |= dset_f64(g, "moments_stderr", P, K, w->mom + P * K);
+        rc |= dset_f64(g, "moments_theory", P, K, w->mom + 2 * P * K);
     }
-    rc |= dset_f64(g, "lambda_max_mean", P, 0, lmx);
-    rc |= dset_f64(g, "lambda_max_stderr", P, 0, lmx + P);
-    rc |= dset_f64(g, "lambda_max_theory", P, 0, lmx + 2 * P);
+    rc |= dset_f64(g, "lambda_max_mean", P, 0, w->lmx);
+    rc |= dset_f64(g, "lambda_max_stderr", P, 0, w->lmx + P);
+    rc |= dset_f64(g, "lambda_max_theory", P, 0, w->lmx + 2 * P);
 out:
-    free(pi);
-    free(v);
-    free(mom);
-    free(lmx);
     free(names);
     free(sw);
     H5Gclose(g);
@@ -489,47 +496,125 @@ static int fsync_path(const char *path, int dir)
     return rc;
 }
 
-rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_meta *meta, int complete)
+static void writer_free(rmt_h5_writer *w)
 {
+    free(w->path);
+    free(w->tmp);
+    free(w->pi);
+    free(w->v);
+    free(w->mom);
+    free(w->lmx);
+    free(w);
+}
+
+void rmt_h5out_abandon(rmt_h5_writer *w)
+{
+    if (!w) return;
+    if (w->f >= 0) H5Fclose(w->f);
+    unlink(w->tmp);
+    writer_free(w);
+}
+
+rmt_status rmt_h5out_begin(const char *path, const rmt_plan *plan, rmt_h5_writer **out)
+{
+    *out = NULL;
+    rmt_h5_writer *w = calloc(1, sizeof *w);
+    if (!w) return RMT_ERR(RMT_ERUNTIME, "out of memory");
+    w->f = -1;
+    w->plan = plan;
+    size_t P = plan->npoints, K = 0, P1 = P ? P : 1;
+    for (size_t i = 0; i < P; i++)
+        if ((size_t)plan->points[i].stat.moments > K) K = (size_t)plan->points[i].stat.moments;
+    w->P = P;
+    w->K = K;
     size_t len = strlen(path) + 8;
-    char *tmp = malloc(len);
-    char *dcopy = strdup(path);
-    if (!tmp || !dcopy) {
-        free(tmp);
-        free(dcopy);
+    w->path = strdup(path);
+    w->tmp = malloc(len);
+    w->pi = malloc(sizeof(int64_t) * P1 * 3);
+    w->v = malloc(sizeof(double) * P1 * 5);
+    w->mom = malloc(sizeof(double) * P1 * (K ? K : 1) * 3);
+    w->lmx = malloc(sizeof(double) * P1 * 3);
+    if (!w->path || !w->tmp || !w->pi || !w->v || !w->mom || !w->lmx) {
+        writer_free(w);
         return RMT_ERR(RMT_ERUNTIME, "out of memory");
     }
-    snprintf(tmp, len, "%s.tmp", path);
-    rmt_status s = RMT_OK;
+    snprintf(w->tmp, len, "%s.tmp", path);
+    /* every point as if it had no draws, until its batch comes */
+    for (size_t i = 0; i < P; i++) {
+        const rmt_point *pt = &plan->points[i];
+        w->pi[i] = (int64_t)i;
+        w->pi[P + i] = 0;
+        w->pi[2 * P + i] = pt->ens.n;
+        for (int k = 0; k < 5; k++) w->v[k * P + i] = NAN;
+        w->v[2 * P + i] = pt->zero_mass_theory;
+        w->lmx[i] = w->lmx[P + i] = NAN;
+        w->lmx[2 * P + i] = pt->lambda_max_theory;
+        for (size_t k = 0; k < K; k++) {
+            w->mom[i * K + k] = w->mom[P * K + i * K + k] = NAN;
+            w->mom[2 * P * K + i * K + k] = (int)k < pt->stat.moments ? pt->moments_theory[k] : NAN;
+        }
+    }
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* the oldest format that holds everything: readable by any HDF5 1.8+ tool */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    w->f = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
-    if (f < 0) {
-        s = RMT_ERR(RMT_ERUNTIME, "%s: cannot create (HDF5)", tmp);
-        unlink(tmp); /* a full disk may have left part of it */
-        goto out;
+    if (w->f < 0) {
+        rmt_status s = RMT_ERR(RMT_ERUNTIME, "%s: cannot create (HDF5)", w->tmp);
+        rmt_h5out_abandon(w); /* a full disk may have left part of it */
+        return s;
     }
-    int rc = write_root(f, r, meta, complete);
-    for (uint32_t i = 0; i < r->plan->npoints && rc == 0; i++) rc |= write_point(f, r, i, complete);
-    if (rc == 0) rc |= write_summary(f, r);
-    if (H5Fclose(f) < 0) rc = -1;
+    *out = w;
+    return RMT_OK;
+}
+
+rmt_status rmt_h5out_points(rmt_h5_writer *w, const rmt_results *r, uint32_t begin, uint32_t end, int complete)
+{
+    for (uint32_t i = begin; i < end && w->rc == 0; i++) {
+        w->rc |= write_point(w->f, r, i, complete);
+        summary_row(w, r, i);
+        count_solvers(w, r, i);
+        if (r->pts[i].have) w->requested += r->plan->points[i].draws;
+        w->done += r->pts[i].done;
+        w->failed += r->pts[i].failed;
+    }
+    if (w->rc) return RMT_ERR(RMT_ERUNTIME, "%s: writing the HDF5 file failed (disk full?)", w->tmp);
+    return RMT_OK;
+}
+
+rmt_status rmt_h5out_end(rmt_h5_writer *w, const rmt_results *r, const rmt_h5_meta *meta, int complete)
+{
+    rmt_status s = RMT_OK;
+    int rc = w->rc;
+    if (rc == 0) rc |= write_summary(w->f, w);
+    if (rc == 0) rc |= write_root(w->f, w, r, meta, complete);
+    herr_t closed = H5Fclose(w->f);
+    w->f = -1;
+    if (closed < 0) rc = -1;
     if (rc != 0) {
-        unlink(tmp);
-        s = RMT_ERR(RMT_ERUNTIME, "%s: writing the HDF5 file failed (disk full?)", tmp);
-        goto out;
+        s = RMT_ERR(RMT_ERUNTIME, "%s: writing the HDF5 file failed (disk full?)", w->tmp);
+    } else if (fsync_path(w->tmp, 0) != 0 || rename(w->tmp, w->path) != 0) {
+        s = RMT_ERR(RMT_ERUNTIME, "%s: cannot move into place: %s", w->path, strerror(errno));
+    } else {
+        fsync_path(dirname(w->path), 1); /* w->path is not used after this */
+        writer_free(w);
+        return RMT_OK;
     }
-    if (fsync_path(tmp, 0) != 0 || rename(tmp, path) != 0) {
-        s = RMT_ERR(RMT_ERUNTIME, "%s: cannot move into place: %s", path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    fsync_path(dirname(dcopy), 1);
-out:
-    free(tmp);
-    free(dcopy);
+    unlink(w->tmp);
+    writer_free(w);
     return s;
+}
+
+rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_meta *meta, int complete)
+{
+    rmt_h5_writer *w;
+    rmt_status s = rmt_h5out_begin(path, r->plan, &w);
+    if (!s) s = rmt_h5out_points(w, r, 0, r->plan->npoints, complete);
+    if (s) {
+        rmt_h5out_abandon(w);
+        return s;
+    }
+    return rmt_h5out_end(w, r, meta, complete);
 }
 
 int rmt_h5in_is_hdf5(const char *path) { return H5Fis_hdf5(path) > 0; }
@@ -861,6 +946,7 @@ rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
     int rc = 0;
     uint32_t bad = 0;
     for (uint32_t i = 0; i < r->plan->npoints && !rc; i++) {
+        if (r->batch && (i < r->p_begin || i >= r->p_end)) continue; /* another batch's */
         rc = restore_point(f, r, i);
         bad = i;
     }

@@ -24,6 +24,19 @@ typedef struct {
  * slice of the points (--points), for merging. */
 rmt_status rmt_h5out_write(const char *path, const rmt_results *r, const rmt_h5_meta *meta, int complete);
 
+/* The same in steps, for a file written a batch of points at a time
+ * (merge, which holds one batch in memory): begin creates PATH.tmp; points
+ * writes points [begin, end) from r, which holds their draws; end writes
+ * the summary and the root attributes (r's run records, the draws counted
+ * over every batch) and moves the file into place. Every point must have
+ * been written once. abandon removes PATH.tmp (after a failure elsewhere);
+ * end and a failed begin need none. */
+typedef struct rmt_h5_writer rmt_h5_writer;
+rmt_status rmt_h5out_begin(const char *path, const rmt_plan *plan, rmt_h5_writer **w);
+rmt_status rmt_h5out_points(rmt_h5_writer *w, const rmt_results *r, uint32_t begin, uint32_t end, int complete);
+rmt_status rmt_h5out_end(rmt_h5_writer *w, const rmt_results *r, const rmt_h5_meta *meta, int complete);
+void rmt_h5out_abandon(rmt_h5_writer *w); /* accepts NULL */
+
 /* State of an existing output file. */
 typedef struct {
     int complete;          /* attribute complete */

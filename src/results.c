@@ -31,20 +31,17 @@ static void *rows_calloc(size_t count, size_t size)
     return p;
 }
 
-rmt_status rmt_results_create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, rmt_results **out)
+/* Results with rows for points [begin, end) */
+static rmt_status create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, uint32_t begin, uint32_t end,
+                         rmt_results **out)
 {
     rmt_results *r = calloc(1, sizeof *r);
     if (!r) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     r->plan = plan;
-    r->p_begin = 0;
-    r->p_end = plan->npoints;
-    r->slice_i = 0;
-    r->slice_k = 1;
-    if (slice_k > 0) {
-        r->slice_i = slice_i;
-        r->slice_k = slice_k;
-        rmt_plan_slice(plan, slice_i, slice_k, &r->p_begin, &r->p_end);
-    }
+    r->p_begin = begin;
+    r->p_end = end;
+    r->slice_i = slice_i;
+    r->slice_k = slice_k;
     r->pts = calloc(plan->npoints ? plan->npoints : 1, sizeof(rmt_point_result));
     if (!r->pts) { free(r); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
     for (uint32_t i = 0; i < plan->npoints; i++) {
@@ -72,6 +69,21 @@ rmt_status rmt_results_create(const rmt_plan *plan, uint32_t slice_i, uint32_t s
     strftime(r->created_utc, sizeof r->created_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
     *out = r;
     return RMT_OK;
+}
+
+rmt_status rmt_results_create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, rmt_results **out)
+{
+    uint32_t begin = 0, end = plan->npoints;
+    if (slice_k == 0) return create(plan, 0, 1, begin, end, out);
+    rmt_plan_slice(plan, slice_i, slice_k, &begin, &end);
+    return create(plan, slice_i, slice_k, begin, end, out);
+}
+
+rmt_status rmt_results_create_batch(const rmt_plan *plan, uint32_t begin, uint32_t end, rmt_results **out)
+{
+    rmt_status s = create(plan, 0, 1, begin, end, out);
+    if (!s) (*out)->batch = 1;
+    return s;
 }
 
 double rmt_results_column_bytes(const rmt_point *pt) { return 72.0 + 8.0 * pt->stat.moments; }

@@ -51,6 +51,7 @@ typedef struct {
     rmt_journal *journal;
     uint64_t journal_keep;  /* the intact bytes of the journal a resume applied (0: none) */
     int restored;           /* 1: restored from the output file (a resumed run) */
+    int batch;              /* 1: a batch of merge's points (rmt_results_create_batch) */
 } rmt_results;
 
 /* Results of slice i of k of the plan's points (contiguous, in point
@@ -58,6 +59,12 @@ typedef struct {
  * Only the slice's points get rows for their draws (and spectra); the
  * others are written as points with no draws done. */
 rmt_status rmt_results_create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, rmt_results **out);
+
+/* Results of points [begin, end) of the whole sweep, a batch of those
+ * merge holds at once: restoring reads only these points of a file (the
+ * others are another batch's), and a journal's records of other points
+ * are left aside. */
+rmt_status rmt_results_create_batch(const rmt_plan *plan, uint32_t begin, uint32_t end, rmt_results **out);
 
 /* Bytes rank 0 holds at its peak for the draws of points [begin, end):
  * every draw's row and, where spacings or output.eigenvalues need them,

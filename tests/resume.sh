@@ -490,6 +490,10 @@ while [ $i -lt 300 ] && [ "$(stat -c %s "$tmp/jp0.h5.journal" 2>/dev/null || ech
 sleep 0.3; kill_job $pid
 held=$($py -c "import h5py; print(int(h5py.File('$tmp/jp0.h5')['points/000000'].attrs['draws_done']))" 2>/dev/null)
 "$rmtmc" merge "$tmp/jm.h5" "$tmp/jp0.h5" "$tmp/jp1.h5" > "$tmp/out" 2> "$tmp/err"
+# one point at a time (a merge larger than its memory), the journal's records of the other point left aside
+"$rmtmc" merge "$tmp/jmb.h5" "$tmp/jp0.h5" "$tmp/jp1.h5" --mem-per-rank 1K > "$tmp/outb" 2> /dev/null \
+  && grep -q "^merging in 2 batches of points" "$tmp/outb" && $py "$src/tests/h5same.py" "$tmp/jm.h5" "$tmp/jmb.h5" \
+  && ok "merged a point at a time, with the journal: the same file" || { bad "merge in batches with a journal"; cat "$tmp/outb"; }
 got=$($py -c "import h5py; print(int(h5py.File('$tmp/jm.h5')['points/000000'].attrs['draws_done']))" 2>/dev/null)
 [ -n "$held" ] && [ -n "$got" ] && [ "$got" -gt "$held" ] \
   && "$rmtmc" run "$tmp/j.json" -o "$tmp/jm.h5" --resume --progress none > /dev/null 2>&1 \

@@ -45,6 +45,29 @@ for i, pts in [(0, [0]), (1, [1, 2]), (2, [3, 4])]:
 "$rmtmc" merge "$tmp/merged.h5" "$tmp/part2.h5" "$tmp/part0.h5" "$tmp/part1.h5" > "$tmp/out" || bad "merge"
 grep -q "(complete)" "$tmp/out" || bad "merge does not report a complete result"
 $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slices equal a single run" || bad "merged file differs"
+# a merge whose results exceed the memory it may use goes a batch of points
+# at a time (here 14.6 KiB a point, 33 KiB in all)
+"$rmtmc" merge "$tmp/mb.h5" "$tmp/part2.h5" "$tmp/part0.h5" "$tmp/part1.h5" --mem-per-rank=40K > "$tmp/out" 2> "$tmp/err" \
+  && grep -q "^merging in 3 batches of points, to stay within 40 KiB (--mem-per-rank)" "$tmp/out" && [ ! -s "$tmp/err" ] \
+  && grep -q "(complete)" "$tmp/out" && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/mb.h5" \
+  && ok "merged in 3 batches of points: equal to a single run" || { bad "merge in batches"; cat "$tmp/out" "$tmp/err"; }
+"$rmtmc" merge "$tmp/mb1.h5" "$tmp/part2.h5" "$tmp/part0.h5" "$tmp/part1.h5" --mem-per-rank 1K > "$tmp/out" 2> "$tmp/err" \
+  && grep -q "^merging in 5 batches" "$tmp/out" && grep -q "^rmtmc: note: point 4 alone takes about 14.6 KiB to merge, more than the 1 KiB" "$tmp/err" \
+  && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/mb1.h5" \
+  && ok "merged a point at a time, each larger than the memory given (noted): equal to a single run" || { bad "merge a point at a time"; cat "$tmp/out" "$tmp/err"; }
+# some parts only, a point at a time: incomplete, with the spectra a resume needs
+"$rmtmc" merge "$tmp/mb5.h5" "$tmp/part0.h5" "$tmp/part2.h5" --mem-per-rank 1K 2> /dev/null | grep -q "21 of 35 draws (incomplete" \
+  && "$rmtmc" run "$tmp/c.json" -o "$tmp/mb5.h5" --resume --progress none > /dev/null 2>&1 \
+  && $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/mb5.h5" \
+  && ok "an incomplete merge in batches, resumed: equal to a single run" || bad "incomplete merge in batches"
+expect_no_merge() { # WHAT MESSAGE: the merge exits 2, says MESSAGE and leaves neither OUT nor OUT.tmp
+  [ $? = 2 ] && grep -q "$2" "$tmp/err" && [ ! -e "$tmp/mbx.h5" ] && [ ! -e "$tmp/mbx.h5.tmp" ] && ok "$1" || { bad "$1"; cat "$tmp/err"; }
+}
+cp "$tmp/part2.h5" "$tmp/copy2.h5"
+"$rmtmc" merge "$tmp/mbx.h5" "$tmp/part0.h5" "$tmp/part1.h5" "$tmp/part2.h5" "$tmp/copy2.h5" --mem-per-rank 1K > /dev/null 2> "$tmp/err"
+expect_no_merge "parts overlapping in the last batch: exit 2, no output" "copy2.h5: point 3 has a draw that is already restored (overlapping"
+"$rmtmc" merge "$tmp/mbx.h5" "$tmp/part0.h5" --mem-per-rank 4Q > /dev/null 2> "$tmp/err"
+expect_no_merge "merge --mem-per-rank 4Q: exit 2" "needs a size such as 4G, found '4Q'"
 # a slice run with other checkpoint settings (they do not change results) merges too
 sed 's/"seed": 8,/"seed": 8, "output": {"checkpoint_seconds": 5},/' "$tmp/c.json" > "$tmp/ck.json"
 "$rmtmc" run "$tmp/ck.json" -o "$tmp/ck1.h5" --points 1/3 --progress none > /dev/null || bad "slice 1/3 with checkpoint_seconds 5"
