@@ -953,6 +953,12 @@ static void single_node_transport(void)
     const char *step_nodes = getenv("SLURM_STEP_NUM_NODES");
     int one_node = size && local ? !strcmp(size, local) : step_nodes ? !strcmp(step_nodes, "1") : !launched;
     if (one_node) setenv("OMPI_MCA_pml", "ob1", 0);
+    /* a singleton does not fork the helper daemon (orted) Open MPI starts
+     * for MPI_Comm_spawn, which rmtmc never calls: Open MPI 4.1's orted
+     * segfaults when a signal reaches it after its finalize unloaded the
+     * component that installed its SIGTERM/SIGINT/SIGHUP handler, and its
+     * crash report lands in rmtmc's stderr and its core in rmtmc's cwd */
+    if (!launched) setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
 }
 
 /* The one line a failure prints; with RMT_DEBUG set, also where in the
@@ -1580,6 +1586,7 @@ int rmt_cli_main(int argc, char **argv)
         printf("rmtmc %s (process grids: ScaLAPACK%s)\n", RMT_VERSION, rmt_grid_have_elpa() ? ", ELPA" : "");
         return 0;
     }
+    rmt_h5out_start(); /* before MPI_Init: h5out.c says why */
     if (argc >= 2 && !strcmp(argv[1], "merge")) return cmd_merge(argc, argv);
     args a;
     rmt_status s = parse_args(argc, argv, &a);

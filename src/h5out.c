@@ -17,6 +17,21 @@
 
 void rmt_h5out_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+/* HDF5 1.10 (Debian 12's 1.10.8) frees a file whose H5Fclose fails (a full
+ * disk fails the flush of its metadata) yet keeps its ID, and shutting the
+ * library down closes that ID again: a segfault in H5F__close_cb, at
+ * MPI_Finalize or at exit (HDFFV-11052, fixed upstream after 1.10.8). So the
+ * library is started before MPI_Init, which keeps it from tying its
+ * shutdown to MPI_Finalize (a delete callback on MPI_COMM_SELF), and without
+ * its atexit handler: it is never shut down, the process's exit releases
+ * it. rmtmc opens no file through MPI-IO, and closes every file it opens. */
+void rmt_h5out_start(void)
+{
+    H5dont_atexit();
+    H5open();
+    rmt_h5out_quiet();
+}
+
 /* Write helpers return 0 on success, -1 on failure; the caller turns one
  * failure into one message. */
 

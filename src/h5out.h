@@ -66,4 +66,8 @@ int rmt_h5in_is_hdf5(const char *path);
 /* Silence HDF5's own error printing (messages go through err instead). */
 void rmt_h5out_quiet(void);
 
+/* Start HDF5, before MPI_Init and any other HDF5 call, never to be shut
+ * down (h5out.c says why). */
+void rmt_h5out_start(void);
+
 #endif

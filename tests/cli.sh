@@ -171,6 +171,50 @@ if ${CC:-cc} -shared -fPIC -o "$tmp/noflock.so" "$tmp/noflock.c" 2> /dev/null; t
 else
   bad "cannot compile the flock shim with ${CC:-cc}"
 fi
+# a full disk (a shim: writes to *.h5.tmp fail after 1000 bytes, so the file
+# is created and its close fails): exit 1 with one line, nothing left
+# behind; before, HDF5 1.10.8 freed the file yet kept its id, and shutting
+# the library down at MPI_Finalize or exit segfaulted (HDFFV-11052)
+cat > "$tmp/full.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+static long long written;
+static int full(int fd, size_t n)
+{
+    char p[64], t[4096];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+    ssize_t l = readlink(p, t, sizeof t - 1);
+    if (l < 7) return 0;
+    t[l] = 0;
+    if (strcmp(t + l - 7, ".h5.tmp")) return 0;
+    if (written + (long long)n <= 1000) { written += (long long)n; return 0; }
+    errno = ENOSPC;
+    return 1;
+}
+#define SHIM(name, ...) { static ssize_t (*real)(); if (!real) real = (ssize_t (*)())dlsym(RTLD_NEXT, name); \
+                          return full(fd, n) ? -1 : real(__VA_ARGS__); }
+ssize_t pwrite(int fd, const void *b, size_t n, off_t o) SHIM("pwrite", fd, b, n, o)
+ssize_t pwrite64(int fd, const void *b, size_t n, off_t o) SHIM("pwrite64", fd, b, n, o)
+ssize_t write(int fd, const void *b, size_t n) SHIM("write", fd, b, n)
+C
+if ${CC:-cc} -shared -fPIC -o "$tmp/full.so" "$tmp/full.c" -ldl 2> "$tmp/err"; then
+  printf '1 2 3 4\n2 3 4 5\n' > "$tmp/full.txt"
+  "$rmtmc" run "$tmp/small.json" -o "$tmp/fullpart.h5" --progress none > /dev/null || bad "full disk: the part"
+  for how in "run $tmp/small.json -o $tmp/full.h5 --progress none" "merge $tmp/full.h5 $tmp/fullpart.h5" \
+             "analyze $tmp/full.txt -o $tmp/full.h5"; do
+    LD_PRELOAD="$tmp/full.so" "$rmtmc" $how > /dev/null 2> "$tmp/err"; rc=$?
+    [ $rc = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q "full.h5.tmp: writing the HDF5 file failed (disk full?)$" "$tmp/err" \
+      && [ ! -e "$tmp/full.h5" ] && [ ! -e "$tmp/full.h5.tmp" ] && ok "a full disk: ${how%% *} exits 1 with one line, no file" \
+      || { bad "a full disk: ${how%% *}: exit $rc"; head -5 "$tmp/err"; }
+  done
+else
+  bad "cannot compile the full-disk shim with ${CC:-cc}: $(cat "$tmp/err")"
+fi
 # a density range that misses part of the spectrum is noted (Wigner on
 # [-1, 1]: the semicircle puts 39.1 % outside); an "auto" range at small n,
 # whose edges finite n blurs, is not (Wigner n = 20: ~0.1 % outside)
