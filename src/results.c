@@ -31,9 +31,10 @@ static void *rows_calloc(size_t count, size_t size)
     return p;
 }
 
-/* Results with rows for points [begin, end) */
+/* Results with rows for points [begin, end); a batch of merge's points has
+ * no counts for the others either (a run writes them all, as zeros) */
 static rmt_status create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, uint32_t begin, uint32_t end,
-                         rmt_results **out)
+                         int batch, rmt_results **out)
 {
     rmt_results *r = calloc(1, sizeof *r);
     if (!r) return RMT_ERR(RMT_ERUNTIME, "out of memory");
@@ -42,11 +43,13 @@ static rmt_status create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_
     r->p_end = end;
     r->slice_i = slice_i;
     r->slice_k = slice_k;
+    r->batch = batch;
     r->pts = calloc(plan->npoints ? plan->npoints : 1, sizeof(rmt_point_result));
     if (!r->pts) { free(r); return RMT_ERR(RMT_ERUNTIME, "out of memory"); }
     for (uint32_t i = 0; i < plan->npoints; i++) {
         const rmt_point *pt = &plan->points[i];
         rmt_point_result *p = &r->pts[i];
+        if (batch && (i < begin || i >= end)) continue;
         p->counts = calloc((size_t)rmt_stats_ncounts(&pt->stat) + 1, sizeof(uint64_t));
         if (!p->counts) {
             rmt_results_destroy(r);
@@ -74,16 +77,14 @@ static rmt_status create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_
 rmt_status rmt_results_create(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, rmt_results **out)
 {
     uint32_t begin = 0, end = plan->npoints;
-    if (slice_k == 0) return create(plan, 0, 1, begin, end, out);
+    if (slice_k == 0) return create(plan, 0, 1, begin, end, 0, out);
     rmt_plan_slice(plan, slice_i, slice_k, &begin, &end);
-    return create(plan, slice_i, slice_k, begin, end, out);
+    return create(plan, slice_i, slice_k, begin, end, 0, out);
 }
 
 rmt_status rmt_results_create_batch(const rmt_plan *plan, uint32_t begin, uint32_t end, rmt_results **out)
 {
-    rmt_status s = create(plan, 0, 1, begin, end, out);
-    if (!s) (*out)->batch = 1;
-    return s;
+    return create(plan, 0, 1, begin, end, 1, out);
 }
 
 double rmt_results_column_bytes(const rmt_point *pt) { return 72.0 + 8.0 * pt->stat.moments; }
@@ -173,6 +174,7 @@ rmt_status rmt_results_add(rmt_results *r, const rmt_draw_figs *f, const uint64_
 void rmt_results_add_counts(rmt_results *r, uint32_t point, const uint64_t *counts)
 {
     rmt_point_result *p = &r->pts[point];
+    if (!p->counts) return; /* another batch's point (merge) */
     const int64_t nc = rmt_stats_ncounts(&r->plan->points[point].stat);
     for (int64_t k = 0; k < nc; k++) p->counts[k] += counts[k];
     if (r->journal) rmt_journal_counts(r->journal, point, counts, nc);
@@ -267,7 +269,8 @@ void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const 
         if (pt->stat.gr_bins > 0) {
             double m, se;
             rmt_results_estimate(r, i, "mean_gap_ratio", 0, &m, &se);
-            if (isfinite(m)) snprintf(gr, sizeof gr, "%.4f +- %.4f", m, isfinite(se) ? se : 0.0);
+            if (isfinite(m) && isfinite(se)) snprintf(gr, sizeof gr, "%.4f +- %.4f", m, se);
+            else if (isfinite(m)) snprintf(gr, sizeof gr, "%.4f +- n/a", m); /* one draw */
         }
         if (pt->stat.sp_unfold == RMT_UNFOLD_NONE) {
             fprintf(to, "%6u  %-22s  %-20s\n", i, gr, u);
