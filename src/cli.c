@@ -442,11 +442,13 @@ static rmt_status parse_args(int argc, char **argv, args *a)
     return RMT_OK;
 }
 
-/* Memory one rank may use, and a phrase saying where that figure comes from. */
-static double mem_budget(const args *a, int ranks_on_node, char *why, size_t whylen)
+/* Memory one rank is granted, and a phrase saying where that figure comes from. */
+static double mem_granted(const args *a, int ranks_on_node, char *why, size_t whylen)
 {
+    char g[32];
     if (a->mem_per_rank > 0) {
-        snprintf(why, whylen, "--mem-per-rank");
+        rmt_format_bytes(a->mem_per_rank, g, sizeof g);
+        snprintf(why, whylen, "--mem-per-rank %s", g);
         return a->mem_per_rank;
     }
     const char *cpu = getenv("SLURM_MEM_PER_CPU"), *node = getenv("SLURM_MEM_PER_NODE");
@@ -454,7 +456,8 @@ static double mem_budget(const args *a, int ranks_on_node, char *why, size_t why
         /* a rank gets all the CPUs of its task */
         const char *cpt = getenv("SLURM_CPUS_PER_TASK");
         int c = cpt && atoi(cpt) > 0 ? atoi(cpt) : 1;
-        snprintf(why, whylen, "SLURM_MEM_PER_CPU = %s MiB x %d CPU%s per task", cpu, c, c == 1 ? "" : "s");
+        rmt_format_bytes(atof(cpu) * 1048576.0 * c, g, sizeof g);
+        snprintf(why, whylen, "SLURM_MEM_PER_CPU = %s MiB x %d CPU%s per task = %s", cpu, c, c == 1 ? "" : "s", g);
         return atof(cpu) * 1048576.0 * c;
     }
     if (node && atof(node) > 0) {
@@ -466,6 +469,28 @@ static double mem_budget(const args *a, int ranks_on_node, char *why, size_t why
     snprintf(why, whylen, "%.3g GiB of memory / %d rank%s on this node", phys / 1073741824.0, ranks_on_node,
              ranks_on_node == 1 ? "" : "s");
     return phys / ranks_on_node;
+}
+
+/* What every rank takes whatever its draws (MPI, HDF5, BLAS):
+ * peak_rss_bytes of runs of tiny draws, 24-29 MiB on 1 and 2 ranks and on
+ * a 1x2 grid */
+#define RANK_BASE_BYTES (30.0 * 1048576.0)
+
+/* Memory one rank may use for its draws (and rank 0 for the results): what
+ * it is granted less what every rank takes anyway; <= 0 when nothing is
+ * left (budget_left says so). */
+static double mem_budget(const args *a, int ranks_on_node, char *why, size_t whylen)
+{
+    double granted = mem_granted(a, ranks_on_node, why, whylen);
+    size_t at = strlen(why);
+    if (at < whylen) snprintf(why + at, whylen - at, ", less the ~30 MiB every rank takes");
+    return granted - RANK_BASE_BYTES;
+}
+
+static rmt_status budget_left(double budget, const char *why)
+{
+    if (budget > 0) return RMT_OK;
+    return RMT_ERR(RMT_EUSAGE, "memory per rank: nothing is left for draws (%s)", why);
 }
 
 static char *join_argv(int argc, char **argv)
@@ -653,6 +678,8 @@ static rmt_status check_output(const char *path, int force, const char *from_con
         if (from_config && path[0] != '/' && getcwd(cwd, sizeof cwd))
             s = RMT_ERR(RMT_EUSAGE, "%s: output.path: directory %s does not exist (a relative path is taken from "
                         "the current directory, %s; or give -o FILE)", from_config, dir, cwd);
+        else if (from_config)
+            s = RMT_ERR(RMT_EUSAGE, "%s: output.path: directory %s does not exist (or give -o FILE)", from_config, dir);
         else
             s = RMT_ERR(RMT_EUSAGE, "%s: directory %s does not exist", path, dir);
     } else if (access(dir, W_OK) != 0) {
@@ -867,7 +894,9 @@ static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const
     printf("seed     %u\n", plan->seed);
     char node[48] = "";
     if (on_node < ranks) snprintf(node, sizeof node, ", %d on rank 0's node", on_node);
-    printf("ranks    %d%s (memory per rank %.3g GiB: %s)\n", ranks, node, budget / 1073741824.0, why);
+    char left[32];
+    rmt_format_bytes(budget, left, sizeof left);
+    printf("ranks    %d%s (memory per rank for draws %s: %s)\n", ranks, node, left, why);
     printf("%6s  %-16s %8s %8s %6s %5s %5s %-8s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "grid",
            "block", "solver", "mem/rank", "GFLOP", "parameters");
     double total = 0;
@@ -907,7 +936,7 @@ static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const
     /* peak_rss_bytes of 4 draws of n = 8 (1 and 2 ranks) and of a 1x2
      * grid at n = 64: 24-29 MiB */
     printf("memory   mem/rank is a draw's; every rank also takes ~30 MiB whatever the draw (MPI, HDF5, BLAS), "
-           "which a batch job's memory request must cover too\n");
+           "which the memory per rank above leaves aside\n");
 }
 
 static void print_summary(const rmt_results *res, const char *out)
@@ -924,8 +953,10 @@ static void print_summary(const rmt_results *res, const char *out)
         rmt_results_estimate(res, i, "zero_fraction", 0, &zm, &zse);
         char zs[64];
         /* small masses (numerical zeros near a critical ratio) keep their digits */
-        if (zm != 0 && fabs(zm) < 0.01) snprintf(zs, sizeof zs, "%.3g +- %.2g", zm, isfinite(zse) ? zse : 0.0);
-        else snprintf(zs, sizeof zs, "%.4f +- %.4f", zm, isfinite(zse) ? zse : 0.0);
+        /* one draw has no standard error: n/a, as the file's NaN */
+        if (!isfinite(zse)) snprintf(zs, sizeof zs, "%.4f +- n/a", zm);
+        else if (zm != 0 && fabs(zm) < 0.01) snprintf(zs, sizeof zs, "%.3g +- %.2g", zm, zse);
+        else snprintf(zs, sizeof zs, "%.4f +- %.4f", zm, zse);
         printf("%6u  %-16s %8lld %7u  %-22s %-10.4g  %s\n", i, plan->exp_names[pt->experiment], (long long)pt->ens.n,
                res->pts[i].done, zs, pt->zero_mass_theory, plan->params_json[i]);
         if (i - res->p_begin >= 19 && res->p_end - res->p_begin > 21) {
@@ -933,8 +964,8 @@ static void print_summary(const rmt_results *res, const char *out)
             break;
         }
     }
-    printf("%llu draws (%llu failed) written to %s\n", (unsigned long long)res->done_draws,
-           (unsigned long long)res->failed_draws, out);
+    printf("%llu draw%s (%llu failed) written to %s\n", (unsigned long long)res->done_draws,
+           res->done_draws == 1 ? "" : "s", (unsigned long long)res->failed_draws, out);
 }
 
 /* When every rank runs on this node (Open MPI's launcher says so, a
@@ -1127,6 +1158,11 @@ static int cmd_check(const args *a)
     char why[160];
     double budget = mem_budget(a, on_node, why, sizeof why);
     const char *out = a->output ? a->output : plan->output_path;
+    s = budget_left(budget, why);
+    if (s) {
+        rmt_plan_destroy(plan);
+        return finish(s);
+    }
     s = rmt_config_check_memory(plan, ranks, budget, why);
     if (a->slice_k > plan->npoints) {
         s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u points", a->slice_i, a->slice_k, plan->npoints);
@@ -1186,9 +1222,10 @@ static int cmd_analyze(const args *a, int argc, char **argv)
 
 /* Whether the file at out can be resumed by this run: the same config (by
  * hash) and the same slice of the points (slice_k <= 1: all of them);
- * *complete says whether it is finished. */
+ * *complete says whether it is finished, *more whether this config asks
+ * for more draws than it was run for. */
 static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32_t slice_k, const char *out,
-                                  int *complete)
+                                  int *complete, int *more)
 {
     rmt_h5_state st;
     RMT_TRY(rmt_h5in_state(out, &st));
@@ -1217,9 +1254,6 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
             free(st.config_json);
             return s;
         }
-        if (more_draws)
-            fprintf(stderr, "rmtmc: %s: %s asks for more draws than the file was run for; the file's draws are kept "
-                    "and the new ones added\n", out, plan->config_path);
     } else if (settings_only) {
         /* where and how often to write: the results are the same */
         if (rmt_config_difference(st.config_json, plan->config_json, where, sizeof where) && where[0])
@@ -1249,13 +1283,14 @@ static rmt_status check_resumable(const rmt_plan *plan, uint32_t slice_i, uint32
                        "use another -o", out, have, want[0] ? "slice " : "all the points", want);
     }
     *complete = st.complete && !more_draws;
+    *more = more_draws;
     return RMT_OK;
 }
 
 /* Continue the run whose checkpoint is at out (check_resumable passed and
  * said whether it is complete): finished draws restored. A finished file
  * is left as it is. */
-static rmt_status resume(rmt_results *res, const char *out, int complete, int *nothing_to_do)
+static rmt_status resume(rmt_results *res, const char *out, int complete, int more, int *nothing_to_do)
 {
     if (complete) {
         printf("%s is already complete: nothing to resume\n", out);
@@ -1269,10 +1304,14 @@ static rmt_status resume(rmt_results *res, const char *out, int complete, int *n
     if (overlap)
         fprintf(stderr, "rmtmc: note: %s.journal holds draws its file already has (a damaged journal): it is used "
                 "up to there, and the draws after it run again\n", out);
-    char more[96] = "";
-    if (journalled) snprintf(more, sizeof more, " (%llu of them from %s.journal)", (unsigned long long)journalled, out);
+    /* said once the file is known to be resumable (a finished file may lack the spectra a resume needs) */
+    if (more)
+        fprintf(stderr, "rmtmc: %s: %s asks for more draws than the file was run for; the file's draws are kept "
+                "and the new ones added\n", out, res->plan->config_path);
+    char from[96] = "";
+    if (journalled) snprintf(from, sizeof from, " (%llu of them from %s.journal)", (unsigned long long)journalled, out);
     fprintf(stderr, "rmtmc: resuming %s: %llu of %llu draws already done%s\n", out,
-            (unsigned long long)res->done_draws, (unsigned long long)res->total_draws, more);
+            (unsigned long long)res->done_draws, (unsigned long long)res->total_draws, from);
     return RMT_OK;
 }
 
@@ -1355,9 +1394,8 @@ static int cmd_merge(int argc, char **argv)
     }
     if (!s) {
         /* batches of points whose results fit in the memory merge may use */
-        char why[160], lim[32], one[32];
-        double budget = mem_budget(&a, 1, why, sizeof why);
-        rmt_format_bytes(budget, lim, sizeof lim);
+        char why[160], one[32];
+        double budget = mem_granted(&a, 1, why, sizeof why);
         cut = malloc(sizeof(uint32_t) * ((size_t)plan->npoints + 2));
         if (!cut) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         /* a batch's bytes as the sum of its points' (each with its own
@@ -1374,13 +1412,13 @@ static int cmd_merge(int argc, char **argv)
             sum += alone;
             if (alone > budget) {
                 rmt_format_bytes(alone, one, sizeof one);
-                fprintf(stderr, "rmtmc: note: point %u alone takes about %s to merge, more than the %s merge may use "
-                        "(%s); merging it on its own\n", i, one, lim, why);
+                fprintf(stderr, "rmtmc: note: point %u alone takes about %s to merge, more than merge may use "
+                        "(%s); merging it on its own\n", i, one, why);
             }
         }
         cut[nbatch] = plan->npoints;
         if (!s && nbatch > 1)
-            printf("merging in %u batches of points, to stay within %s (%s)\n", nbatch, lim, why);
+            printf("merging in %u batches of points, to stay within %s\n", nbatch, why);
     }
     /* a merge of some parts only is incomplete, and keeps the spectra a
      * resume needs: with several batches, count the draws first */
@@ -1466,7 +1504,8 @@ static int cmd_run(const args *a, int argc, char **argv)
             out = a->output ? a->output : plan->output_path;
             char why[160];
             double budget = mem_budget(a, on_node, why, sizeof why);
-            s = rmt_config_check_memory(plan, size, budget, why);
+            s = budget_left(budget, why);
+            if (!s) s = rmt_config_check_memory(plan, size, budget, why);
             if (!s) {
                 uint32_t begin, end;
                 rmt_plan_slice(plan, a->slice_i, a->slice_k, &begin, &end);
@@ -1477,13 +1516,13 @@ static int cmd_run(const args *a, int argc, char **argv)
         int resuming = a->resume && !s && stat(out, &sb) == 0;
         if (!s) s = not_an_input(out, a->config, "config");
         if (!s) s = check_output(out, a->force || resuming, a->output ? NULL : a->config, plan->config_json);
-        int complete = 0;
+        int complete = 0, more = 0;
         /* a file this run cannot resume is the problem to name, before its room */
-        if (!s && resuming) s = check_resumable(plan, a->slice_i, a->slice_k, out, &complete);
+        if (!s && resuming) s = check_resumable(plan, a->slice_i, a->slice_k, out, &complete, &more);
         if (!s) s = check_space(out, plan, a->slice_i, a->slice_k, resuming);
         if (!s) lockfd = lock_output(out, &s);
         if (!s) s = rmt_results_create(plan, a->slice_i, a->slice_k, &res);
-        if (!s && resuming) s = resume(res, out, complete, &nothing_to_do);
+        if (!s && resuming) s = resume(res, out, complete, more, &nothing_to_do);
         else if (!s && a->resume) fprintf(stderr, "rmtmc: no checkpoint at %s: starting the run\n", out);
         if (!s && !(cmdline = join_argv(argc, argv))) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         if (!s && !nothing_to_do && a->progress != RMT_PROGRESS_NONE) {

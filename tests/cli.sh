@@ -58,19 +58,24 @@ expect 2 "RMT_BLAS_THREADS=abc refused by analyze" -- env RMT_BLAS_THREADS=abc "
 grep -q "^rmtmc: RMT_BLAS_THREADS: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "analyze with a bad RMT_BLAS_THREADS: $(cat "$tmp/err")"
 expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc" check "$src/configs/quickstart.json"
 expect 0 "--mem-per-rank 4GiB (the unit check prints)" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4GiB
-grep -q "memory per rank 4 GiB" "$tmp/out" || bad "--mem-per-rank 4GiB: $(grep 'memory per rank' "$tmp/out")"
+grep -q "memory per rank for draws 3.97 GiB: --mem-per-rank 4 GiB, less the ~30 MiB every rank takes" "$tmp/out" || bad "--mem-per-rank 4GiB: $(grep 'memory per rank' "$tmp/out")"
 expect 2 "--mem-per-rank 4Gi refused" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4Gi
 # rank 0's results share its node's memory with the ranks on that node only (35.9 MiB kept here)
-cat > "$tmp/keep.json" <<'JSON'
+cat > "$tmp/node.json" <<'JSON'
 {"name": "keep", "seed": 1, "draws": 20000, "ensemble": {"type": "wigner", "n": 100},
  "statistics": {"density": {"bins": 10}}, "output": {"eigenvalues": true}}
 JSON
-expect 0 "check: 4 ranks on one node hold 35.9 MiB of results in 4 x 12M" -- "$rmtmc" check "$tmp/keep.json" --ranks 4 --mem-per-rank 12M
-expect 2 "check: 2 of 4 ranks on rank 0's node do not" -- "$rmtmc" check "$tmp/keep.json" --ranks 4 --ranks-per-node 2 --mem-per-rank 12M
+expect 0 "check: 4 ranks on one node hold 35.9 MiB of results in 4 x (42M - 30M)" -- "$rmtmc" check "$tmp/node.json" --ranks 4 --mem-per-rank 42M
+expect 2 "check: 2 of 4 ranks on rank 0's node do not" -- "$rmtmc" check "$tmp/node.json" --ranks 4 --ranks-per-node 2 --mem-per-rank 42M
 grep -q "more than the 23.7 MiB its node has beside the draws of its 2 ranks" "$tmp/err" && grep -q "^ranks    4, 2 on rank 0's node " "$tmp/out" \
   || bad "--ranks-per-node 2: $(cat "$tmp/err") $(grep '^ranks' "$tmp/out")"
-expect 2 "check: nor 1 of 4, from SLURM_NTASKS_PER_NODE" -- env SLURM_NTASKS_PER_NODE=1 "$rmtmc" check "$tmp/keep.json" --ranks 4 --mem-per-rank 12M
-expect 2 "check: --ranks-per-node 0 refused" -- "$rmtmc" check "$tmp/keep.json" --ranks 4 --ranks-per-node 0
+expect 2 "check: nor 1 of 4, from SLURM_NTASKS_PER_NODE" -- env SLURM_NTASKS_PER_NODE=1 "$rmtmc" check "$tmp/node.json" --ranks 4 --mem-per-rank 42M
+expect 2 "check: --ranks-per-node 0 refused" -- "$rmtmc" check "$tmp/node.json" --ranks 4 --ranks-per-node 0
+# every rank takes ~30 MiB whatever its draws: the memory per rank is what is left
+expect 2 "check: --mem-per-rank 20M leaves nothing for draws" -- "$rmtmc" check "$tmp/node.json" --mem-per-rank 20M
+grep -q "^rmtmc: memory per rank: nothing is left for draws (--mem-per-rank 20 MiB, less the ~30 MiB every rank takes)$" "$tmp/err" || bad "20M: $(cat "$tmp/err")"
+expect 2 "run: --mem-per-rank 20M leaves nothing for draws, no output" -- "$rmtmc" run "$tmp/node.json" -o "$tmp/node.h5" --mem-per-rank 20M
+[ ! -e "$tmp/node.h5" ] || bad "run with 20M wrote its output"
 # ranks left out of every group are named by check
 echo '{"name": "g2", "draws": 2, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 40}}' > "$tmp/g2.json"
 "$rmtmc" check "$tmp/g2.json" --ranks 3 | grep -q "^note: points with 2 ranks per draw (the first: point 0) leave 1 of the 3 ranks idle" \
@@ -90,6 +95,24 @@ mpiexec -n 3 "$rmtmc" run "$tmp/g2.json" -o "$tmp/g2.h5" --progress log > /dev/n
 (cd "$tmp" && "$rmtmc" check "$src/configs/quickstart.json" > "$tmp/out" 2> "$tmp/err"; echo $? > "$tmp/rc")
 [ "$(cat "$tmp/rc")" = 0 ] && grep -q "^note: run would refuse this output now: .*quickstart.json: output.path: directory results does not exist" "$tmp/out" \
   && ok "check notes an output run would refuse" || bad "check on a missing output directory: $(cat "$tmp/out" "$tmp/err")"
+# ... and an absolute output.path, naming the config and the key too
+echo '{"name": "abs", "draws": 2, "ensemble": {"type": "wigner", "n": 20}, "output": {"path": "'"$tmp"'/no/such/x.h5"}}' > "$tmp/abs.json"
+expect 2 "a config's absolute output.path in a missing directory" -- "$rmtmc" run "$tmp/abs.json" --progress none
+grep -q "abs.json: output.path: directory $tmp/no/such does not exist (or give -o FILE)$" "$tmp/err" || bad "absolute output.path: $(cat "$tmp/err")"
+# one draw: its standard errors are undefined (NaN in the file), shown as n/a
+echo '{"name": "one", "seed": 1, "draws": 1, "ensemble": {"type": "wigner", "n": 40}, "statistics": {"gap_ratios": {}}}' > "$tmp/one.json"
+"$rmtmc" run "$tmp/one.json" -o "$tmp/one.h5" --progress log > "$tmp/out" 2> /dev/null \
+  && grep -Eq "^ +0 +one +40 +1 +0\.0000 \+- n/a " "$tmp/out" && grep -Eq "^ +0 +0\.[0-9]{4} \+- n/a " "$tmp/out" \
+  && grep -q "^1 draw (0 failed) written to" "$tmp/out" && ! grep -q "+- 0.0000" "$tmp/out" \
+  && ok "one draw: standard errors n/a, \"1 draw\"" || { bad "one draw's summary"; cat "$tmp/out"; }
+# a finished file resumed with more draws but without the spectra its
+# spacings need: refused in one line (before, a note that the draws would be
+# added came first)
+echo '{"name": "sp", "seed": 1, "draws": 4, "ensemble": {"type": "wigner", "n": 30}, "statistics": {"spacings": {}}}' > "$tmp/sp.json"
+sed 's/"draws": 4/"draws": 8/' "$tmp/sp.json" > "$tmp/sp8.json"
+"$rmtmc" run "$tmp/sp.json" -o "$tmp/sp.h5" --progress none > /dev/null || bad "sp.json"
+expect 2 "more draws for a finished file without its spectra: one line" -- "$rmtmc" run "$tmp/sp8.json" -o "$tmp/sp.h5" --resume --progress none
+grep -q "needs every draw's spectrum" "$tmp/err" || bad "more draws without spectra: $(cat "$tmp/err")"
 
 cat > "$tmp/small.json" <<'JSON'
 {"name": "small", "seed": 1, "draws": 6, "ensemble": {"type": "wigner", "n": 50},
@@ -133,19 +156,19 @@ grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check outpu
 # Refused where rank 0's node
 # cannot hold them, by check and by run, before any output exists.
 echo '{"name": "keep", "seed": 1, "draws": 2000, "ensemble": {"type": "wigner", "n": 200}, "statistics": {"spacings": {"unfolding": "pool"}}}' > "$tmp/keep.json"
-"$rmtmc" check "$tmp/keep.json" --mem-per-rank 64M | grep -q "^results  rank 0 keeps up to 12.6 MiB (every draw's figures; the spectra" \
-  && ok "check: what rank 0 keeps, spectra and unfolding included" || bad "check: rank 0's results: $("$rmtmc" check "$tmp/keep.json" --mem-per-rank 64M | grep ^results)"
-"$rmtmc" check "$tmp/keep.json" --mem-per-rank 12M > /dev/null 2> "$tmp/err"; rc=$?
-"$rmtmc" run "$tmp/keep.json" --mem-per-rank 12M -o "$tmp/keep.h5" --progress none > /dev/null 2> "$tmp/err2"; rc2=$?
+"$rmtmc" check "$tmp/keep.json" --mem-per-rank 94M | grep -q "^results  rank 0 keeps up to 12.6 MiB (every draw's figures; the spectra" \
+  && ok "check: what rank 0 keeps, spectra and unfolding included" || bad "check: rank 0's results: $("$rmtmc" check "$tmp/keep.json" --mem-per-rank 94M | grep ^results)"
+"$rmtmc" check "$tmp/keep.json" --mem-per-rank 42M > /dev/null 2> "$tmp/err"; rc=$?
+"$rmtmc" run "$tmp/keep.json" --mem-per-rank 42M -o "$tmp/keep.h5" --progress none > /dev/null 2> "$tmp/err2"; rc2=$?
 [ $rc = 2 ] && [ $rc2 = 2 ] && [ ! -e "$tmp/keep.h5" ] && cmp -s "$tmp/err" "$tmp/err2" \
   && grep -q "keep.json: statistics.spacings: rank 0 keeps every draw's spectrum to unfold spacings: 12.6 MiB" "$tmp/err" \
   && ok "spectra rank 0 could not hold: refused by check and run (exit 2, no output), naming statistics.spacings" \
   || bad "spectra too big for rank 0: check $rc, run $rc2: $(cat "$tmp/err" "$tmp/err2")"
 echo '{"name": "rows", "seed": 1, "draws": 200000, "ensemble": {"type": "wigner", "n": 8}}' > "$tmp/rows.json"
-"$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 16M > /dev/null 2> "$tmp/err"
+"$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 46M > /dev/null 2> "$tmp/err"
 [ $? = 2 ] && grep -q "rows.json: draws: rank 0 keeps 209 bytes of figures for each draw (and 72 more while it writes them): 53.6 MiB for 1 point" "$tmp/err" \
-  && "$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 32M > /dev/null \
-  && ok "200 000 draws' figures: refused in 2 x 16 MiB, planned in 2 x 32 MiB" || bad "rank 0's rows: $(cat "$tmp/err")"
+  && "$rmtmc" check "$tmp/rows.json" --ranks 2 --mem-per-rank 62M > /dev/null \
+  && ok "200 000 draws' figures: refused in 2 x (46 - 30) MiB, planned in 2 x (62 - 30) MiB" || bad "rank 0's rows: $(cat "$tmp/err")"
 # the end of a run: local statistics in a table, and a note where the
 # unfolding failed (gp-hessian kp = 1, kpp = 1e-4: a shared diagonal shift
 # larger than the spectrum, so pool unfolding gives a mean spacing of 0.13)
@@ -240,7 +263,7 @@ ok "an empty output name, one ending in /, one too long for the filesystem: exit
 [ $rc = 2 ] && [ $rc2 = 2 ] && grep -q "ranks needs a positive integer up to 1e9" "$tmp/err" && grep -q "points 0/9: the sweep has only 1 points" "$tmp/err" \
   && ok "--ranks beyond an int and --points K beyond the points: exit 2" || { bad "--ranks / --points range"; cat "$tmp/err"; }
 "$rmtmc" run "$tmp/small.json" --output="$tmp/eq.h5" --progress=none > /dev/null && [ -e "$tmp/eq.h5" ] \
-  && "$rmtmc" check "$tmp/small.json" --ranks=2 --mem-per-rank=1G | grep -q "^ranks    2 (memory per rank 1 GiB" \
+  && "$rmtmc" check "$tmp/small.json" --ranks=2 --mem-per-rank=1G | grep -q "^ranks    2 (memory per rank for draws 994 MiB: --mem-per-rank 1 GiB, less" \
   && ok "--name=value options" || bad "--name=value options"
 # check lists what each experiment measures (an experiment's statistics
 # replace the top level's: what it leaves out is not measured)

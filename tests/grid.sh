@@ -164,14 +164,14 @@ RMT_GRID_DRIVER=pdsyevr "$rmtmc" check "$tmp/auto.json" --ranks 64 --mem-per-ran
 echo '{"name": "s", "draws": 1, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 6000}}' > "$tmp/solver.json"
 sed 's/"draws": 1,/"draws": 1, "solver": "pdsyevr",/' "$tmp/solver.json" > "$tmp/solver-named.json"
 solver_of() { "$rmtmc" check "$@" --ranks 2 2>&1 | awk '$1 == "0" {print $8}'; }
-small=$(solver_of "$tmp/solver.json" --mem-per-rank 216M)
+small=$(solver_of "$tmp/solver.json" --mem-per-rank 246M)
 big=$(solver_of "$tmp/solver.json" --mem-per-rank 8G)
 named=$(solver_of "$tmp/solver-named.json" --mem-per-rank 8G)
 forced=$(RMT_GRID_DRIVER=pdsyevr solver_of "$tmp/solver.json" --mem-per-rank 8G)
 if "$rmtmc" --version | grep -q ELPA; then want_big=elpa; else want_big=pdsyev; fi
 [ "$small" = pdsyev ] && [ "$big" = "$want_big" ] && [ "$named" = pdsyevr ] && [ "$forced" = pdsyevr ] \
-  && ok "solver auto at n = 6000 on 1x2: pdsyev in 216 MB per rank, $want_big in 8 GB; a named solver is kept" \
-  || bad "solver choice: $small in 216M, $big in 8G (want $want_big), named $named, RMT_GRID_DRIVER $forced"
+  && ok "solver auto at n = 6000 on 1x2: pdsyev in 246 MB per rank, $want_big in 8 GB; a named solver is kept" \
+  || bad "solver choice: $small in 246M, $big in 8G (want $want_big), named $named, RMT_GRID_DRIVER $forced"
 
 # mixed groups in one run: small points on one rank each, large points on two
 cat > "$tmp/mixed.json" <<'JSON'
@@ -202,7 +202,7 @@ if [ "${3:-}" != --no-memory ]; then
   # peak resident memory of a draw at n = 6000 on a group of 2 ranks, given
   # that much memory per rank: the solver chosen must live within it
   echo '{"name": "mem", "seed": 1, "draws": 1, "ranks_per_draw": 2, "ensemble": {"type": "wigner", "n": 6000}, "statistics": {"moments": 2}}' > "$tmp/mem.json"
-  mpiexec -n 2 "$rmtmc" run "$tmp/mem.json" -o "$tmp/mem.h5" --progress none --mem-per-rank 216M > /dev/null 2>&1 || bad "n = 6000 on 2 ranks"
+  mpiexec -n 2 "$rmtmc" run "$tmp/mem.json" -o "$tmp/mem.h5" --progress none --mem-per-rank 246M > /dev/null 2>&1 || bad "n = 6000 on 2 ranks"
   $py -c "
 import h5py
 f = h5py.File('$tmp/mem.h5')

@@ -367,7 +367,7 @@ PY
 [ "$(job_field "$c" JobState)" = COMPLETED ] || bad "rmtmc check job $c: $(job_field "$c" JobState)"
 grep -q "env: 300 x 2\$" "memcheck-$c.out" || bad "check job $c: SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK is not 300 x 2: $(grep env: "memcheck-$c.out")"
 line=$(grep "memory per rank" "memcheck-$c.out")
-grep -Eq "memory per rank 0\.586 GiB: SLURM_MEM_PER_CPU = 300 MiB x 2 CPUs per task" <<< "$line" \
+grep -Eq "memory per rank for draws 570 MiB: SLURM_MEM_PER_CPU = 300 MiB x 2 CPUs per task = 600 MiB, less the ~30 MiB every rank takes" <<< "$line" \
   && ok "--mem-per-cpu=300M --cpus-per-task=2: rmtmc check reports 600 MiB per rank ($line)" \
   || bad "--mem-per-cpu=300M --cpus-per-task=2: rmtmc check says '$line'"
 
