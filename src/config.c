@@ -1660,12 +1660,18 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
     plan->exp_prefix = calloc(1, sizeof(char *));
     plan->exp_rpd_path = calloc(1, sizeof(char *));
     plan->params_json = calloc(1, sizeof(char *));
-    cJSON *pj = cJSON_CreateObject();
+    /* the point's parameters: the ensemble compared with (as a run's
+     * params_json holds its ensemble), the source and its spectra */
+    cJSON *pj = ens ? cJSON_Duplicate(ens, 1) : cJSON_CreateObject();
     if (pj) {
+        cJSON_DeleteItemFromObjectCaseSensitive(pj, "n");
         cJSON_AddStringToObject(pj, "source", source);
         cJSON_AddNumberToObject(pj, "n", (double)n);
         cJSON_AddNumberToObject(pj, "spectra", rows);
-        if (pt->ens.kind) cJSON_AddStringToObject(pj, "type", rmt_ens_name(pt->ens.kind));
+        if (sort_keys(pj)) {
+            cJSON_Delete(pj);
+            pj = NULL;
+        }
     }
     plan->config_json = sort_keys(root) ? NULL : cJSON_PrintUnformatted(root);
     if (!plan->name || !plan->output_path || !plan->config_path || !plan->exp_names || !plan->exp_prefix ||

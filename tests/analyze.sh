@@ -39,6 +39,16 @@ else
   bad "analyze of a run's spectra"
 fi
 
+# the point's params_json holds the ensemble it is compared with, as a
+# run's does (before: its type alone, the ratio left out)
+printf '0.1 1 2 3\n0.2 1.1 2.5 4\n' > "$tmp/w.txt"
+"$rmtmc" analyze "$tmp/w.txt" -c <(echo '{"ensemble": {"type": "wishart", "n": 4, "ratio": 3}}') -o "$tmp/w.h5" > /dev/null \
+  && $py -c "
+import h5py, json
+p = json.loads(h5py.File('$tmp/w.h5')['points/000000'].attrs['params_json'])
+assert p == {'n': 4, 'ratio': 3, 'source': '$tmp/w.txt', 'spectra': 2, 'type': 'wishart'}, p
+" && ok "analyze -c: params_json holds the ensemble's parameters" || bad "analyze -c params_json"
+
 # 2. a text file of i.i.d. levels: Poisson statistics
 $py -c "
 import numpy as np
