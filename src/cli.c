@@ -886,6 +886,56 @@ static void print_statistics(const rmt_plan *plan, uint32_t begin, uint32_t end)
     }
 }
 
+/* Points of one experiment with the same parameters (a swept value that
+ * rounds to the same integer, as linspace on n can) are repeats of one
+ * point with draws of their own: say so, once, naming the first (prefix
+ * as for idle_ranks_note). */
+static const rmt_plan *dup_plan;
+static int by_params_same(const rmt_plan *plan, uint32_t i, uint32_t j)
+{
+    return plan->points[i].experiment == plan->points[j].experiment && !strcmp(plan->params_json[i], plan->params_json[j]);
+}
+static int by_params(const void *a, const void *b)
+{
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    const rmt_point *p = &dup_plan->points[i], *q = &dup_plan->points[j];
+    if (p->experiment != q->experiment) return p->experiment < q->experiment ? -1 : 1;
+    int c = strcmp(dup_plan->params_json[i], dup_plan->params_json[j]);
+    return c ? c : i < j ? -1 : i > j;
+}
+
+static void duplicate_points_note(FILE *to, const char *prefix, const rmt_plan *plan, uint32_t begin, uint32_t end)
+{
+    if (end < begin + 2) return;
+    uint32_t m = end - begin, *ix = malloc(sizeof(uint32_t) * m), repeats = 0, first = 0, of = 0;
+    if (!ix) return;
+    for (uint32_t k = 0; k < m; k++) ix[k] = begin + k;
+    dup_plan = plan;
+    qsort(ix, m, sizeof *ix, by_params);
+    for (uint32_t k = 1; k < m; k++)
+        if (!by_params_same(plan, ix[k - 1], ix[k])) continue;
+        else if (repeats++ == 0 || ix[k] < first) {
+            first = ix[k];
+            of = ix[k - 1];
+        }
+    if (repeats)
+        fprintf(to, "%snote: %u point%s repeat%s another's parameters (the first: point %u, as point %u: %s), as a "
+                "swept value that rounds to the same integer does; each is run with draws of its own\n",
+                prefix, repeats, repeats == 1 ? "" : "s", repeats == 1 ? "s" : "", first, of, plan->params_json[first]);
+    free(ix);
+}
+
+/* Width of the experiment column: its longest name among points [begin, end), at least 16. */
+static int name_width(const rmt_plan *plan, uint32_t begin, uint32_t end)
+{
+    size_t w = 16;
+    for (uint32_t i = begin; i < end; i++) {
+        size_t l = strlen(plan->exp_names[plan->points[i].experiment]);
+        if (l > w) w = l;
+    }
+    return w > 64 ? 64 : (int)w;
+}
+
 static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const char *out, double budget,
                        const char *why, int ranks, int on_node)
 {
@@ -897,7 +947,8 @@ static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const
     char left[32];
     rmt_format_bytes(budget, left, sizeof left);
     printf("ranks    %d%s (memory per rank for draws %s: %s)\n", ranks, node, left, why);
-    printf("%6s  %-16s %8s %8s %6s %5s %5s %-8s %12s %10s  %s\n", "point", "experiment", "n", "draws", "ranks", "grid",
+    int w = name_width(plan, begin, end);
+    printf("%6s  %-*s %8s %8s %6s %5s %5s %-8s %12s %10s  %s\n", "point", w, "experiment", "n", "draws", "ranks", "grid",
            "block", "solver", "mem/rank", "GFLOP", "parameters");
     double total = 0;
     uint64_t draws = 0;
@@ -919,7 +970,7 @@ static void print_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, const
         if (pt->ens.kind == RMT_ENS_DIAGONAL) solver = "-";
         char mem[32];
         rmt_format_bytes(rmt_point_bytes(&pt->ens, g > 0 ? g : 1, pt->grid_solver), mem, sizeof mem);
-        printf("%6u  %-16s %8lld %8u %6s %5s %5s %-8s %12s %10.3g  %s\n", i, plan->exp_names[pt->experiment],
+        printf("%6u  %-*s %8lld %8u %6s %5s %5s %-8s %12s %10.3g  %s\n", i, w, plan->exp_names[pt->experiment],
                (long long)pt->ens.n, pt->draws, rk, grid, block, solver, mem, fl / 1e9, plan->params_json[i]);
     }
     /* a cautious 5 GFLOP/s per core; check --time measures this machine */
@@ -945,7 +996,8 @@ static void print_summary(const rmt_results *res, const char *out)
     if (res->slice_k > 1)
         printf("slice %u/%u: points %u to %u of %u (the other points are in the other slices' files)\n", res->slice_i,
                res->slice_k, res->p_begin, res->p_end - 1, plan->npoints);
-    printf("%6s  %-16s %8s %7s  %-22s %-10s  %s\n", "point", "experiment", "n", "draws", "zero mass (mean+-se)", "theory",
+    int w = name_width(plan, res->p_begin, res->p_end);
+    printf("%6s  %-*s %8s %7s  %-22s %-10s  %s\n", "point", w, "experiment", "n", "draws", "zero mass (mean+-se)", "theory",
            "parameters");
     for (uint32_t i = res->p_begin; i < res->p_end; i++) {
         const rmt_point *pt = &plan->points[i];
@@ -957,7 +1009,7 @@ static void print_summary(const rmt_results *res, const char *out)
         if (!isfinite(zse)) snprintf(zs, sizeof zs, "%.4f +- n/a", zm);
         else if (zm != 0 && fabs(zm) < 0.01) snprintf(zs, sizeof zs, "%.3g +- %.2g", zm, zse);
         else snprintf(zs, sizeof zs, "%.4f +- %.4f", zm, zse);
-        printf("%6u  %-16s %8lld %7u  %-22s %-10.4g  %s\n", i, plan->exp_names[pt->experiment], (long long)pt->ens.n,
+        printf("%6u  %-*s %8lld %7u  %-22s %-10.4g  %s\n", i, w, plan->exp_names[pt->experiment], (long long)pt->ens.n,
                res->pts[i].done, zs, pt->zero_mass_theory, plan->params_json[i]);
         if (i - res->p_begin >= 19 && res->p_end - res->p_begin > 21) {
             printf("   ... %u more points in %s (/summary)\n", res->p_end - i - 1, out);
@@ -1165,7 +1217,9 @@ static int cmd_check(const args *a)
     }
     s = rmt_config_check_memory(plan, ranks, budget, why);
     if (a->slice_k > plan->npoints) {
-        s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u points", a->slice_i, a->slice_k, plan->npoints);
+        s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u point%s: K can be at most %u (a job array of "
+                           "--array=0-%u)", a->slice_i, a->slice_k, plan->npoints, plan->npoints == 1 ? "" : "s",
+                           plan->npoints, plan->npoints - 1);
         rmt_plan_destroy(plan);
         return finish(s);
     }
@@ -1185,6 +1239,7 @@ static int cmd_check(const args *a)
                a->slice_k, begin, end - 1, plan->npoints);
     if (!s) idle_ranks_note(stdout, "", plan, begin, end, ranks);
     if (!s) sparse_p_note(stdout, "", plan, begin, end);
+    if (!s) duplicate_points_note(stdout, "", plan, begin, end);
     if (!s && (not_an_input(out, a->config, "config") || check_output(out, 1, a->output ? NULL : a->config, NULL))) {
         /* the plan is sound; the output would be refused as things stand */
         printf("note: run would refuse this output now: %s\n", rmt_err_message());
@@ -1499,7 +1554,9 @@ static int cmd_run(const args *a, int argc, char **argv)
         s = check_env();
         if (!s) s = rmt_config_load(a->config, &plan);
         if (!s && a->slice_k > plan->npoints)
-            s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u points", a->slice_i, a->slice_k, plan->npoints);
+            s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u point%s: K can be at most %u (a job array of "
+                           "--array=0-%u)", a->slice_i, a->slice_k, plan->npoints, plan->npoints == 1 ? "" : "s",
+                           plan->npoints, plan->npoints - 1);
         if (!s) {
             out = a->output ? a->output : plan->output_path;
             char why[160];
@@ -1529,6 +1586,7 @@ static int cmd_run(const args *a, int argc, char **argv)
             one_core_hint(size);
             idle_ranks_note(stderr, "rmtmc: ", plan, res->p_begin, res->p_end, size);
             sparse_p_note(stderr, "rmtmc: ", plan, res->p_begin, res->p_end);
+            duplicate_points_note(stderr, "rmtmc: ", plan, res->p_begin, res->p_end);
         }
     }
     /* every rank learns whether to go on before any collective work */

@@ -99,6 +99,27 @@ mpiexec -n 3 "$rmtmc" run "$tmp/g2.json" -o "$tmp/g2.h5" --progress log > /dev/n
 echo '{"name": "abs", "draws": 2, "ensemble": {"type": "wigner", "n": 20}, "output": {"path": "'"$tmp"'/no/such/x.h5"}}' > "$tmp/abs.json"
 expect 2 "a config's absolute output.path in a missing directory" -- "$rmtmc" run "$tmp/abs.json" --progress none
 grep -q "abs.json: output.path: directory $tmp/no/such does not exist (or give -o FILE)$" "$tmp/err" || bad "absolute output.path: $(cat "$tmp/err")"
+# a sweep whose values round to the same n repeats points: noted by check
+# and run; a long experiment name widens its column, keeping the others aligned
+cat > "$tmp/dup.json" <<'JSON'
+{"name": "dup", "seed": 1, "draws": 2, "experiments": [
+ {"name": "a-rather-long-experiment-name", "ensemble": {"type": "wigner", "n": {"linspace": [10, 11, 5]}}},
+ {"name": "b", "ensemble": {"type": "wigner", "n": 10}}]}
+JSON
+note='note: 3 points repeat another.s parameters (the first: point 1, as point 0: {"n":10,"type":"wigner"})'
+"$rmtmc" check "$tmp/dup.json" > "$tmp/out" && grep -q "^$note" "$tmp/out" \
+  && "$rmtmc" run "$tmp/dup.json" -o "$tmp/dup.h5" --progress log > "$tmp/out2" 2> "$tmp/err" && grep -q "^rmtmc: $note" "$tmp/err" \
+  && ! "$rmtmc" check "$src/configs/quickstart.json" | grep -q "repeat" \
+  && ok "points that repeat another's parameters are noted by check and run" || { bad "repeated points"; cat "$tmp/out" "$tmp/err"; }
+$py - "$tmp/out" "$tmp/out2" <<'PY' && ok "a long experiment name keeps the plan's and the summary's columns aligned" || bad "columns with a long name"
+import sys
+for f, col in [(sys.argv[1], "draws"), (sys.argv[2], "draws")]:
+    lines = open(f).read().splitlines()
+    head = next(l for l in lines if l.lstrip().startswith("point") and "experiment" in l)
+    end = head.index(col) + len(col)
+    rows = [l for l in lines if l.lstrip()[:1].isdigit() and "a-rather-long" in l]
+    assert rows and all(r[end - 1] != " " and r[end] == " " for r in rows), (f, head, rows)
+PY
 # one draw: its standard errors are undefined (NaN in the file), shown as n/a
 echo '{"name": "one", "seed": 1, "draws": 1, "ensemble": {"type": "wigner", "n": 40}, "statistics": {"gap_ratios": {}}}' > "$tmp/one.json"
 "$rmtmc" run "$tmp/one.json" -o "$tmp/one.h5" --progress log > "$tmp/out" 2> /dev/null \
@@ -260,7 +281,7 @@ done
 ok "an empty output name, one ending in /, one too long for the filesystem: exit 2 before any work"
 "$rmtmc" check "$tmp/small.json" --ranks=99999999999 > /dev/null 2> "$tmp/err"; rc=$?
 "$rmtmc" run "$tmp/small.json" --points 0/9 -o "$tmp/p09.h5" > /dev/null 2>> "$tmp/err"; rc2=$?
-[ $rc = 2 ] && [ $rc2 = 2 ] && grep -q "ranks needs a positive integer up to 1e9" "$tmp/err" && grep -q "points 0/9: the sweep has only 1 points" "$tmp/err" \
+[ $rc = 2 ] && [ $rc2 = 2 ] && grep -q "ranks needs a positive integer up to 1e9" "$tmp/err" && grep -q "points 0/9: the sweep has only 1 point: K can be at most 1 (a job array of --array=0-0)$" "$tmp/err" \
   && ok "--ranks beyond an int and --points K beyond the points: exit 2" || { bad "--ranks / --points range"; cat "$tmp/err"; }
 "$rmtmc" run "$tmp/small.json" --output="$tmp/eq.h5" --progress=none > /dev/null && [ -e "$tmp/eq.h5" ] \
   && "$rmtmc" check "$tmp/small.json" --ranks=2 --mem-per-rank=1G | grep -q "^ranks    2 (memory per rank for draws 994 MiB: --mem-per-rank 1 GiB, less" \
