@@ -319,6 +319,17 @@ for i in range(3):
 $py "$src/tests/h5same.py" single.h5 merged.h5 && ok "array + merge.sbatch (afterok) equals the single run" \
   || bad "merged array result differs from the single run"
 
+# ---- 1c. a launcher killed by a signal once the run is done (Open MPI 4.1's
+# mpiexec can segfault when a late signal reaches it): the file is complete,
+# so the job is done. Here every rank dies of SIGSEGV after rmtmc returns 0.
+printf '#!/bin/bash\n"%s" "$@" && kill -SEGV $$\n' "$rmtmc" > segv.sh && chmod +x segv.sh
+j=$(RMTMC=$PWD/segv.sh sub --ntasks-per-node=2 --mem-per-cpu=300M --output=segv-%j.out "$src/jobs/run.sbatch" sweep.json segv.h5) \
+  || die "sbatch run.sbatch (segv)"
+wait_done "$j" 60 || die "run.sbatch (segv) did not finish"
+[ "$(job_field "$j" JobState)" = COMPLETED ] && grep -q "run.sbatch: the launcher ended with 1[0-9][0-9], but segv.h5 is complete" "segv-$j.out" \
+  && ok "run.sbatch: a launcher killed by a signal after a complete run: the job completes" \
+  || bad "run.sbatch after a launcher's late segfault: $(job_field "$j" JobState); $(tail -3 "segv-$j.out")"
+
 # ---- 1b. large n: run.sbatch with ranks_per_draw 2 on 2 tasks (a 1x2 ScaLAPACK grid) next to
 # points of one rank per draw, against the same config run with one rank per draw everywhere
 cat > grid.json <<'JSON'
@@ -366,7 +377,7 @@ for p, want in solver.items():
 PY
 [ "$(job_field "$c" JobState)" = COMPLETED ] || bad "rmtmc check job $c: $(job_field "$c" JobState)"
 grep -q "env: 300 x 2\$" "memcheck-$c.out" || bad "check job $c: SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK is not 300 x 2: $(grep env: "memcheck-$c.out")"
-line=$(grep "memory per rank" "memcheck-$c.out")
+line=$(grep "^ranks .*memory per rank" "memcheck-$c.out")
 grep -Eq "memory per rank for draws 570 MiB: SLURM_MEM_PER_CPU = 300 MiB x 2 CPUs per task = 600 MiB, less the ~30 MiB every rank takes" <<< "$line" \
   && ok "--mem-per-cpu=300M --cpus-per-task=2: rmtmc check reports 600 MiB per rank ($line)" \
   || bad "--mem-per-cpu=300M --cpus-per-task=2: rmtmc check says '$line'"
