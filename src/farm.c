@@ -567,6 +567,10 @@ static rmt_status checkpoint(master_state *m, ckpt_kind kind)
     } else {
         uint64_t id = rmt_journal_new_id();
         res->ckpt_id = id;
+        /* the final write has the cores rank 0 may use to itself (its draw
+         * thread done, the other ranks waiting in MPI_Finalize); a
+         * checkpoint shares them with draws */
+        rmt_local_set_threads(kind == CKPT_FINAL ? rmt_local_usable_cores() : 1);
         s = rmt_results_finalize(res);
         if (!s) s = rmt_h5out_write(o->output_path, res, &o->meta, complete);
         struct stat sb;

@@ -1,6 +1,9 @@
 #include "local.h"
 
 #include <math.h>
+#include <sched.h>
+#include <unistd.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,6 +112,103 @@ static double pool_cdf(const double *pool, int64_t P, const double *own, int64_t
     return (double)(k - 1) + (x - pool[a]) / (pool[b] - pool[a]);
 }
 
+static const double nv_Ls[RMT_NV_COUNT] = {0.5, 1, 2, 4, 8};
+
+/* Number variance of one draw's unfolded levels u[0..m): windows [x, x + L)
+ * stepped by L/2 through the bulk [lo, hi]; adds the windows, the levels
+ * in them and their squares to nv[3k], nv[3k + 1], nv[3k + 2] for each L.
+ * Integers: sums in any order are the same. */
+static void nv_add(const double *u, int64_t m, double lo, double hi, int ascending, int64_t *nv)
+{
+    for (int k = 0; k < RMT_NV_COUNT; k++) {
+        double L = nv_Ls[k];
+        for (double x = lo; x + L <= hi; x += L / 2) {
+            /* u is ascending for pool and theory; count directly for a fitted polynomial */
+            int64_t c = 0;
+            if (!ascending) {
+                for (int64_t i = 0; i < m; i++) c += u[i] >= x && u[i] < x + L;
+            } else {
+                c = below(u, m, x + L) - below(u, m, x);
+            }
+            nv[3 * k]++;
+            nv[3 * k + 1] += c;
+            nv[3 * k + 2] += c * c;
+        }
+    }
+}
+
+/* Pool unfolding of draws' levels, in threads: a draw's unfolded levels
+ * depend on the pool and that draw alone, so each thread takes the next
+ * draw and writes its unfolded levels over the draw's own (once it has
+ * them all); the figures are then summed in draw order, as with one
+ * thread. */
+static int unfold_threads = 1;
+
+void rmt_local_set_threads(int t) { unfold_threads = t < 1 ? 1 : t > 256 ? 256 : t; }
+int rmt_local_threads(void) { return unfold_threads; }
+
+int rmt_local_usable_cores(void)
+{
+    cpu_set_t cs;
+    if (sched_getaffinity(0, sizeof cs, &cs) == 0 && CPU_COUNT(&cs) > 0) return CPU_COUNT(&cs);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+typedef struct {
+    const double *pool;
+    int64_t P, D;
+    double *nz;
+    const int64_t *start;
+    double bulk_lo, bulk_hi; /* the bulk window, as fractions of a draw's unfolded range */
+    int64_t *nv;          /* [D][3 RMT_NV_COUNT]: each draw's number-variance sums (nv_add) */
+    int64_t next;         /* the next draw to unfold (taken atomically) */
+    int failed;           /* a thread could not allocate its buffer */
+} pool_job;
+
+static void *pool_unfold(void *arg)
+{
+    pool_job *j = arg;
+    double *u = NULL;
+    int64_t cap = 0;
+    for (;;) {
+        int64_t d = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (d >= j->D) break;
+        double *v = j->nz + j->start[d];
+        int64_t m = j->start[d + 1] - j->start[d];
+        if (m > cap) {
+            free(u);
+            cap = m;
+            if (!(u = malloc(sizeof(double) * (size_t)cap))) {
+                __atomic_store_n(&j->failed, 1, __ATOMIC_RELAXED);
+                return NULL;
+            }
+        }
+        for (int64_t i = 0; i < m; i++) u[i] = pool_cdf(j->pool, j->P, v, m, v[i]) / (double)(j->D - 1);
+        memcpy(v, u, sizeof(double) * (size_t)m);
+        double range = (double)(j->P - m - 1) / (double)(j->D - 1);
+        nv_add(v, m, j->bulk_lo * range, j->bulk_hi * range, 1, j->nv + (size_t)d * 3 * RMT_NV_COUNT);
+    }
+    free(u);
+    return NULL;
+}
+
+/* Unfold every draw's levels in place (nz[start[d]..start[d+1]) for draw d)
+ * against the pool, and sum their number variance into nv[D][3
+ * RMT_NV_COUNT], on up to unfold_threads threads (this one included). */
+static rmt_status pool_unfold_all(const double *pool, int64_t P, double *nz, const int64_t *start, int64_t D,
+                                  const rmt_statcfg *cfg, int64_t *nv)
+{
+    pool_job j = {pool, P, D, nz, start, cfg->sp_bulk_lo, cfg->sp_bulk_hi, nv, 0, 0};
+    int want = unfold_threads < D ? unfold_threads : (int)D, started = 0;
+    pthread_t th[256];
+    for (int t = 1; t < want; t++)
+        if (pthread_create(&th[started], NULL, pool_unfold, &j) == 0) started++;
+    pool_unfold(&j);
+    for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+    return j.failed ? RMT_ERR(RMT_ERUNTIME, "out of memory") : RMT_OK;
+}
+
 void rmt_local_free(rmt_local *l)
 {
     if (!l) return;
@@ -195,9 +295,8 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     if (!out->counts) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     memset(out->counts, 0, sizeof(uint64_t) * (size_t)B);
     out->mean = out->var = out->ks_goe = out->ks_poisson = out->chi2_goe = out->chi2_poisson = NAN;
-    static const double Ls[RMT_NV_COUNT] = {0.5, 1, 2, 4, 8};
     for (int k = 0; k < RMT_NV_COUNT; k++) {
-        out->nv_L[k] = Ls[k];
+        out->nv_L[k] = nv_Ls[k];
         out->nv[k] = NAN;
     }
 
@@ -205,6 +304,7 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
     double *nz = malloc(sizeof(double) * (size_t)(draws * n + 1));
     int64_t *start = malloc(sizeof(int64_t) * (size_t)(draws + 1));
     double *pool = NULL, *sp = NULL, *u = NULL;
+    int64_t *nvd = NULL;
     rmt_cdf *cdf = NULL;
     rmt_status s = RMT_OK;
     if (!nz || !start) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
@@ -240,8 +340,19 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         s = RMT_ERR(RMT_ERUNTIME, "no limiting CDF for theory unfolding");
         goto out;
     }
-    double nvs[RMT_NV_COUNT] = {0}, nvs2[RMT_NV_COUNT] = {0};
-    int64_t nvc[RMT_NV_COUNT] = {0}, m_all = 0;
+    /* number variance: windows, levels and squares summed over the draws */
+    int64_t nv[3 * RMT_NV_COUNT] = {0}, m_all = 0;
+    /* pool: every draw's levels unfolded first (in threads), with their
+     * number variance, then read below */
+    if (cfg->sp_unfold == RMT_UNFOLD_POOL) {
+        if (!(nvd = calloc((size_t)D * 3 * RMT_NV_COUNT, sizeof(int64_t)))) {
+            s = RMT_ERR(RMT_ERUNTIME, "out of memory");
+            goto out;
+        }
+        if ((s = pool_unfold_all(pool, P, nz, start, D, cfg, nvd))) goto out;
+        for (int64_t d = 0; d < D; d++)
+            for (int k = 0; k < 3 * RMT_NV_COUNT; k++) nv[k] += nvd[(size_t)d * 3 * RMT_NV_COUNT + k];
+    }
     for (int64_t d = 0; d < D; d++) {
         const double *v = nz + start[d];
         int64_t m = start[d + 1] - start[d];
@@ -255,7 +366,7 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
         for (int64_t i = 0; i < m; i++) {
             switch (cfg->sp_unfold) {
             case RMT_UNFOLD_POOL:
-                u[i] = pool_cdf(pool, P, v, m, v[i]) / (double)(D - 1);
+                u[i] = v[i]; /* unfolded by pool_unfold_all */
                 break;
             case RMT_UNFOLD_THEORY:
                 u[i] = (double)m * rmt_cdf_eval(cdf, v[i]);
@@ -281,31 +392,17 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
             else if (k >= B) out->above++;
             else out->counts[k]++;
         }
-        /* number variance: windows [x, x + L) stepped by L/2 through the bulk */
-        for (int k = 0; k < RMT_NV_COUNT; k++) {
-            double L = Ls[k];
-            for (double x = lo; x + L <= hi; x += L / 2) {
-                /* u is ascending for pool and theory; count directly for a fitted polynomial */
-                int64_t c = 0;
-                if (cfg->sp_unfold == RMT_UNFOLD_POLYNOMIAL) {
-                    for (int64_t i = 0; i < m; i++) c += u[i] >= x && u[i] < x + L;
-                } else {
-                    c = below(u, m, x + L) - below(u, m, x);
-                }
-                nvs[k] += (double)c;
-                nvs2[k] += (double)c * (double)c;
-                nvc[k]++;
-            }
-        }
+        /* number variance (pool's is summed by pool_unfold_all) */
+        if (cfg->sp_unfold != RMT_UNFOLD_POOL) nv_add(u, m, lo, hi, cfg->sp_unfold != RMT_UNFOLD_POLYNOMIAL, nv);
     }
     out->count = m_all;
     free(nz);
     free(pool);
     nz = pool = NULL;
     for (int k = 0; k < RMT_NV_COUNT; k++)
-        if (nvc[k] > 1) {
-            double mean = nvs[k] / (double)nvc[k];
-            out->nv[k] = nvs2[k] / (double)nvc[k] - mean * mean;
+        if (nv[3 * k] > 1) {
+            double mean = (double)nv[3 * k + 1] / (double)nv[3 * k];
+            out->nv[k] = (double)nv[3 * k + 2] / (double)nv[3 * k] - mean * mean;
         }
     if (m_all > 1) {
         double sum = 0, ss = 0;
@@ -326,6 +423,7 @@ out:
     free(pool);
     free(sp);
     free(u);
+    free(nvd);
     rmt_cdf_destroy(cdf);
     return s;
 }

@@ -37,6 +37,14 @@ rmt_status rmt_local_spacings(const rmt_point *pt, const double *eig, const uint
 
 void rmt_local_free(rmt_local *l); /* frees counts; accepts NULL */
 
+/* Threads pool unfolding may use (1 to 256; default 1): the results are the
+ * same for any number. */
+void rmt_local_set_threads(int threads);
+int rmt_local_threads(void);
+
+/* Cores this process may run on (its affinity mask). */
+int rmt_local_usable_cores(void);
+
 /* Chi-square per degree of freedom of counts[bins] on [0, max] against a
  * law with CDF cdf, over bins expecting at least 5 (the expected counts
  * are scaled to the counted total). NaN when fewer than 2 such bins. */

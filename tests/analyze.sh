@@ -39,6 +39,13 @@ else
   bad "analyze of a run's spectra"
 fi
 
+# pool unfolding runs on every core analyze may use, with the same result
+# as on one (taskset: one core, one thread)
+if command -v taskset > /dev/null && [ "$(nproc)" -gt 1 ]; then
+  taskset -c 0 "$rmtmc" analyze "$tmp/spectra.h5" -c "$tmp/stats.json" -o "$tmp/an1.h5" > /dev/null \
+    && $py "$src/tests/h5same.py" "$tmp/an.h5" "$tmp/an1.h5" \
+    && ok "pool unfolding on $(nproc) threads equals one thread's" || bad "pool unfolding: threads change the result"
+fi
 # the point's params_json holds the ensemble it is compared with, as a
 # run's does (before: its type alone, the ratio left out)
 printf '0.1 1 2 3\n0.2 1.1 2.5 4\n' > "$tmp/w.txt"
