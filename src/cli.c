@@ -1261,6 +1261,7 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     if (r && atoi(r) != 0) return 0;
     rmt_h5out_quiet();
     rmt_solve_init_threads(); /* BLAS threads as in run: fitted unfoldings agree to the last bit */
+    rmt_local_set_threads(rmt_local_usable_cores()); /* pool unfolding: the same results on any number */
     rmt_status s = check_env();
     if (!s) s = not_an_input(a->output, a->config, "input");
     if (!s) s = not_an_input(a->output, a->analyze_config, "config");
@@ -1398,7 +1399,7 @@ static int cmd_merge(int argc, char **argv)
 {
     rmt_h5out_quiet();
     rmt_solve_init_threads(); /* BLAS threads as in run: fitted unfoldings agree to the last bit */
-    argv = split_equals(argc, argv, &argc);
+    rmt_local_set_threads(rmt_local_usable_cores()); /* pool unfolding: the same results on any number */
     const char *out = NULL;
     int force = 0, nparts = 0;
     args a;
@@ -1408,13 +1409,12 @@ static int cmd_merge(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--force")) {
             force = 1;
-        } else if (!strcmp(argv[i], "--mem-per-rank")) {
-            if (i + 1 >= argc || parse_size(argv[i + 1], &a.mem_per_rank)) {
+        } else if (!strcmp(argv[i], "--mem-per-rank") || !strncmp(argv[i], "--mem-per-rank=", 15)) {
+            const char *v = argv[i][14] == '=' ? argv[i] + 15 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v || parse_size(v, &a.mem_per_rank)) {
                 free(parts);
-                return finish(RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'",
-                                      i + 1 < argc ? argv[i + 1] : ""));
+                return finish(RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'", v ? v : ""));
             }
-            i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(parts);
             return finish(RMT_ERR(RMT_EUSAGE, "merge: unknown option '%s'; see rmtmc merge --help", argv[i]));
@@ -1428,8 +1428,10 @@ static int cmd_merge(int argc, char **argv)
     rmt_h5_state st = {0, "", NULL, ""};
     char *cmdline = join_argv(argc, argv);
     uint32_t *cut = NULL, nbatch = 0;
+    int lockfd = -1;
     if (!s && (!out || nparts == 0)) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
     if (!s) s = check_output(out, force, NULL, NULL);
+    if (!s) lockfd = lock_output(out, &s); /* as a run holds it: no run writes OUT meanwhile */
     for (int i = 0; !s && i < nparts; i++) {
         for (int j = 0; j < i; j++)
             if (!strcmp(parts[i], parts[j])) s = RMT_ERR(RMT_EUSAGE, "merge: %s is given twice", parts[i]);
@@ -1450,7 +1452,11 @@ static int cmd_merge(int argc, char **argv)
     if (!s) {
         /* batches of points whose results fit in the memory merge may use */
         char why[160], one[32];
-        double budget = mem_granted(&a, 1, why, sizeof why);
+        /* what merge may use less what it takes anyway and the summary of every point */
+        size_t K = 0;
+        for (uint32_t i = 0; i < plan->npoints; i++)
+            if ((size_t)plan->points[i].stat.moments > K) K = (size_t)plan->points[i].stat.moments;
+        double budget = mem_budget(&a, 1, why, sizeof why) - 8.0 * (11.0 + 3.0 * (double)K) * plan->npoints;
         cut = malloc(sizeof(uint32_t) * ((size_t)plan->npoints + 2));
         if (!cut) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         /* a batch's bytes as the sum of its points' (each with its own
@@ -1465,15 +1471,13 @@ static int cmd_merge(int argc, char **argv)
                 sum = 0;
             }
             sum += alone;
-            if (alone > budget) {
+            if (i < plan->npoints && alone > budget) {
                 rmt_format_bytes(alone, one, sizeof one);
                 fprintf(stderr, "rmtmc: note: point %u alone takes about %s to merge, more than merge may use "
                         "(%s); merging it on its own\n", i, one, why);
             }
         }
         cut[nbatch] = plan->npoints;
-        if (!s && nbatch > 1)
-            printf("merging in %u batches of points, to stay within %s\n", nbatch, why);
     }
     /* a merge of some parts only is incomplete, and keeps the spectra a
      * resume needs: with several batches, count the draws first */
@@ -1487,8 +1491,13 @@ static int cmd_merge(int argc, char **argv)
         rmt_results_destroy(res);
         res = NULL;
     }
+    if (!s && nbatch > 1) {
+        char why[160];
+        mem_budget(&a, 1, why, sizeof why);
+        printf("merging in %u batches of points, to stay within %s\n", nbatch, why);
+        fflush(stdout);
+    }
     int complete = 0;
-    if (!s) s = rmt_h5out_begin(out, plan, &w);
     for (uint32_t k = 0; !s && k < nbatch; k++) {
         rmt_results_destroy(res);
         res = NULL;
@@ -1499,6 +1508,8 @@ static int cmd_merge(int argc, char **argv)
         }
         complete = done == total;
         if (!s) s = rmt_results_finalize(res);
+        /* OUT.h5.tmp once the parts are read (one batch) or counted (several) */
+        if (!s && !w) s = rmt_h5out_begin(out, plan, &w);
         if (!s) s = rmt_h5out_points(w, res, cut[k], cut[k + 1], complete);
     }
     if (!s) {
@@ -1513,6 +1524,7 @@ static int cmd_merge(int argc, char **argv)
                    complete ? " (complete)" : " (incomplete: parts are missing or unfinished)");
     }
     rmt_h5out_abandon(w);
+    unlock_output(out, lockfd);
     rmt_results_destroy(res);
     rmt_plan_destroy(plan);
     free(cut);

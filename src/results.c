@@ -96,9 +96,16 @@ double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uin
     for (uint32_t i = begin; i < end; i++) {
         const rmt_point *pt = &plan->points[i];
         keep += (double)pt->draws * (sizeof(rmt_draw_figs) + 1.0);
-        /* writing (or restoring) a point: its rows by column (h5out.c) */
+        /* its histograms: density and gap-ratio counts, spacing counts */
+        const rmt_statcfg *st = &pt->stat;
+        int64_t sp_bins = st->sp_unfold != RMT_UNFOLD_NONE ? st->sp_bins : 0;
+        keep += 8.0 * (double)(rmt_stats_ncounts(st) + 1 + sp_bins);
+        /* writing (or restoring) a point: its rows by column (h5out.c), a
+         * histogram's edges and its two theories, the counts read back */
         double columns = (double)pt->draws * rmt_results_column_bytes(pt);
-        extra = fmax(extra, columns);
+        double hist = 8.0 * fmax((double)rmt_stats_ncounts(st) + 1, fmax((double)st->bins + 1,
+                                 3.0 * (double)(st->gr_bins > sp_bins ? st->gr_bins : sp_bins)));
+        extra = fmax(extra, fmax(columns, hist));
         if (!rmt_stats_needs_spectra(&pt->stat)) continue;
         double spectra = (double)pt->draws * (double)pt->ens.n * sizeof(double);
         keep += spectra;

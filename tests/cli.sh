@@ -52,9 +52,10 @@ for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT
   grep -q "^rmtmc: ${bad_env%%=*}: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "$bad_env: $(cat "$tmp/err")"
   expect 2 "$bad_env refused by check" -- env "$bad_env" "$rmtmc" check "$src/configs/quickstart.json"
 done
-expect 2 "RMT_BLAS_THREADS=abc refused by merge" -- env RMT_BLAS_THREADS=abc "$rmtmc" merge "$tmp/env.h5" "$src/results/quickstart.h5"
-[ ! -e "$tmp/env.h5" ] || bad "merge with a bad RMT_BLAS_THREADS wrote its output"
-expect 2 "RMT_BLAS_THREADS=abc refused by analyze" -- env RMT_BLAS_THREADS=abc "$rmtmc" analyze "$src/results/quickstart.h5" --dataset x -o "$tmp/env.h5"
+# merge and analyze too, before they look at their inputs (which need not exist here)
+expect 2 "RMT_BLAS_THREADS=abc refused by merge" -- env RMT_BLAS_THREADS=abc "$rmtmc" merge "$tmp/env.h5" "$tmp/nopart.h5"
+grep -q "^rmtmc: RMT_BLAS_THREADS: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "merge with a bad RMT_BLAS_THREADS: $(cat "$tmp/err")"
+expect 2 "RMT_BLAS_THREADS=abc refused by analyze" -- env RMT_BLAS_THREADS=abc "$rmtmc" analyze "$tmp/nospectra.h5" -o "$tmp/env.h5"
 grep -q "^rmtmc: RMT_BLAS_THREADS: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "analyze with a bad RMT_BLAS_THREADS: $(cat "$tmp/err")"
 expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc" check "$src/configs/quickstart.json"
 expect 0 "--mem-per-rank 4GiB (the unit check prints)" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4GiB

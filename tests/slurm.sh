@@ -329,6 +329,14 @@ wait_done "$j" 60 || die "run.sbatch (segv) did not finish"
 [ "$(job_field "$j" JobState)" = COMPLETED ] && grep -q "run.sbatch: the launcher ended with 1[0-9][0-9], but segv.h5 is complete" "segv-$j.out" \
   && ok "run.sbatch: a launcher killed by a signal after a complete run: the job completes" \
   || bad "run.sbatch after a launcher's late segfault: $(job_field "$j" JobState); $(tail -3 "segv-$j.out")"
+# ... but not when the complete file is an earlier run's (the launcher killed before rmtmc wrote)
+printf '#!/bin/bash\nkill -SEGV $$\n' > segv0.sh && chmod +x segv0.sh && cp single.h5 stale.h5
+j=$(RMTMC=$PWD/segv0.sh sub --ntasks-per-node=2 --mem-per-cpu=300M --output=segv0-%j.out "$src/jobs/run.sbatch" sweep.json stale.h5) \
+  || die "sbatch run.sbatch (segv0)"
+wait_done "$j" 60 || die "run.sbatch (segv0) did not finish"
+[ "$(job_field "$j" JobState)" = FAILED ] && ! grep -q "is complete" "segv0-$j.out" \
+  && ok "run.sbatch: a launcher killed before rmtmc wrote, beside an earlier complete file: the job fails" \
+  || bad "run.sbatch with a stale complete file: $(job_field "$j" JobState); $(tail -3 "segv0-$j.out")"
 
 # ---- 1b. large n: run.sbatch with ranks_per_draw 2 on 2 tasks (a 1x2 ScaLAPACK grid) next to
 # points of one rank per draw, against the same config run with one rank per draw everywhere
