@@ -912,12 +912,13 @@ static void duplicate_points_note(FILE *to, const char *prefix, const rmt_plan *
     for (uint32_t k = 0; k < m; k++) ix[k] = begin + k;
     dup_plan = plan;
     qsort(ix, m, sizeof *ix, by_params);
-    for (uint32_t k = 1; k < m; k++)
+    for (uint32_t k = 1; k < m; k++) {
         if (!by_params_same(plan, ix[k - 1], ix[k])) continue;
-        else if (repeats++ == 0 || ix[k] < first) {
+        if (repeats++ == 0 || ix[k] < first) { /* the lowest repeating point, and the one it repeats */
             first = ix[k];
             of = ix[k - 1];
         }
+    }
     if (repeats)
         fprintf(to, "%snote: %u point%s repeat%s another's parameters (the first: point %u, as point %u: %s), as a "
                 "swept value that rounds to the same integer does; each is run with draws of its own\n",

@@ -145,7 +145,6 @@ static void nv_add(const double *u, int64_t m, double lo, double hi, int ascendi
 static int unfold_threads = 1;
 
 void rmt_local_set_threads(int t) { unfold_threads = t < 1 ? 1 : t > 256 ? 256 : t; }
-int rmt_local_threads(void) { return unfold_threads; }
 
 int rmt_local_usable_cores(void)
 {

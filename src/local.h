@@ -40,7 +40,6 @@ void rmt_local_free(rmt_local *l); /* frees counts; accepts NULL */
 /* Threads pool unfolding may use (1 to 256; default 1): the results are the
  * same for any number. */
 void rmt_local_set_threads(int threads);
-int rmt_local_threads(void);
 
 /* Cores this process may run on (its affinity mask). */
 int rmt_local_usable_cores(void);
