@@ -505,6 +505,8 @@ typedef struct {
     double file_bytes;      /* the size of the file it wrote */
     int journal_failed;     /* the journal could not be created: full checkpoints only */
     int have_ckpt;          /* the output holds this run's checkpoint (written, or resumed from) */
+    cpu_set_t node_cores;   /* the cores the ranks on rank 0's node may use (their affinity masks) */
+    int have_node_cores;
 } master_state;
 
 /* A full checkpoint rewrites the output file with every row so far; a
@@ -567,10 +569,11 @@ static rmt_status checkpoint(master_state *m, ckpt_kind kind)
     } else {
         uint64_t id = rmt_journal_new_id();
         res->ckpt_id = id;
-        /* the final write has the cores rank 0 may use to itself (its draw
-         * thread done, the other ranks waiting in MPI_Finalize); a
-         * checkpoint shares them with draws */
-        rmt_local_set_threads(kind == CKPT_FINAL ? rmt_local_usable_cores() : 1);
+        /* the final write has the cores of rank 0's node to itself (its
+         * draw thread done, the other ranks there waiting in MPI_Finalize);
+         * a checkpoint shares them with draws */
+        if (kind == CKPT_FINAL && m->have_node_cores) rmt_local_set_cores(&m->node_cores);
+        else rmt_local_set_threads(kind == CKPT_FINAL ? rmt_local_usable_cores() : 1);
         s = rmt_results_finalize(res);
         if (!s) s = rmt_h5out_write(o->output_path, res, &o->meta, complete);
         struct stat sb;
@@ -1350,6 +1353,18 @@ rmt_status rmt_farm_run(const rmt_plan *plan, rmt_results *res, const rmt_farm_o
     }
     master_state m;
     memset(&m, 0, sizeof m);
+    {
+        /* the cores of rank 0's node, for its final write (checkpoint) */
+        MPI_Comm node;
+        cpu_set_t mine;
+        CPU_ZERO(&mine);
+        int ok = sched_getaffinity(0, sizeof mine, &mine) == 0, all = 0;
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node);
+        MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, node);
+        MPI_Reduce(&mine, &m.node_cores, (int)sizeof mine, MPI_BYTE, MPI_BOR, 0, node);
+        m.have_node_cores = all && CPU_COUNT(&m.node_cores) > 0;
+        MPI_Comm_free(&node);
+    }
     if (rank == 0) {
         m.plan = plan;
         m.res = res;

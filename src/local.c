@@ -143,8 +143,19 @@ static void nv_add(const double *u, int64_t m, double lo, double hi, int ascendi
  * them all); the figures are then summed in draw order, as with one
  * thread. */
 static int unfold_threads = 1;
+static cpu_set_t unfold_cores; /* where the other threads run, when unfold_pinned */
+static int unfold_pinned;
 
-void rmt_local_set_threads(int t) { unfold_threads = t < 1 ? 1 : t > 256 ? 256 : t; }
+static void set_threads(int t, const cpu_set_t *cores)
+{
+    unfold_threads = t < 1 ? 1 : t > 256 ? 256 : t;
+    unfold_pinned = cores != NULL;
+    if (cores) unfold_cores = *cores;
+}
+
+void rmt_local_set_threads(int t) { set_threads(t, NULL); }
+
+void rmt_local_set_cores(const cpu_set_t *cores) { set_threads(CPU_COUNT(cores), cores); }
 
 int rmt_local_usable_cores(void)
 {
@@ -201,8 +212,12 @@ static rmt_status pool_unfold_all(const double *pool, int64_t P, double *nz, con
     pool_job j = {pool, P, D, nz, start, cfg->sp_bulk_lo, cfg->sp_bulk_hi, nv, 0, 0};
     int want = unfold_threads < D ? unfold_threads : (int)D, started = 0;
     pthread_t th[256];
+    pthread_attr_t at;
+    int attr = pthread_attr_init(&at) == 0;
+    if (attr && unfold_pinned) pthread_attr_setaffinity_np(&at, sizeof unfold_cores, &unfold_cores);
     for (int t = 1; t < want; t++)
-        if (pthread_create(&th[started], NULL, pool_unfold, &j) == 0) started++;
+        if (pthread_create(&th[started], attr ? &at : NULL, pool_unfold, &j) == 0) started++;
+    if (attr) pthread_attr_destroy(&at);
     pool_unfold(&j);
     for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
     return j.failed ? RMT_ERR(RMT_ERUNTIME, "out of memory") : RMT_OK;

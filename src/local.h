@@ -5,6 +5,7 @@
 #ifndef RMT_LOCAL_H
 #define RMT_LOCAL_H
 
+#include <sched.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -40,6 +41,11 @@ void rmt_local_free(rmt_local *l); /* frees counts; accepts NULL */
 /* Threads pool unfolding may use (1 to 256; default 1): the results are the
  * same for any number. */
 void rmt_local_set_threads(int threads);
+
+/* As many threads as cores in the set, the others run there (a run's final
+ * write: the cores of the ranks on rank 0's node, idle by then, which a
+ * rank bound to one core could not use otherwise). */
+void rmt_local_set_cores(const cpu_set_t *cores);
 
 /* Cores this process may run on (its affinity mask). */
 int rmt_local_usable_cores(void);
