@@ -124,7 +124,10 @@ rmt_status rmt_analyze_run(const rmt_analyze_opts *o)
     char source[512];
     snprintf(source, sizeof source, "%s%s%s", o->input, rmt_h5in_is_hdf5(o->input) ? ":" : "",
              rmt_h5in_is_hdf5(o->input) ? (o->dataset ? o->dataset : "hessian_evals") : "");
-    if ((s = rmt_config_load_analyze(o->config, source, cols, (uint32_t)rows, lo, hi, &plan))) goto out;
+    char ignored[256];
+    if ((s = rmt_config_load_analyze(o->config, source, cols, (uint32_t)rows, lo, hi, ignored, sizeof ignored, &plan)))
+        goto out;
+    if (ignored[0]) fprintf(stderr, "rmtmc: note: %s: analyze leaves aside what only a run uses: %s\n", o->config, ignored);
     /* more spectra than eigenvalues in each is the shape of a transposed file */
     printf("%s: %lld spectr%s of %lld eigenvalues%s\n", source, (long long)rows, rows == 1 ? "um" : "a",
            (long long)cols, rows > cols ? " (one spectrum per row; a file with one per column needs transposing)" : "");

@@ -119,7 +119,8 @@ static const char *const cmd_about[] = {
     "every line as long). Ragged rows, empty fields, non-finite values and empty inputs\n"
     "are refused (exit 2). -c CONFIG.json chooses what is measured: keys name,\n"
     "statistics, output (output.eigenvalues) and, to compare with a theory, an ensemble\n"
-    "whose n matches the spectra. Without it: density, zero mass, 4 moments,\n"
+    "whose n matches the spectra (a run's config serves: seed, draws, output.path and\n"
+    "the like are left aside, with a note). Without it: density, zero mass, 4 moments,\n"
     "pool-unfolded spacings and gap ratios (a single spectrum has none to pool: its\n"
     "spacings are unfolded by a fitted polynomial).\n"
     "README.md: \"Spectra computed elsewhere\".\n",

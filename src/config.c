@@ -1570,10 +1570,22 @@ rmt_status rmt_config_load(const char *path, rmt_plan **out)
     return s;
 }
 
+/* Remove from obj the keys of list, naming each in ignored (prefix: their path). */
+static void leave_aside(cJSON *obj, const char *prefix, const char *const *list, char *ignored, size_t len)
+{
+    for (const char *const *k = list; obj && *k; k++) {
+        if (!cJSON_GetObjectItemCaseSensitive(obj, *k)) continue;
+        size_t at = strlen(ignored);
+        if (at < len) snprintf(ignored + at, len - at, "%s%s%s", at ? ", " : "", prefix, *k);
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, *k);
+    }
+}
+
 rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t n, uint32_t rows, double data_lo,
-                                   double data_hi, rmt_plan **out)
+                                   double data_hi, char *ignored, size_t ignored_len, rmt_plan **out)
 {
     *out = NULL;
+    if (ignored_len) ignored[0] = '\0';
     char *buf = NULL;
     size_t len = 0;
     const char *label = path ? path : "(defaults)";
@@ -1600,6 +1612,17 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
         if (!root) { s = RMT_ERR(RMT_ERUNTIME, "out of memory"); goto out; }
     }
     if ((s = want_object(&c, root, ""))) goto out;
+    if (cJSON_GetObjectItemCaseSensitive(root, "experiments")) {
+        s = bad(&c, "experiments", "analyze measures one set of spectra: give its statistics (and an ensemble to "
+                "compare with) at the top level");
+        goto out;
+    }
+    /* a run's config: what only a run uses is left aside */
+    static const char *const run_only[] = {"seed", "draws", "ranks_per_draw", "solver", NULL};
+    static const char *const run_output[] = {"path", "checkpoint_seconds", "checkpoint_draws", "max_failures", NULL};
+    leave_aside(root, "", run_only, ignored, ignored_len);
+    cJSON *run_out = cJSON_GetObjectItemCaseSensitive(root, "output");
+    if (cJSON_IsObject(run_out)) leave_aside(run_out, "output.", run_output, ignored, ignored_len);
     static const char *const keys[] = {"name", "statistics", "ensemble", "output", NULL};
     if ((s = check_keys(&c, root, "", keys))) goto out;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");

@@ -200,9 +200,12 @@ rmt_status rmt_config_parse(const char *text, size_t len, const char *label, rmt
  * statistics, output.eigenvalues, and optionally an ensemble naming the
  * theory to compare with); path NULL measures density, zero mass, moments,
  * pool-unfolded spacings and gap ratios. A density range "auto" without an
- * ensemble is [data_lo, data_hi] widened by 5% on each side. */
+ * ensemble is [data_lo, data_hi] widened by 5% on each side. A run's config
+ * is read too: what only a run uses (seed, draws, ranks_per_draw, solver,
+ * output.path and the checkpoint settings) is left aside and named in
+ * ignored[ignored_len] ("" when none). */
 rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t n, uint32_t rows, double data_lo,
-                                   double data_hi, rmt_plan **out);
+                                   double data_hi, char *ignored, size_t ignored_len, rmt_plan **out);
 
 /* Resolve ranks_per_draw "auto" for a run on `ranks` ranks with
  * bytes_per_rank of memory each (the group size and, unless the config or

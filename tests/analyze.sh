@@ -56,6 +56,17 @@ p = json.loads(h5py.File('$tmp/w.h5')['points/000000'].attrs['params_json'])
 assert p == {'n': 4, 'ratio': 3, 'source': '$tmp/w.txt', 'spectra': 2, 'type': 'wishart'}, p
 " && ok "analyze -c: params_json holds the ensemble's parameters" || bad "analyze -c params_json"
 
+# a run's config serves too: what only a run uses is left aside, and named
+"$rmtmc" analyze "$tmp/w.txt" -o "$tmp/wr.h5" -c <(echo '{"name": "x", "seed": 3, "draws": 12, "ranks_per_draw": 1,
+  "ensemble": {"type": "wishart", "n": 4, "ratio": 3}, "statistics": {"moments": 2},
+  "output": {"path": "x.h5", "checkpoint_seconds": 5}}') > /dev/null 2> "$tmp/err" \
+  && grep -q "analyze leaves aside what only a run uses: seed, draws, ranks_per_draw, output.path, output.checkpoint_seconds$" "$tmp/err" \
+  && $py -c "
+import h5py, json
+c = json.loads(h5py.File('$tmp/wr.h5').attrs['config_json'])
+assert 'seed' not in c and 'draws' not in c and c['output'] == {} and c['statistics'] == {'moments': 2}, c
+" && ok "analyze -c with a run's config: run-only keys left aside, named" || { bad "analyze with a run's config"; cat "$tmp/err"; }
+
 # 2. a text file of i.i.d. levels: Poisson statistics
 $py -c "
 import numpy as np
@@ -160,5 +171,6 @@ check_bad "missing dataset: the 2-D ones named" 'no dataset "nope"; its 2-D data
   && "$rmtmc" analyze "$tmp/tr.txt" -o "$tmp/tr.h5" 2> /dev/null | grep -q "tr.txt: 8 spectra of 5 eigenvalues (one spectrum per row; a file with one per column needs transposing)" \
   && ok "analyze says the shape it read, and hints at a transposed file" || bad "analyze's shape line"
 check_bad "missing file" "cannot open" "$tmp/nope.txt"
+check_bad "a config with experiments" "experiments: analyze measures one set of spectra" "$tmp/poisson.txt" -c <(echo '{"experiments": [{"name": "a"}]}')
 check_bad "theory unfolding without an ensemble" "statistics.spacings.unfolding" "$tmp/poisson.txt" -c <(echo '{"statistics": {"spacings": {"unfolding": "theory"}}}')
 exit $fail
