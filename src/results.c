@@ -109,7 +109,9 @@ double rmt_results_bytes(const rmt_plan *plan, uint32_t begin, uint32_t end, uin
         if (!rmt_stats_needs_spectra(&pt->stat)) continue;
         double spectra = (double)pt->draws * (double)pt->ens.n * sizeof(double);
         keep += spectra;
-        extra = fmax(extra, fmax(pt->stat.sp_unfold != RMT_UNFOLD_NONE ? 3 * spectra : 0, spectra + columns));
+        /* unfolding: three copies of the spectra, and each draw's number-variance sums */
+        double unfold = 3 * spectra + (double)pt->draws * 8.0 * 3 * RMT_NV_COUNT;
+        extra = fmax(extra, fmax(pt->stat.sp_unfold != RMT_UNFOLD_NONE ? unfold : 0, spectra + columns));
         if (spectra > most) {
             most = spectra;
             *biggest = i;

@@ -172,18 +172,19 @@ done
 [ $rough_ok = 1 ] && ok "check's rough time: 5 GFLOP/s over the computing ranks, at least one draw" || bad "check's rough time"
 grep -q "mem/rank" "$tmp/out" && grep -q '"n":50' "$tmp/out" || bad "check output lacks memory or parameters"
 # rank 0 keeps every draw's figures (209 bytes) and, for spacings, the
-# spectra (2000 x 200 x 8 bytes) and three copies at a checkpoint:
-# 2000 x 209 + 4 x 3.2e6 bytes = 12.6 MiB; for figures alone, 209 bytes a
+# spectra (2000 x 200 x 8 bytes) and three copies at a checkpoint, with
+# each draw's number-variance sums (120 bytes):
+# 2000 x 209 + 4 x 3.2e6 + 2000 x 120 bytes = 12.8 MiB; for figures alone, 209 bytes a
 # draw and 72 more while a point is written (200 000 draws: 53.6 MiB).
 # Refused where rank 0's node
 # cannot hold them, by check and by run, before any output exists.
 echo '{"name": "keep", "seed": 1, "draws": 2000, "ensemble": {"type": "wigner", "n": 200}, "statistics": {"spacings": {"unfolding": "pool"}}}' > "$tmp/keep.json"
-"$rmtmc" check "$tmp/keep.json" --mem-per-rank 94M | grep -q "^results  rank 0 keeps up to 12.6 MiB (every draw's figures; the spectra" \
+"$rmtmc" check "$tmp/keep.json" --mem-per-rank 94M | grep -q "^results  rank 0 keeps up to 12.8 MiB (every draw's figures; the spectra" \
   && ok "check: what rank 0 keeps, spectra and unfolding included" || bad "check: rank 0's results: $("$rmtmc" check "$tmp/keep.json" --mem-per-rank 94M | grep ^results)"
 "$rmtmc" check "$tmp/keep.json" --mem-per-rank 42M > /dev/null 2> "$tmp/err"; rc=$?
 "$rmtmc" run "$tmp/keep.json" --mem-per-rank 42M -o "$tmp/keep.h5" --progress none > /dev/null 2> "$tmp/err2"; rc2=$?
 [ $rc = 2 ] && [ $rc2 = 2 ] && [ ! -e "$tmp/keep.h5" ] && cmp -s "$tmp/err" "$tmp/err2" \
-  && grep -q "keep.json: statistics.spacings: rank 0 keeps every draw's spectrum to unfold spacings: 12.6 MiB" "$tmp/err" \
+  && grep -q "keep.json: statistics.spacings: rank 0 keeps every draw's spectrum to unfold spacings: 12.8 MiB" "$tmp/err" \
   && ok "spectra rank 0 could not hold: refused by check and run (exit 2, no output), naming statistics.spacings" \
   || bad "spectra too big for rank 0: check $rc, run $rc2: $(cat "$tmp/err" "$tmp/err2")"
 echo '{"name": "rows", "seed": 1, "draws": 200000, "ensemble": {"type": "wigner", "n": 8}}' > "$tmp/rows.json"
