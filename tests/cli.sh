@@ -438,6 +438,10 @@ for i in $(seq 600); do
   h5dump -a /points/000000/draws_done "$tmp/slow.h5" 2> /dev/null | grep -q "(0): 1$" && break
   sleep 0.05
 done
+# a singleton forks no Open MPI helper daemon (orted), which a late signal
+# crashed (its report then landed in rmtmc's stderr, its core in the cwd)
+kids=$(ps -o comm= --ppid $pid | tr '\n' ' ')
+case " $kids " in *" orted "*) bad "a singleton run forked orted: $kids" ;; *) ok "a singleton run forks no orted" ;; esac
 kill -TERM $pid
 start=$(date +%s.%N)
 wait $pid
