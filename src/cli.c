@@ -1431,6 +1431,7 @@ static int cmd_merge(int argc, char **argv)
     char *cmdline = join_argv(argc, argv);
     uint32_t *cut = NULL, nbatch = 0;
     int lockfd = -1;
+    char why[160] = ""; /* where merge's memory comes from */
     if (!s && (!out || nparts == 0)) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
     if (!s) s = check_output(out, force, NULL, NULL);
     if (!s) lockfd = lock_output(out, &s); /* as a run holds it: no run writes OUT meanwhile */
@@ -1452,13 +1453,10 @@ static int cmd_merge(int argc, char **argv)
         st.config_json = NULL;
     }
     if (!s) {
-        /* batches of points whose results fit in the memory merge may use */
-        char why[160], one[32];
-        /* what merge may use less what it takes anyway and the summary of every point */
-        size_t K = 0;
-        for (uint32_t i = 0; i < plan->npoints; i++)
-            if ((size_t)plan->points[i].stat.moments > K) K = (size_t)plan->points[i].stat.moments;
-        double budget = mem_budget(&a, 1, why, sizeof why) - 8.0 * (11.0 + 3.0 * (double)K) * plan->npoints;
+        /* batches of points whose results fit in the memory merge may use,
+         * less what it takes anyway and the summary of every point */
+        char one[32];
+        double budget = mem_budget(&a, 1, why, sizeof why) - rmt_h5out_summary_bytes(plan);
         cut = malloc(sizeof(uint32_t) * ((size_t)plan->npoints + 2));
         if (!cut) s = RMT_ERR(RMT_ERUNTIME, "out of memory");
         /* a batch's bytes as the sum of its points' (each with its own
@@ -1494,8 +1492,6 @@ static int cmd_merge(int argc, char **argv)
         res = NULL;
     }
     if (!s && nbatch > 1) {
-        char why[160];
-        mem_budget(&a, 1, why, sizeof why);
         printf("merging in %u batches of points, to stay within %s\n", nbatch, why);
         fflush(stdout);
     }

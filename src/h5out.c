@@ -530,6 +530,21 @@ void rmt_h5out_abandon(rmt_h5_writer *w)
     writer_free(w);
 }
 
+/* The summary's moment columns: the most any point measures. */
+static size_t summary_moments(const rmt_plan *plan)
+{
+    size_t K = 0;
+    for (size_t i = 0; i < plan->npoints; i++)
+        if ((size_t)plan->points[i].stat.moments > K) K = (size_t)plan->points[i].stat.moments;
+    return K;
+}
+
+double rmt_h5out_summary_bytes(const rmt_plan *plan)
+{
+    /* pi, v, lmx and mom of rmt_h5_writer */
+    return 8.0 * (11.0 + 3.0 * (double)summary_moments(plan)) * (double)plan->npoints;
+}
+
 rmt_status rmt_h5out_begin(const char *path, const rmt_plan *plan, rmt_h5_writer **out)
 {
     *out = NULL;
@@ -537,9 +552,7 @@ rmt_status rmt_h5out_begin(const char *path, const rmt_plan *plan, rmt_h5_writer
     if (!w) return RMT_ERR(RMT_ERUNTIME, "out of memory");
     w->f = -1;
     w->plan = plan;
-    size_t P = plan->npoints, K = 0, P1 = P ? P : 1;
-    for (size_t i = 0; i < P; i++)
-        if ((size_t)plan->points[i].stat.moments > K) K = (size_t)plan->points[i].stat.moments;
+    size_t P = plan->npoints, K = summary_moments(plan), P1 = P ? P : 1;
     w->P = P;
     w->K = K;
     size_t len = strlen(path) + 8;

@@ -37,6 +37,9 @@ rmt_status rmt_h5out_points(rmt_h5_writer *w, const rmt_results *r, uint32_t beg
 rmt_status rmt_h5out_end(rmt_h5_writer *w, const rmt_results *r, const rmt_h5_meta *meta, int complete);
 void rmt_h5out_abandon(rmt_h5_writer *w); /* accepts NULL */
 
+/* Bytes a writer holds for the summary of the plan's points, whatever the batches. */
+double rmt_h5out_summary_bytes(const rmt_plan *plan);
+
 /* State of an existing output file. */
 typedef struct {
     int complete;          /* attribute complete */
