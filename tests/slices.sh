@@ -65,6 +65,15 @@ $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slice
 expect_no_merge() { # WHAT MESSAGE: the merge exits 2, says MESSAGE and leaves neither OUT nor OUT.tmp
   [ $? = 2 ] && grep -q "$2" "$tmp/err" && [ ! -e "$tmp/mbx.h5" ] && [ ! -e "$tmp/mbx.h5.tmp" ] && ok "$1" || { bad "$1"; cat "$tmp/err"; }
 }
+# merge holds OUT.h5.lock as a run does: not while a run writes OUT (the lock held by flock(1) here)
+if command -v flock > /dev/null; then
+  flock "$tmp/mbx.h5.lock" sleep 20 &
+  fl=$!
+  for i in $(seq 50); do [ -e "$tmp/mbx.h5.lock" ] && break; sleep 0.1; done
+  "$rmtmc" merge "$tmp/mbx.h5" "$tmp/part0.h5" > /dev/null 2> "$tmp/err"
+  expect_no_merge "merge onto an output whose lock another run holds: exit 2" "another rmtmc run is writing this output"
+  kill $fl; wait $fl 2> /dev/null; rm -f "$tmp/mbx.h5.lock"
+fi
 cp "$tmp/part2.h5" "$tmp/copy2.h5"
 "$rmtmc" merge "$tmp/mbx.h5" "$tmp/part0.h5" "$tmp/part1.h5" "$tmp/part2.h5" "$tmp/copy2.h5" --mem-per-rank 1K > /dev/null 2> "$tmp/err"
 expect_no_merge "parts overlapping in the last batch: exit 2, no output" "copy2.h5: point 3 has a draw that is already restored (overlapping"
