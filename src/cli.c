@@ -96,7 +96,8 @@ static const char *const cmd_about[] = {
     "of process grids (\"ranks_per_draw\": \"auto\" chooses for --ranks P ranks), the work,\n"
     "what rank 0 keeps for the results, what each experiment measures, and whether run\n"
     "would accept the output file now. A plan that does not fit in --mem-per-rank is\n"
-    "printed and refused (exit 2), as run would refuse it. --time also times draws on\n"
+    "printed and refused (exit 2), as run would refuse it; 30 MiB or less, which every\n"
+    "rank takes whatever its draws, is refused before any plan. --time also times draws on\n"
     "this machine and estimates the run's duration, for a batch job's time limit.\n"
     "README.md: \"Large matrices: process grids\", \"Under Slurm\".\n",
     /* merge */
