@@ -1380,8 +1380,10 @@ static rmt_status merge_batch(const rmt_plan *plan, const char **parts, int npar
                               rmt_results **res)
 {
     rmt_status s = rmt_results_create_batch(plan, begin, end, res);
+    char first[sizeof (*res)->created_utc] = ""; /* the earliest part's start: when the experiment began */
     for (int i = 0; !s && i < nparts; i++) {
         s = rmt_h5in_restore(parts[i], *res);
+        if (!s && (!first[0] || strcmp((*res)->created_utc, first) < 0)) strcpy(first, (*res)->created_utc);
         /* a part stopped at a light checkpoint: the rest of it is in its journal */
         uint64_t journalled = 0, keep = 0;
         int overlap = 0;
@@ -1390,6 +1392,7 @@ static rmt_status merge_batch(const rmt_plan *plan, const char **parts, int npar
             s = RMT_ERR(RMT_EUSAGE, "%s.journal has draws that are already restored (overlapping parts, or a damaged "
                         "journal)", parts[i]);
     }
+    if (!s && first[0]) strcpy((*res)->created_utc, first);
     return s;
 }
 

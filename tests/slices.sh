@@ -45,6 +45,12 @@ for i, pts in [(0, [0]), (1, [1, 2]), (2, [3, 4])]:
 "$rmtmc" merge "$tmp/merged.h5" "$tmp/part2.h5" "$tmp/part0.h5" "$tmp/part1.h5" > "$tmp/out" || bad "merge"
 grep -q "(complete)" "$tmp/out" || bad "merge does not report a complete result"
 $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slices equal a single run" || bad "merged file differs"
+# the merged file began when its earliest part did, wherever that part is listed
+cp "$tmp/part2.h5" "$tmp/early2.h5"
+$py -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['created_utc'] = '2001-02-03T04:05:06Z'" "$tmp/early2.h5"
+"$rmtmc" merge "$tmp/me.h5" "$tmp/early2.h5" "$tmp/part0.h5" "$tmp/part1.h5" > /dev/null \
+  && [ "$($py -c "import h5py, sys; print(h5py.File(sys.argv[1], 'r').attrs['created_utc'])" "$tmp/me.h5")" = 2001-02-03T04:05:06Z ] \
+  && ok "a merged file's created_utc is its earliest part's" || bad "merged created_utc"
 # a merge whose results exceed the memory it may use goes a batch of points
 # at a time (here 15.7 KiB a point, 36 KiB in all; 30 MiB + 40 KiB given,
 # less the 30 MiB every process takes and the summary's 800 bytes)
