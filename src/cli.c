@@ -36,10 +36,10 @@ static const char *const cmd_names[] = {"run", "check", "merge", "analyze"};
 static const char *const cmd_usage[] = {
     "rmtmc run CONFIG.json [-o OUT.h5] [--resume | --force] [--points I/K]\n"
     "                 [--progress auto|bar|log|none]\n"
-    "                 [--mem-per-rank BYTES[K|M|G]]\n",
-    "rmtmc check CONFIG.json [--ranks P] [--ranks-per-node R] [--mem-per-rank BYTES[K|M|G]]\n"
-    "                   [--time SECONDS] [--points I/K]\n",
-    "rmtmc merge OUT.h5 PART.h5... [--force] [--mem-per-rank BYTES[K|M|G]]\n",
+    "                 [--mem-per-rank BYTES[K|M|G|T]]\n",
+    "rmtmc check CONFIG.json [-o OUT.h5] [--force] [--ranks P] [--ranks-per-node R]\n"
+    "                   [--mem-per-rank BYTES[K|M|G|T]] [--time SECONDS] [--points I/K]\n",
+    "rmtmc merge OUT.h5 PART.h5... [--force] [--mem-per-rank BYTES[K|M|G|T]]\n",
     "rmtmc analyze SPECTRA.h5|SPECTRA.txt [--dataset NAME] [-c CONFIG.json] -o OUT.h5 [--force]\n",
 };
 
@@ -133,10 +133,12 @@ typedef struct {
 } help_item;
 
 static const help_item help_options[] = {
-    {H_ALL | H_RUN | H_CHECK,
+    {H_ALL | H_RUN,
      "  -o, --output OUT.h5   output file (default: the config's output.path, else NAME.h5)\n"},
     {H_ANALYZE, "  -o, --output OUT.h5   output file (required)\n"},
     {H_ALL | H_RUN | H_MERGE | H_ANALYZE, "  --force               overwrite an existing output file\n"},
+    {H_CHECK, "  -o, --output OUT.h5   the output run would write (default: output.path, else NAME.h5)\n"
+              "  --force               as run --force: an existing output is not noted\n"},
     {H_ALL | H_RUN,
      "  --resume              continue the run checkpointed in the output file (same config,\n"
      "                        but output.path and the checkpoint settings may differ, and\n"
@@ -197,7 +199,7 @@ static const help_item help_exit[] = {
      "  mpiexec itself: Open MPI's mpiexec exits 1, and kills the ranks a second after passing\n"
      "  the signal on unless OMPI_MCA_odls_base_sigkill_timeout gives the checkpoint longer).\n"},
     {H_RUN,
-     "  0 done; 1 runtime failure (output.max_failures exceeded, writing failed); 2 bad usage,\n"
+     "  0 done; 1 runtime failure (max_failures exceeded, writing failed); 2 bad usage,\n"
      "  bad config or an output it may not write (one line on stderr naming the file, the\n"
      "  JSON path and the problem; no output file is created or touched); 3 interrupted by\n"
      "  SIGTERM/SIGINT/SIGUSR1 after writing a checkpoint (a signal to mpiexec itself: Open\n"
@@ -228,7 +230,9 @@ static const help_item help_env[] = {
      "  RMT_GRID_DRIVER    eigensolver on process grids where the config's \"solver\" is auto:\n"
      "                     pdsyev, pdsyevr, elpa (unset or auto: the fastest measured solver\n"
      "                     that fits in --mem-per-rank)\n"},
-    {H_ALL | H_RUN,
+    {H_ALL | H_RUN | H_CHECK,
+     "  RMT_FAIL_DRAWS     POINT:DRAW,... make those draws fail as if the solver had (status 99),\n"
+     "                     to try failure handling and max_failures\n"
      "  RMT_JOURNAL_FROM   seconds a full checkpoint (a rewrite of the output) must take before\n"
      "                     checkpoints between rewrites commit OUT.h5.journal instead (default\n"
      "                     0.5; see README, \"Interruptions\")\n"},
@@ -366,7 +370,7 @@ static rmt_status parse_args(int argc, char **argv, args *a)
     a->cmd = argv[1];
     if (strcmp(a->cmd, "run") && strcmp(a->cmd, "check") && strcmp(a->cmd, "analyze"))
         return RMT_ERR(RMT_EUSAGE, "unknown command '%s' (run, check, analyze, merge); see rmtmc --help", a->cmd);
-    int analyze = !strcmp(a->cmd, "analyze");
+    int analyze = !strcmp(a->cmd, "analyze"), run = !strcmp(a->cmd, "run");
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -376,9 +380,9 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             i++;
         } else if (!strcmp(o, "--force")) {
             a->force = 1;
-        } else if (!strcmp(o, "--resume")) {
+        } else if (!strcmp(o, "--resume") && run) {
             a->resume = 1;
-        } else if (!strcmp(o, "--progress")) {
+        } else if (!strcmp(o, "--progress") && run) {
             if (!val) return RMT_ERR(RMT_EUSAGE, "--progress needs auto, bar, log or none");
             if (!strcmp(val, "auto")) a->progress = RMT_PROGRESS_AUTO;
             else if (!strcmp(val, "bar")) a->progress = RMT_PROGRESS_BAR;
@@ -386,7 +390,7 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             else if (!strcmp(val, "none")) a->progress = RMT_PROGRESS_NONE;
             else return RMT_ERR(RMT_EUSAGE, "--progress: '%s' is not auto, bar, log or none", val);
             i++;
-        } else if (!strcmp(o, "--mem-per-rank")) {
+        } else if (!strcmp(o, "--mem-per-rank") && !analyze) {
             if (!val || parse_size(val, &a->mem_per_rank))
                 return RMT_ERR(RMT_EUSAGE, "--mem-per-rank needs a size such as 4G, found '%s'", val ? val : "");
             i++;
@@ -430,7 +434,7 @@ static rmt_status parse_args(int argc, char **argv, args *a)
             a->ranks_per_node = (int)r;
             i++;
         } else if (o[0] == '-' && o[1]) {
-            return RMT_ERR(RMT_EUSAGE, "unknown option '%s'; see rmtmc --help", o);
+            return RMT_ERR(RMT_EUSAGE, "%s: unknown option '%s'; see rmtmc %s --help", a->cmd, o, a->cmd);
         } else if (!a->config) {
             a->config = o;
         } else {
@@ -699,11 +703,14 @@ static rmt_status check_output(const char *path, int force, const char *from_con
     return s;
 }
 
-/* The environment variables hold values they may (run, check). */
-static rmt_status check_env(void)
+/* The environment variables hold values they may: those of drawing and
+ * solving (run, check), or the BLAS threads only (merge, analyze). */
+static rmt_status check_env(int solving)
 {
+    if (!solving) return rmt_solve_check_threads_env();
     rmt_status s = rmt_solve_check_env();
     if (!s) s = rmt_grid_check_env();
+    if (!s) s = rmt_draw_check_env();
     const char *jf = getenv("RMT_JOURNAL_FROM");
     if (!s && jf && *jf) {
         char *end;
@@ -1202,7 +1209,7 @@ static rmt_status time_plan(const rmt_plan *plan, uint32_t begin, uint32_t end, 
 static int cmd_check(const args *a)
 {
     rmt_plan *plan = NULL;
-    rmt_status s = check_env();
+    rmt_status s = check_env(1);
     if (!s) s = rmt_config_load(a->config, &plan);
     if (s) return finish(s);
     int ranks = a->ranks > 0 ? a->ranks : 1;
@@ -1247,6 +1254,10 @@ static int cmd_check(const args *a)
         /* the plan is sound; the output would be refused as things stand */
         printf("note: run would refuse this output now: %s\n", rmt_err_message());
         rmt_err_clear();
+    } else if (!s && !a->force && check_output(out, 0, a->output ? NULL : a->config, plan->config_json)) {
+        /* it exists: run needs --force, or --resume (which check does not try) */
+        printf("note: run without --force or --resume would refuse this output: %s\n", rmt_err_message());
+        rmt_err_clear();
     }
     if (!s && a->time_budget > 0) {
         fflush(stdout);
@@ -1265,7 +1276,7 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     rmt_h5out_quiet();
     rmt_solve_init_threads(); /* BLAS threads as in run: fitted unfoldings agree to the last bit */
     rmt_local_set_threads(rmt_local_usable_cores()); /* pool unfolding: the same results on any number */
-    rmt_status s = check_env();
+    rmt_status s = check_env(0);
     if (!s) s = not_an_input(a->output, a->config, "input");
     if (!s) s = not_an_input(a->output, a->analyze_config, "config");
     if (!s) s = check_output(a->output, a->force, NULL, NULL);
@@ -1427,7 +1438,7 @@ static int cmd_merge(int argc, char **argv)
         } else if (!out) out = argv[i];
         else parts[nparts++] = argv[i];
     }
-    rmt_status s = check_env();
+    rmt_status s = check_env(0);
     rmt_plan *plan = NULL;
     rmt_results *res = NULL;
     rmt_h5_writer *w = NULL;
@@ -1565,7 +1576,7 @@ static int cmd_run(const args *a, int argc, char **argv)
     rmt_status s = RMT_OK;
     int nothing_to_do = 0, lockfd = -1;
     if (rank == 0) {
-        s = check_env();
+        s = check_env(1);
         if (!s) s = rmt_config_load(a->config, &plan);
         if (!s && a->slice_k > plan->npoints)
             s = RMT_ERR(RMT_EUSAGE, "--points %u/%u: the sweep has only %u point%s: K can be at most %u (a job array of "
@@ -1690,6 +1701,10 @@ int rmt_cli_main(int argc, char **argv)
         int cmd = -1;
         for (int c = 0; c < 4; c++)
             if (!strcmp(name, cmd_names[c])) cmd = c;
+        if (cmd < 0 && name[0] && name[0] != '-') {
+            fprintf(stderr, "rmtmc: help: unknown command '%s' (run, check, merge, analyze); see rmtmc --help\n", name);
+            return 2;
+        }
         print_help(cmd);
         return 0;
     }

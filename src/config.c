@@ -1618,8 +1618,8 @@ rmt_status rmt_config_load_analyze(const char *path, const char *source, int64_t
         goto out;
     }
     /* a run's config: what only a run uses is left aside */
-    static const char *const run_only[] = {"seed", "draws", "ranks_per_draw", "solver", NULL};
-    static const char *const run_output[] = {"path", "checkpoint_seconds", "checkpoint_draws", "max_failures", NULL};
+    static const char *const run_only[] = {"seed", "draws", "ranks_per_draw", "solver", "max_failures", NULL};
+    static const char *const run_output[] = {"path", "checkpoint_seconds", "checkpoint_draws", NULL};
     leave_aside(root, "", run_only, ignored, ignored_len);
     cJSON *run_out = cJSON_GetObjectItemCaseSensitive(root, "output");
     if (cJSON_IsObject(run_out)) leave_aside(run_out, "output.", run_output, ignored, ignored_len);

@@ -103,6 +103,23 @@ static void fail_parse(void)
     fail_count = count;
 }
 
+rmt_status rmt_draw_check_env(void)
+{
+    const char *v = getenv("RMT_FAIL_DRAWS"), *q = v;
+    while (q && *q) {
+        char *end;
+        if (*q < '0' || *q > '9') break;
+        strtoul(q, &end, 10);
+        if (*end != ':' || end[1] < '0' || end[1] > '9') break;
+        strtoul(end + 1, &end, 10);
+        if (!*end) return RMT_OK;
+        if (*end != ',') break;
+        q = end + 1;
+    }
+    if (!q || !*q) return RMT_OK;
+    return RMT_ERR(RMT_EUSAGE, "RMT_FAIL_DRAWS: expected POINT:DRAW[,POINT:DRAW...], found '%s'", v);
+}
+
 int rmt_draw_injected_failure(uint32_t point, uint32_t draw)
 {
     pthread_once(&fail_once, fail_parse);

@@ -42,5 +42,7 @@ rmt_status rmt_draw_run_grid(rmt_draw_ctx *c, struct rmt_grid *g, const rmt_poin
 /* Fault injection for tests: RMT_FAIL_DRAWS="p:d,p:d,..." makes those draws
  * report status 99 as if the solver had failed. Off unless set. */
 int rmt_draw_injected_failure(uint32_t point, uint32_t draw);
+/* RMT_FAIL_DRAWS unset, empty or of that form; otherwise an error. */
+rmt_status rmt_draw_check_env(void);
 
 #endif

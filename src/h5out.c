@@ -807,7 +807,7 @@ rmt_status rmt_h5in_state(const char *path, rmt_h5_state *st)
     memset(st, 0, sizeof *st);
     if (H5Fis_hdf5(path) <= 0) return RMT_ERR(RMT_EUSAGE, "%s: not an HDF5 file", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open", path);
+    if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open as HDF5: damaged (truncated, or a copy still in progress?)", path);
     char fmt[32] = "";
     int64_t complete = 0;
     int rc = read_attr_str(f, "format", fmt, sizeof fmt);
@@ -966,7 +966,7 @@ static int restore_point(hid_t f, rmt_results *r, uint32_t i)
 rmt_status rmt_h5in_restore(const char *path, rmt_results *r)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open", path);
+    if (f < 0) return RMT_ERR(RMT_EUSAGE, "%s: cannot open as HDF5: damaged (truncated, or a copy still in progress?)", path);
     read_attr_str(f, "created_utc", r->created_utc, sizeof r->created_utc);
     int64_t id = 0;
     r->ckpt_id = read_attr_i64(f, "checkpoint_id", &id) == 0 && id > 0 ? (uint64_t)id : 0;

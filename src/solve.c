@@ -177,6 +177,11 @@ rmt_status rmt_solve_check_env(void)
     return s;
 }
 
+rmt_status rmt_solve_check_threads_env(void)
+{
+    return env_int("RMT_BLAS_THREADS", 1, 1024);
+}
+
 int rmt_solve_init_threads(void)
 {
     const char *env = getenv("RMT_BLAS_THREADS");

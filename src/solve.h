@@ -54,6 +54,8 @@ int rmt_solve_init_threads(void);
  * they may (RMT_EUSAGE naming the variable otherwise): a typo must not
  * quietly fall back to the defaults. */
 rmt_status rmt_solve_check_env(void);
+/* RMT_BLAS_THREADS alone (commands that solve nothing). */
+rmt_status rmt_solve_check_threads_env(void);
 
 /* Eigenvalues of the symmetric n x n matrix a (lower triangle used; a is
  * destroyed) in ascending order into w[n]. *info is LAPACK's INFO: 0, or

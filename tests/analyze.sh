@@ -58,13 +58,13 @@ assert p == {'n': 4, 'ratio': 3, 'source': '$tmp/w.txt', 'spectra': 2, 'type': '
 
 # a run's config serves too: what only a run uses is left aside, and named
 "$rmtmc" analyze "$tmp/w.txt" -o "$tmp/wr.h5" -c <(echo '{"name": "x", "seed": 3, "draws": 12, "ranks_per_draw": 1,
-  "ensemble": {"type": "wishart", "n": 4, "ratio": 3}, "statistics": {"moments": 2},
+  "max_failures": 2, "ensemble": {"type": "wishart", "n": 4, "ratio": 3}, "statistics": {"moments": 2},
   "output": {"path": "x.h5", "checkpoint_seconds": 5}}') > /dev/null 2> "$tmp/err" \
-  && grep -q "analyze leaves aside what only a run uses: seed, draws, ranks_per_draw, output.path, output.checkpoint_seconds$" "$tmp/err" \
+  && grep -q "analyze leaves aside what only a run uses: seed, draws, ranks_per_draw, max_failures, output.path, output.checkpoint_seconds$" "$tmp/err" \
   && $py -c "
 import h5py, json
 c = json.loads(h5py.File('$tmp/wr.h5').attrs['config_json'])
-assert 'seed' not in c and 'draws' not in c and c['output'] == {} and c['statistics'] == {'moments': 2}, c
+assert 'seed' not in c and 'draws' not in c and 'max_failures' not in c and c['output'] == {} and c['statistics'] == {'moments': 2}, c
 " && ok "analyze -c with a run's config: run-only keys left aside, named" || { bad "analyze with a run's config"; cat "$tmp/err"; }
 
 # 2. a text file of i.i.d. levels: Poisson statistics

@@ -40,6 +40,14 @@ expect 2 "no command" -- "$rmtmc"
 expect 2 "unknown command" -- "$rmtmc" frobnicate x.json
 grep -q "run, check, analyze, merge" "$tmp/err" || bad "unknown command: the commands are not all listed: $(cat "$tmp/err")"
 expect 2 "unknown option" -- "$rmtmc" run "$src/configs/quickstart.json" --bogus
+# each command takes its own options only; help names only commands
+expect 2 "check --resume (run's option)" -- "$rmtmc" check "$src/configs/quickstart.json" --resume
+grep -q "^rmtmc: check: unknown option '--resume'; see rmtmc check --help" "$tmp/err" || bad "check --resume: $(cat "$tmp/err")"
+expect 2 "check --progress (run's option)" -- "$rmtmc" check "$src/configs/quickstart.json" --progress none
+expect 2 "analyze --progress (run's option)" -- "$rmtmc" analyze "$tmp/nospectra.txt" -o "$tmp/np.h5" --progress none
+expect 2 "analyze --mem-per-rank (run's option)" -- "$rmtmc" analyze "$tmp/nospectra.txt" -o "$tmp/np.h5" --mem-per-rank 1G
+expect 2 "help for an unknown command" -- "$rmtmc" help frobnicate
+grep -q "help: unknown command 'frobnicate'" "$tmp/err" || bad "help frobnicate: $(cat "$tmp/err")"
 expect 2 "missing config file" -- "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5"
 grep -q "nope.json" "$tmp/err" || bad "missing file not named"
 [ ! -e "$tmp/nope.h5" ] || bad "missing config created an output"
@@ -47,7 +55,7 @@ RMT_DEBUG=1 "$rmtmc" run "$tmp/nope.json" -o "$tmp/nope.h5" 2> "$tmp/err"
 grep -q "nope.json.*\[.*config.c:[0-9]*\]$" "$tmp/err" && ok "RMT_DEBUG names the source line" || bad "RMT_DEBUG: $(cat "$tmp/err")"
 expect 2 "output directory missing" -- "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/no/such/dir/x.h5"
 # environment variables with values they cannot take are refused, naming the variable, before any output
-for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT_BLAS_THREADS=abc RMT_EIG_2STAGE_KD=-1 RMT_JOURNAL_FROM=-1 RMT_JOURNAL_FROM=soon; do
+for bad_env in RMT_GRID_DRIVER=bogus RMT_EIG_DRIVER=syevx RMT_BLAS_THREADS=0 RMT_BLAS_THREADS=abc RMT_EIG_2STAGE_KD=-1 RMT_JOURNAL_FROM=-1 RMT_JOURNAL_FROM=soon RMT_FAIL_DRAWS=0:x RMT_FAIL_DRAWS=garbage; do
   expect 2 "$bad_env refused by run" -- env "$bad_env" "$rmtmc" run "$src/configs/quickstart.json" -o "$tmp/env.h5"
   grep -q "^rmtmc: ${bad_env%%=*}: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "$bad_env: $(cat "$tmp/err")"
   expect 2 "$bad_env refused by check" -- env "$bad_env" "$rmtmc" check "$src/configs/quickstart.json"
@@ -58,6 +66,9 @@ grep -q "^rmtmc: RMT_BLAS_THREADS: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad
 expect 2 "RMT_BLAS_THREADS=abc refused by analyze" -- env RMT_BLAS_THREADS=abc "$rmtmc" analyze "$tmp/nospectra.h5" -o "$tmp/env.h5"
 grep -q "^rmtmc: RMT_BLAS_THREADS: " "$tmp/err" && [ ! -e "$tmp/env.h5" ] || bad "analyze with a bad RMT_BLAS_THREADS: $(cat "$tmp/err")"
 expect 0 "RMT_GRID_DRIVER=auto means unset" -- env RMT_GRID_DRIVER=auto "$rmtmc" check "$src/configs/quickstart.json"
+# merge and analyze solve nothing: the solver's variables are not theirs to refuse
+printf '0.1 0.5 0.9 1.4\n0.2 0.6 1.1 1.3\n0.3 0.4 1.0 1.5\n' > "$tmp/sp.txt"
+expect 0 "analyze leaves RMT_EIG_DRIVER to run" -- env RMT_EIG_DRIVER=bogus "$rmtmc" analyze "$tmp/sp.txt" -o "$tmp/envok.h5"
 expect 0 "--mem-per-rank 4GiB (the unit check prints)" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4GiB
 grep -q "memory per rank for draws 3.97 GiB: --mem-per-rank 4 GiB, less the ~30 MiB every rank takes" "$tmp/out" || bad "--mem-per-rank 4GiB: $(grep 'memory per rank' "$tmp/out")"
 expect 2 "--mem-per-rank 4Gi refused" -- "$rmtmc" check "$src/configs/quickstart.json" --mem-per-rank 4Gi
@@ -349,6 +360,12 @@ grep -q "is the config itself" "$tmp/err" && cmp -s "$tmp/small.json" "$tmp/self
   && ok "run -o CONFIG: the config is untouched" || { bad "run -o CONFIG"; cat "$tmp/err"; }
 "$rmtmc" check "$tmp/self.json" -o "$tmp/self.json" | grep -q "^note: run would refuse this output now: .*is the config itself" \
   && ok "check -o CONFIG: noted" || bad "check -o CONFIG: no note"
+# an existing output: run needs --force or --resume, and check says so (not with --force)
+"$rmtmc" run "$tmp/small.json" -o "$tmp/exists.h5" --progress none > /dev/null 2>&1
+"$rmtmc" check "$tmp/small.json" -o "$tmp/exists.h5" > "$tmp/out" \
+  && grep -q "^note: run without --force or --resume would refuse this output: .*exists.h5: exists; use --force to overwrite it" "$tmp/out" \
+  && "$rmtmc" check "$tmp/small.json" -o "$tmp/exists.h5" --force > "$tmp/out" && ! grep -q "^note: run" "$tmp/out" \
+  && ok "check notes an existing output, but not with --force" || { bad "check with an existing output"; cat "$tmp/out"; }
 printf '1 2 3\n2 3 4\n' > "$tmp/spec.txt"; cp "$tmp/spec.txt" "$tmp/spec0.txt"
 expect 2 "analyze -o INPUT --force: refused" -- "$rmtmc" analyze "$tmp/spec.txt" -o "$tmp/spec.txt" --force
 grep -q "is the input itself" "$tmp/err" && cmp -s "$tmp/spec0.txt" "$tmp/spec.txt" \
