@@ -108,8 +108,8 @@ static const char *const cmd_about[] = {
     "may differ) and hold disjoint draws; a part that was stopped is read with its\n"
     "PART.h5.journal. With parts missing or unfinished the merged file is incomplete\n"
     "(exit 0, and it says so); `rmtmc run CONFIG -o OUT.h5 --resume` then computes what\n"
-    "is missing. merge needs no launcher. `rmtmc merge OUT.h5 PARTIAL.h5` also writes a\n"
-    "stopped run's checkpoint and journal into one file to read.\n"
+    "is missing. merge needs no launcher. `rmtmc merge READ.h5 STOPPED.h5` also writes a\n"
+    "stopped run's checkpoint and journal into one file to read (READ.h5).\n"
     "README.md: \"Job arrays: slices and merge\"; jobs/README.md.\n",
     /* analyze */
     "Measure spectra computed elsewhere (a network's Hessian spectra, say) with the\n"

@@ -275,7 +275,7 @@ void rmt_results_print_local(const rmt_results *r, FILE *to, FILE *notes, const 
             break;
         }
         char gr[64] = "-", u[32] = "-";
-        if (pt->stat.gr_bins > 0) {
+        { /* mean_gap_ratio is recorded for every point, with gap_ratios or not */
             double m, se;
             rmt_results_estimate(r, i, "mean_gap_ratio", 0, &m, &se);
             if (isfinite(m) && isfinite(se)) snprintf(gr, sizeof gr, "%.4f +- %.4f", m, se);

@@ -360,6 +360,11 @@ grep -q "is the config itself" "$tmp/err" && cmp -s "$tmp/small.json" "$tmp/self
   && ok "run -o CONFIG: the config is untouched" || { bad "run -o CONFIG"; cat "$tmp/err"; }
 "$rmtmc" check "$tmp/self.json" -o "$tmp/self.json" | grep -q "^note: run would refuse this output now: .*is the config itself" \
   && ok "check -o CONFIG: noted" || bad "check -o CONFIG: no note"
+# the local-statistics table gives the mean gap ratio (recorded for every point) with spacings alone too
+echo '{"name": "sp", "seed": 2, "draws": 8, "ensemble": {"type": "wigner", "n": 40}, "statistics": {"spacings": {}}}' > "$tmp/gapr.json"
+"$rmtmc" run "$tmp/gapr.json" -o "$tmp/gapr.h5" --progress none > "$tmp/out" 2>&1 \
+  && grep -qE "^ +0  0\.[0-9]{4} \+- 0\.[0-9]{4} +pool " "$tmp/out" \
+  && ok "the summary's gap ratio with spacings alone" || { bad "summary gap ratio without gap_ratios"; cat "$tmp/out"; }
 # an existing output: run needs --force or --resume, and check says so (not with --force)
 "$rmtmc" run "$tmp/small.json" -o "$tmp/exists.h5" --progress none > /dev/null 2>&1
 "$rmtmc" check "$tmp/small.json" -o "$tmp/exists.h5" > "$tmp/out" \
