@@ -106,22 +106,36 @@ void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw
     }
 }
 
+/* Neumaier's compensated sum: draws that all give the same figure (an
+ * exact zero mass, say) have that figure as their mean and a standard
+ * error of exactly 0, not the naive sum's rounding (1e-14, 1e-16). */
+typedef struct {
+    double sum, comp;
+} ksum;
+
+static void ksum_add(ksum *k, double v)
+{
+    double t = k->sum + v;
+    k->comp += fabs(k->sum) >= fabs(v) ? (k->sum - t) + v : (v - t) + k->sum;
+    k->sum = t;
+}
+
 void rmt_stats_mean_stderr(const double *x, int64_t m, int64_t stride, double *mean, double *se)
 {
-    double sum = 0;
+    ksum sum = {0, 0};
     int64_t c = 0;
     for (int64_t i = 0; i < m; i++) {
         double v = x[i * stride];
         if (isfinite(v)) {
-            sum += v;
+            ksum_add(&sum, v);
             c++;
         }
     }
-    *mean = c > 0 ? sum / (double)c : NAN;
-    double ss = 0;
+    *mean = c > 0 ? (sum.sum + sum.comp) / (double)c : NAN;
+    ksum ss = {0, 0};
     for (int64_t i = 0; i < m; i++) {
         double v = x[i * stride];
-        if (isfinite(v)) ss += (v - *mean) * (v - *mean);
+        if (isfinite(v)) ksum_add(&ss, (v - *mean) * (v - *mean));
     }
-    *se = c > 1 ? sqrt(ss / (double)(c - 1) / (double)c) : NAN;
+    *se = c > 1 ? sqrt((ss.sum + ss.comp) / (double)(c - 1) / (double)c) : NAN;
 }

@@ -364,6 +364,18 @@ static void test_bins(void **state)
     double x[4] = {1, 2, 3, NAN}, m, se;
     rmt_stats_mean_stderr(x, 4, 1, &m, &se);
     assert_true(m == 2.0 && fabs(se - 1.0 / sqrt(3.0)) < 1e-15);
+    /* draws that all give one figure (an exact zero mass d / (n + d)):
+     * that figure and a standard error of 0, not a naive sum's rounding
+     * (4000 x 0.2 summed in order gives 0.2 + 1.1e-14 and se 1.8e-16) */
+    enum { SAME = 4000 };
+    double *y = malloc(sizeof(double) * SAME);
+    assert_non_null(y);
+    for (double v = 0.2; v < 0.5; v += 0.1 / 3) {
+        for (int i = 0; i < SAME; i++) y[i] = v;
+        rmt_stats_mean_stderr(y, SAME, 1, &m, &se);
+        assert_true(m == v && se == 0.0);
+    }
+    free(y);
 }
 
 static rmt_plan *parse(const char *text)
