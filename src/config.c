@@ -479,7 +479,7 @@ static rmt_status parse_factor(const ctx *c, const cJSON *j, const char *path, i
     RMT_TRY(want_object(c, j, path));
     RMT_TRY(get_type(c, j, path, "gaussian, wigner or wishart", &type));
     memset(f, 0, sizeof *f);
-    static const char *const k_gauss[] = {"type", "rows", "cols", "percolation", NULL};
+    static const char *const k_gauss[] = {"type", "rows", "cols", "percolation", "spikes", NULL};
     static const char *const k_wigner[] = {"type", "n", "percolation", "spikes", NULL};
     static const char *const k_wishart[] = {"type", "n", "t", "ratio", "percolation", "spikes", NULL};
     if (!strcmp(type, "gaussian")) {
@@ -494,7 +494,9 @@ static rmt_status parse_factor(const ctx *c, const cJSON *j, const char *path, i
         f->cols = prev;
         if (cl) RMT_TRY(get_int(c, cl, p, 1, RMT_MAX_N, &f->cols));
         /* P = c/rows: each column (an input coordinate) keeps c entries on average */
-        return parse_percolation(c, j, path, f->rows, f);
+        RMT_TRY(parse_percolation(c, j, path, f->rows, f));
+        /* spike i adds theta_i at entry (i, i): theta_i e_i e_i^T, rectangular */
+        return parse_spikes(c, j, path, f->rows < f->cols ? f->rows : f->cols, 0, f);
     }
     if (!strcmp(type, "wigner")) {
         f->kind = RMT_FAC_WIGNER;

@@ -104,6 +104,7 @@ static void fill_matrix(const rmt_factor *f, const rmt_stream *s, uint32_t te, u
             /* entries N(0, 1/rows), so E F^T F = I */
             law.scale = boost / sqrt((double)f->rows);
             fill_run(s, &law, (uint32_t)i0, (uint32_t)j, RMT_RNG_ALONG_I, i1 - i0, col);
+            if (j < f->nspikes && j >= i0 && j < i1) col[j - i0] += f->spikes[j]; /* theta_j e_j e_j^T */
             break;
         case RMT_FAC_WIGNER:
             /* H = (G + G^T) / sqrt(2n): off-diagonal N(0, 1/n), diagonal N(0, 2/n).
@@ -428,6 +429,19 @@ static void product_theory(const rmt_ensemble *e, double *zm, double *lmax, doub
         if (have_gram)
             for (int i = 0; i < K; i++) m[i] = mg[i];
         *lmax = gram_edge(e);
+        if (k == 1 && f0->kind == RMT_FAC_GAUSSIAN && spikes) {
+            /* F + sum theta_i e_i e_i^T, F r x c with entries N(0, 1/r): the
+             * outlier singular value of a spike theta > c'^(1/4), c' = c/r,
+             * is sqrt((1 + theta^2)(c' + theta^2)) / theta (Benaych-Georges
+             * and Nadakuditi 2012), the bulk's edge 1 + sqrt(c') */
+            const double cp = (double)f0->cols / (double)f0->rows;
+            double sv = 1.0 + sqrt(cp);
+            for (int i = 0; i < f0->nspikes; i++) {
+                const double th = fabs(f0->spikes[i]);
+                if (th > pow(cp, 0.25)) sv = fmax(sv, sqrt((1.0 + th * th) * (cp + th * th)) / th);
+            }
+            *lmax = sv * sv;
+        }
         break;
     case RMT_PROD_SIMILAR:
         *zm = 1.0 - r / n0;
@@ -477,7 +491,13 @@ static void product_theory(const rmt_ensemble *e, double *zm, double *lmax, doub
             m[1] = mg[0] / 2.0;
             m[2] = 0.0;
             m[3] = (mg[1] + 2.0 * mg[0] * mg[0]) / 8.0;
-            if (k == 1) *lmax = sqrt(2.0); /* (G + G^T)/2 is a semicircle of variance 1/2 */
+            if (k == 1) {
+                /* (G + G^T)/2 is a semicircle of variance 1/2; a spike theta
+                 * on G's diagonal stays theta there: outlier theta + 1/(2 theta) */
+                *lmax = sqrt(2.0);
+                for (int i = 0; i < f0->nspikes; i++)
+                    if (f0->spikes[i] > sqrt(0.5)) *lmax = fmax(*lmax, f0->spikes[i] + 0.5 / f0->spikes[i]);
+            }
         }
         break;
     default:
@@ -590,7 +610,9 @@ static double factor_norm2(const rmt_factor *f)
 {
     double b;
     if (f->kind == RMT_FAC_GAUSSIAN) {
-        double s = 1.0 + sqrt((double)f->cols / (double)f->rows);
+        double s = 1.0 + sqrt((double)f->cols / (double)f->rows), th = 0.0;
+        for (int i = 0; i < f->nspikes; i++) th = fmax(th, fabs(f->spikes[i]));
+        s += th; /* a spike moves the norm by at most |theta| */
         b = s * s;
     } else if (f->kind == RMT_FAC_WIGNER) {
         double s = fmax(spiked_edge(f, -1), -wigner_low_edge(f));

@@ -202,7 +202,10 @@ static void test_spikes(void **state)
                        "{\"name\":\"wigner\",\"draws\":60,\"ensemble\":{\"type\":\"wigner\",\"n\":300,"
                        "\"spikes\":[3,-0.5]},\"statistics\":{\"moments\":2}},"
                        "{\"name\":\"wishart\",\"draws\":60,\"ensemble\":{\"type\":\"wishart\",\"n\":200,"
-                       "\"ratio\":{\"sweep\":[2,0.5]},\"spikes\":[6,2]},\"statistics\":{\"moments\":2}}]}");
+                       "\"ratio\":{\"sweep\":[2,0.5]},\"spikes\":[6,2]},\"statistics\":{\"moments\":2}},"
+                       "{\"name\":\"gaussian\",\"draws\":60,\"ensemble\":{\"type\":\"product\",\"form\":\"gram\","
+                       "\"factors\":[{\"type\":\"gaussian\",\"rows\":400,\"cols\":200,\"spikes\":[3,0.5]}]},"
+                       "\"statistics\":{\"moments\":2}}]}");
     double n = 300;
     assert_true(fabs(r.plan->points[0].lambda_max_theory - 10.0 / 3.0) < 1e-12);
     expect_lambda_max(&r, 0, 0.01);
@@ -223,6 +226,17 @@ static void test_spikes(void **state)
         expect_moment(&r, p, 1, m1, 0.0);
         expect_moment(&r, p, 2, m2, 0.0);
     }
+    /* gram of a 400 x 200 gaussian factor F + 3 e0 e0^T + 0.5 e1 e1^T: at
+     * c' = 200/400 the outlier of theta = 3 is (1 + 9)(0.5 + 9)/9 = 95/9
+     * (0.5 is below the threshold c'^(1/4) = 0.84); its mean at n = 200
+     * sits O(1/n) away: allowance 0.12. The spikes are entries: exactly
+     * m1 = (1/c) E tr (F + S)^T (F + S) = 1 + (9 + 0.25)/200; the limit 1 is
+     * stored. Full rank: no zeros. */
+    assert_true(fabs(r.plan->points[3].lambda_max_theory - 95.0 / 9.0) < 1e-12);
+    expect_lambda_max(&r, 3, 0.12);
+    expect_zero_mass(&r, 3, 0.0);
+    expect_theory_is(&r, 3, 1, 1.0);
+    expect_moment(&r, 3, 1, 1 + 9.25 / 200, 0.0);
     run_free(&r);
 }
 
