@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "analyze.h"
@@ -210,11 +211,13 @@ static const help_item help_exit[] = {
      "  that does not fit in --mem-per-rank.\n"},
     {H_MERGE,
      "  0 merged (complete or not); 1 writing failed; 2 bad usage, parts of different\n"
-     "  configs, overlapping or damaged parts, or OUT.h5 exists without --force (one line\n"
-     "  on stderr; OUT.h5 is not touched).\n"},
+     "  configs, overlapping, damaged or missing parts, or OUT.h5 exists without --force (one\n"
+     "  line on stderr; OUT.h5 is not touched); 3 stopped by SIGTERM/SIGINT/SIGUSR1/SIGHUP\n"
+     "  before OUT.h5 was in place (nothing written or left behind; run it again).\n"},
     {H_ANALYZE,
      "  0 done; 1 writing failed; 2 bad usage, a bad config or input (one line on stderr\n"
-     "  naming the file and the problem; no output file is created or touched).\n"},
+     "  naming the file and the problem; no output file is created or touched); 3 stopped by\n"
+     "  SIGTERM/SIGINT/SIGUSR1/SIGHUP before OUT.h5 was in place (nothing left behind).\n"},
 };
 
 static const help_item help_env[] = {
@@ -584,6 +587,45 @@ static void unlock_output(const char *path, int fd)
         free(lk);
     }
     close(fd);
+}
+
+/* merge and analyze stopped by a signal (scancel, Ctrl-C): before their
+ * output is in place they remove OUT.h5.tmp (and merge its OUT.h5.lock),
+ * say so and exit 3; once it is in place the signal is let pass and the
+ * command ends as usual. Only async-signal-safe calls in the handler. */
+static char *stop_tmp, *stop_lock, *stop_msg;
+static size_t stop_len;
+static sig_atomic_t stop_commits;
+
+static void stop_handler(int sig)
+{
+    (void)sig;
+    if (rmt_h5out_commits != stop_commits) return; /* the output is written */
+    if (stop_tmp) unlink(stop_tmp);
+    if (stop_lock) unlink(stop_lock);
+    if (stop_msg && write(STDERR_FILENO, stop_msg, stop_len) < 0) _exit(3);
+    _exit(3);
+}
+
+static void stop_cleanly(const char *cmd, const char *out, int locked)
+{
+    size_t n = strlen(out) + 200;
+    stop_tmp = malloc(n);
+    stop_lock = locked ? malloc(n) : NULL;
+    stop_msg = malloc(n);
+    if (!stop_tmp || !stop_msg || (locked && !stop_lock)) return;
+    snprintf(stop_tmp, n, "%s.tmp", out);
+    if (stop_lock) snprintf(stop_lock, n, "%s.lock", out);
+    snprintf(stop_msg, n, "rmtmc: %s interrupted by a signal: %s not written (its inputs are untouched); run it again\n",
+             cmd, out);
+    stop_len = strlen(stop_msg);
+    stop_commits = rmt_h5out_commits;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = stop_handler;
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
 }
 
 /* Bytes the output file of points [begin, end) will take at most
@@ -1280,6 +1322,7 @@ static int cmd_analyze(const args *a, int argc, char **argv)
     if (!s) s = not_an_input(a->output, a->config, "input");
     if (!s) s = not_an_input(a->output, a->analyze_config, "config");
     if (!s) s = check_output(a->output, a->force, NULL, NULL);
+    if (!s) stop_cleanly("analyze", a->output, 0);
     if (s) return finish(s);
     char *cmdline = join_argv(argc, argv);
     rmt_analyze_opts o = {a->config, a->dataset, a->analyze_config, a->output, a->force,
@@ -1450,11 +1493,19 @@ static int cmd_merge(int argc, char **argv)
     if (!s && (!out || nparts == 0)) s = RMT_ERR(RMT_EUSAGE, "merge: usage: rmtmc merge OUT.h5 PART.h5...");
     if (!s) s = check_output(out, force, NULL, NULL);
     if (!s) lockfd = lock_output(out, &s); /* as a run holds it: no run writes OUT meanwhile */
+    if (!s) stop_cleanly("merge", out, lockfd >= 0);
     for (int i = 0; !s && i < nparts; i++) {
         for (int j = 0; j < i; j++)
             if (!strcmp(parts[i], parts[j])) s = RMT_ERR(RMT_EUSAGE, "merge: %s is given twice", parts[i]);
         if (!s && (!strcmp(parts[i], out) || same_file(parts[i], out)))
             s = RMT_ERR(RMT_EUSAGE, "merge: %s is both a part and the output", out);
+        struct stat sb;
+        if (!s && stat(parts[i], &sb) != 0)
+            s = RMT_ERR(RMT_EUSAGE, "merge: %s: %s (a slice that never wrote its file? run it with its --points, "
+                        "or leave it out: the merged file is then incomplete)", parts[i], strerror(errno));
+        else if (!s && S_ISREG(sb.st_mode) && sb.st_size == 0)
+            s = RMT_ERR(RMT_EUSAGE, "merge: %s: is empty (a slice stopped before its first checkpoint? run it "
+                        "again with its --points)", parts[i]);
         if (!s) s = rmt_h5in_state(parts[i], &st);
         /* the parts carry their config: rebuild the plan from the first */
         if (!s && !plan) s = rmt_config_parse(st.config_json, strlen(st.config_json), parts[i], &plan);

@@ -5,6 +5,8 @@
 #include <hdf5.h>
 #include <libgen.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -610,6 +612,28 @@ rmt_status rmt_h5out_points(rmt_h5_writer *w, const rmt_results *r, uint32_t beg
     return RMT_OK;
 }
 
+volatile sig_atomic_t rmt_h5out_commits = 0;
+
+/* rename(tmp, path) with the stopping signals held, so that a handler
+ * (merge's, analyze's) sees the output either not yet in place or in place
+ * with rmt_h5out_commits counted. */
+static int commit(const char *tmp, const char *path)
+{
+    sigset_t hold, was;
+    sigemptyset(&hold);
+    sigaddset(&hold, SIGTERM);
+    sigaddset(&hold, SIGINT);
+    sigaddset(&hold, SIGUSR1);
+    sigaddset(&hold, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hold, &was);
+    int rc = rename(tmp, path);
+    int e = errno;
+    if (rc == 0) rmt_h5out_commits++;
+    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    errno = e;
+    return rc;
+}
+
 rmt_status rmt_h5out_end(rmt_h5_writer *w, const rmt_results *r, const rmt_h5_meta *meta, int complete)
 {
     rmt_status s = RMT_OK;
@@ -621,7 +645,7 @@ rmt_status rmt_h5out_end(rmt_h5_writer *w, const rmt_results *r, const rmt_h5_me
     if (closed < 0) rc = -1;
     if (rc != 0) {
         s = RMT_ERR(RMT_ERUNTIME, "%s: writing the HDF5 file failed (disk full?)", w->tmp);
-    } else if (fsync_path(w->tmp, 0) != 0 || rename(w->tmp, w->path) != 0) {
+    } else if (fsync_path(w->tmp, 0) != 0 || commit(w->tmp, w->path) != 0) {
         s = RMT_ERR(RMT_ERUNTIME, "%s: cannot move into place: %s", w->path, strerror(errno));
     } else {
         fsync_path(dirname(w->path), 1); /* w->path is not used after this */

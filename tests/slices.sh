@@ -45,6 +45,20 @@ for i, pts in [(0, [0]), (1, [1, 2]), (2, [3, 4])]:
 "$rmtmc" merge "$tmp/merged.h5" "$tmp/part2.h5" "$tmp/part0.h5" "$tmp/part1.h5" > "$tmp/out" || bad "merge"
 grep -q "(complete)" "$tmp/out" || bad "merge does not report a complete result"
 $py "$src/tests/h5same.py" "$tmp/single.h5" "$tmp/merged.h5" && ok "merged slices equal a single run" || bad "merged file differs"
+# a missing or empty part is named as such
+"$rmtmc" merge "$tmp/mmiss.h5" "$tmp/part0.h5" "$tmp/never.h5" > /dev/null 2> "$tmp/err"
+[ $? = 2 ] && grep -q "never.h5: No such file or directory (a slice that never wrote its file?" "$tmp/err" && [ ! -e "$tmp/mmiss.h5" ] \
+  && ok "a missing part: exit 2, named as missing" || { bad "missing part"; cat "$tmp/err"; }
+# merge stopped by a signal while writing: exit 3, one line, no OUT, OUT.tmp or OUT.lock left
+echo '{"name": "big", "seed": 4, "draws": 30000, "ensemble": {"type": "wigner", "n": {"sweep": [40, 50]}},
+ "statistics": {"spacings": {"unfolding": "pool"}}}' > "$tmp/big.json"
+for i in 0 1; do "$rmtmc" run "$tmp/big.json" -o "$tmp/bp$i.h5" --points $i/2 --progress none > /dev/null || bad "big slice $i"; done
+"$rmtmc" merge "$tmp/bm.h5" "$tmp/bp0.h5" "$tmp/bp1.h5" > /dev/null 2> "$tmp/err" & mpid=$!
+for i in $(seq 1000); do [ -e "$tmp/bm.h5.tmp" ] && break; sleep 0.01; done
+[ -e "$tmp/bm.h5.tmp" ] && kill -TERM $mpid; wait $mpid; mrc=$?
+[ $mrc = 3 ] && grep -qx "rmtmc: merge interrupted by a signal: $tmp/bm.h5 not written (its inputs are untouched); run it again" "$tmp/err" \
+  && [ ! -e "$tmp/bm.h5" ] && [ ! -e "$tmp/bm.h5.tmp" ] && [ ! -e "$tmp/bm.h5.lock" ] \
+  && ok "merge stopped by SIGTERM while writing: exit 3, nothing left behind" || { bad "merge stopped by a signal (exit $mrc)"; cat "$tmp/err"; ls "$tmp"/bm.h5*; }
 # the merged file began when its earliest part did, wherever that part is listed
 cp "$tmp/part2.h5" "$tmp/early2.h5"
 $py -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['created_utc'] = '2001-02-03T04:05:06Z'" "$tmp/early2.h5"
