@@ -600,7 +600,10 @@ static sig_atomic_t stop_commits;
 static void stop_handler(int sig)
 {
     (void)sig;
-    if (rmt_h5out_commits != stop_commits) return; /* the output is written */
+    /* the output is being moved into place, or is: let the command end */
+    if (__atomic_load_n(&rmt_h5out_committing, __ATOMIC_SEQ_CST) ||
+        __atomic_load_n(&rmt_h5out_commits, __ATOMIC_SEQ_CST) != stop_commits)
+        return;
     if (stop_tmp) unlink(stop_tmp);
     if (stop_lock) unlink(stop_lock);
     if (stop_msg && write(STDERR_FILENO, stop_msg, stop_len) < 0) _exit(3);
@@ -623,9 +626,15 @@ static void stop_cleanly(const char *cmd, const char *out, int locked)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = stop_handler;
+    sa.sa_flags = SA_RESTART; /* after the commit the handler returns */
     sigemptyset(&sa.sa_mask);
     int sigs[] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        struct sigaction was;
+        /* a signal ignored on entry (nohup, a background job's SIGINT) stays ignored */
+        if (sigaction(sigs[i], NULL, &was) == 0 && was.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 /* Bytes the output file of points [begin, end) will take at most

@@ -445,7 +445,9 @@ static rmt_status parse_spikes(const ctx *c, const cJSON *j, const char *path, i
     if (!cJSON_IsArray(sp)) return bad(c, p, "expected an array of numbers [theta1, ...], found %s", type_name(sp));
     int len = cJSON_GetArraySize(sp);
     if (len > RMT_MAX_SPIKES) return bad(c, p, "%d spikes, more than %d", len, RMT_MAX_SPIKES);
-    if (len > n) return bad(c, p, "%d spikes need n >= %d (spike i is added at e_i)", len, len);
+    if (len > n)
+        return bad(c, p, "%d spikes need %s >= %d (spike i is added at e_i)", len,
+                   f->kind == RMT_FAC_GAUSSIAN ? "min(rows, cols)" : "n", len);
     int i = 0;
     for (const cJSON *v = sp->child; v; v = v->next, i++) {
         snprintf(q, sizeof q, "%s[%d]", p, i);

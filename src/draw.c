@@ -106,17 +106,18 @@ static void fail_parse(void)
 rmt_status rmt_draw_check_env(void)
 {
     const char *v = getenv("RMT_FAIL_DRAWS"), *q = v;
-    while (q && *q) {
+    if (!v || !*v) return RMT_OK;
+    for (;;) {
         char *end;
         if (*q < '0' || *q > '9') break;
-        strtoul(q, &end, 10);
-        if (*end != ':' || end[1] < '0' || end[1] > '9') break;
-        strtoul(end + 1, &end, 10);
+        unsigned long long p = strtoull(q, &end, 10);
+        if (*end != ':' || end[1] < '0' || end[1] > '9' || p > UINT32_MAX) break;
+        unsigned long long d = strtoull(end + 1, &end, 10);
+        if (d > UINT32_MAX) break;
         if (!*end) return RMT_OK;
         if (*end != ',') break;
         q = end + 1;
     }
-    if (!q || !*q) return RMT_OK;
     return RMT_ERR(RMT_EUSAGE, "RMT_FAIL_DRAWS: expected POINT:DRAW[,POINT:DRAW...], found '%s'", v);
 }
 

@@ -5,7 +5,6 @@
 #include <hdf5.h>
 #include <libgen.h>
 #include <math.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -612,24 +611,18 @@ rmt_status rmt_h5out_points(rmt_h5_writer *w, const rmt_results *r, uint32_t beg
     return RMT_OK;
 }
 
-volatile sig_atomic_t rmt_h5out_commits = 0;
+volatile sig_atomic_t rmt_h5out_commits = 0, rmt_h5out_committing = 0;
 
-/* rename(tmp, path) with the stopping signals held, so that a handler
- * (merge's, analyze's) sees the output either not yet in place or in place
- * with rmt_h5out_commits counted. */
+/* rename(tmp, path), marked for a signal handler (merge's, analyze's, in
+ * whichever thread the signal lands): while committing it lets the signal
+ * pass, and after it the count of commits has moved. */
 static int commit(const char *tmp, const char *path)
 {
-    sigset_t hold, was;
-    sigemptyset(&hold);
-    sigaddset(&hold, SIGTERM);
-    sigaddset(&hold, SIGINT);
-    sigaddset(&hold, SIGUSR1);
-    sigaddset(&hold, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &hold, &was);
+    __atomic_store_n(&rmt_h5out_committing, 1, __ATOMIC_SEQ_CST);
     int rc = rename(tmp, path);
     int e = errno;
-    if (rc == 0) rmt_h5out_commits++;
-    pthread_sigmask(SIG_SETMASK, &was, NULL);
+    if (rc == 0) __atomic_add_fetch(&rmt_h5out_commits, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&rmt_h5out_committing, 0, __ATOMIC_SEQ_CST);
     errno = e;
     return rc;
 }

@@ -38,9 +38,9 @@ rmt_status rmt_h5out_begin(const char *path, const rmt_plan *plan, rmt_h5_writer
 rmt_status rmt_h5out_points(rmt_h5_writer *w, const rmt_results *r, uint32_t begin, uint32_t end, int complete);
 rmt_status rmt_h5out_end(rmt_h5_writer *w, const rmt_results *r, const rmt_h5_meta *meta, int complete);
 void rmt_h5out_abandon(rmt_h5_writer *w); /* accepts NULL */
-/* Outputs moved into place so far (by rename, with the stopping signals
- * held): a signal handler can tell whether its output is written. */
-extern volatile sig_atomic_t rmt_h5out_commits;
+/* Outputs moved into place so far, and 1 while one is being renamed into
+ * place: a signal handler can tell whether its output is written. */
+extern volatile sig_atomic_t rmt_h5out_commits, rmt_h5out_committing;
 
 /* Bytes a writer holds for the summary of the plan's points, whatever the batches. */
 double rmt_h5out_summary_bytes(const rmt_plan *plan);

@@ -106,9 +106,10 @@ void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw
     }
 }
 
-/* Neumaier's compensated sum: draws that all give the same figure (an
- * exact zero mass, say) have that figure as their mean and a standard
- * error of exactly 0, not the naive sum's rounding (1e-14, 1e-16). */
+/* Neumaier's compensated sum, of deviations from the first value: draws
+ * that all give the same figure (an exact zero mass, say) have that figure
+ * as their mean and a standard error of exactly 0, not the naive sum's
+ * rounding (1e-14, 1e-16). */
 typedef struct {
     double sum, comp;
 } ksum;
@@ -124,14 +125,16 @@ void rmt_stats_mean_stderr(const double *x, int64_t m, int64_t stride, double *m
 {
     ksum sum = {0, 0};
     int64_t c = 0;
+    double x0 = 0;
     for (int64_t i = 0; i < m; i++) {
         double v = x[i * stride];
         if (isfinite(v)) {
-            ksum_add(&sum, v);
+            if (c == 0) x0 = v;
+            ksum_add(&sum, v - x0);
             c++;
         }
     }
-    *mean = c > 0 ? (sum.sum + sum.comp) / (double)c : NAN;
+    *mean = c > 0 ? x0 + (sum.sum + sum.comp) / (double)c : NAN;
     ksum ss = {0, 0};
     for (int64_t i = 0; i < m; i++) {
         double v = x[i * stride];

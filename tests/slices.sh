@@ -59,10 +59,16 @@ for i in $(seq 1000); do [ -e "$tmp/bm.h5.tmp" ] && break; sleep 0.01; done
 [ $mrc = 3 ] && grep -qx "rmtmc: merge interrupted by a signal: $tmp/bm.h5 not written (its inputs are untouched); run it again" "$tmp/err" \
   && [ ! -e "$tmp/bm.h5" ] && [ ! -e "$tmp/bm.h5.tmp" ] && [ ! -e "$tmp/bm.h5.lock" ] \
   && ok "merge stopped by SIGTERM while writing: exit 3, nothing left behind" || { bad "merge stopped by a signal (exit $mrc)"; cat "$tmp/err"; ls "$tmp"/bm.h5*; }
+# ... but a signal ignored when merge starts (nohup: SIGHUP) stays ignored
+(trap '' HUP; exec "$rmtmc" merge "$tmp/bh.h5" "$tmp/bp0.h5" "$tmp/bp1.h5" > /dev/null 2> "$tmp/err") & mpid=$!
+for i in $(seq 1000); do [ -e "$tmp/bh.h5.tmp" ] && break; sleep 0.01; done
+[ -e "$tmp/bh.h5.tmp" ] && kill -HUP $mpid; wait $mpid; mrc=$?
+[ $mrc = 0 ] && [ -e "$tmp/bh.h5" ] && [ ! -e "$tmp/bh.h5.tmp" ] \
+  && ok "merge under nohup: SIGHUP stays ignored, the merge completes" || { bad "merge with SIGHUP ignored (exit $mrc)"; cat "$tmp/err"; }
 # the merged file began when its earliest part did, wherever that part is listed
 cp "$tmp/part2.h5" "$tmp/early2.h5"
 $py -c "import h5py, sys; h5py.File(sys.argv[1], 'r+').attrs['created_utc'] = '2001-02-03T04:05:06Z'" "$tmp/early2.h5"
-"$rmtmc" merge "$tmp/me.h5" "$tmp/early2.h5" "$tmp/part0.h5" "$tmp/part1.h5" > /dev/null \
+"$rmtmc" merge "$tmp/me.h5" "$tmp/part0.h5" "$tmp/early2.h5" "$tmp/part1.h5" > /dev/null \
   && [ "$($py -c "import h5py, sys; print(h5py.File(sys.argv[1], 'r').attrs['created_utc'])" "$tmp/me.h5")" = 2001-02-03T04:05:06Z ] \
   && ok "a merged file's created_utc is its earliest part's" || bad "merged created_utc"
 # a merge whose results exceed the memory it may use goes a batch of points

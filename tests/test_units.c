@@ -370,11 +370,15 @@ static void test_bins(void **state)
     enum { SAME = 4000 };
     double *y = malloc(sizeof(double) * SAME);
     assert_non_null(y);
-    for (double v = 0.2; v < 0.5; v += 0.1 / 3) {
-        for (int i = 0; i < SAME; i++) y[i] = v;
-        rmt_stats_mean_stderr(y, SAME, 1, &m, &se);
-        assert_true(m == v && se == 0.0);
-    }
+    for (int64_t c = 2; c <= SAME; c = c * 3 + 1)
+        for (double v = 0.2; v < 0.5; v += 0.1 / 3) {
+            const double vs[2] = {v, 1.0 / 3.0};
+            for (int w = 0; w < 2; w++) {
+                for (int i = 0; i < c; i++) y[i] = vs[w];
+                rmt_stats_mean_stderr(y, c, 1, &m, &se);
+                assert_true(m == vs[w] && se == 0.0);
+            }
+        }
     free(y);
 }
 
