@@ -106,10 +106,10 @@ void rmt_stats_draw(const rmt_statcfg *cfg, int64_t n, const double *w, rmt_draw
     }
 }
 
-/* Neumaier's compensated sum, of deviations from the first value: draws
- * that all give the same figure (an exact zero mass, say) have that figure
- * as their mean and a standard error of exactly 0, not the naive sum's
- * rounding (1e-14, 1e-16). */
+/* A compensated sum (Neumaier 1974, ZAMM 54, 39-51) of deviations from
+ * the first value: draws that all give the same figure (an exact zero
+ * mass, say) have that figure as their mean and a standard error of
+ * exactly 0, not the naive sum's rounding (1e-14, 1e-16). */
 typedef struct {
     double sum, comp;
 } ksum;
