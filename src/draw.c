@@ -80,44 +80,42 @@ static uint32_t (*fail_list)[2];
 static size_t fail_count;
 static pthread_once_t fail_once = PTHREAD_ONCE_INIT; /* rank 0 draws in a second thread */
 
-static void fail_parse(void)
+/* The pairs of RMT_FAIL_DRAWS, one grammar for checking and reading: 0
+ * when v is unset, empty or well formed (each pair given to keep, which
+ * may be NULL), -1 otherwise. */
+static int fail_scan(const char *v, void (*keep)(uint32_t p, uint32_t d))
 {
-    uint32_t (*list)[2] = NULL;
-    size_t count = 0;
-    const char *q = getenv("RMT_FAIL_DRAWS");
-    while (q && *q) {
+    const char *q = v;
+    if (!v || !*v) return 0;
+    for (;;) {
         char *end;
-        unsigned long p = strtoul(q, &end, 10);
-        if (*end != ':') break;
-        unsigned long d = strtoul(end + 1, &end, 10);
-        uint32_t (*grown)[2] = realloc(list, sizeof *list * (count + 1));
-        if (!grown) break;
-        list = grown;
-        list[count][0] = (uint32_t)p;
-        list[count][1] = (uint32_t)d;
-        count++;
-        if (*end != ',') break;
+        if (*q < '0' || *q > '9') return -1;
+        unsigned long long p = strtoull(q, &end, 10);
+        if (*end != ':' || end[1] < '0' || end[1] > '9' || p > UINT32_MAX) return -1;
+        unsigned long long d = strtoull(end + 1, &end, 10);
+        if (d > UINT32_MAX || (*end && *end != ',')) return -1;
+        if (keep) keep((uint32_t)p, (uint32_t)d);
+        if (!*end) return 0;
         q = end + 1;
     }
-    fail_list = list;
-    fail_count = count;
 }
+
+static void fail_keep(uint32_t p, uint32_t d)
+{
+    uint32_t (*grown)[2] = realloc(fail_list, sizeof *fail_list * (fail_count + 1));
+    if (!grown) return;
+    fail_list = grown;
+    fail_list[fail_count][0] = p;
+    fail_list[fail_count][1] = d;
+    fail_count++;
+}
+
+static void fail_parse(void) { fail_scan(getenv("RMT_FAIL_DRAWS"), fail_keep); }
 
 rmt_status rmt_draw_check_env(void)
 {
-    const char *v = getenv("RMT_FAIL_DRAWS"), *q = v;
-    if (!v || !*v) return RMT_OK;
-    for (;;) {
-        char *end;
-        if (*q < '0' || *q > '9') break;
-        unsigned long long p = strtoull(q, &end, 10);
-        if (*end != ':' || end[1] < '0' || end[1] > '9' || p > UINT32_MAX) break;
-        unsigned long long d = strtoull(end + 1, &end, 10);
-        if (d > UINT32_MAX) break;
-        if (!*end) return RMT_OK;
-        if (*end != ',') break;
-        q = end + 1;
-    }
+    const char *v = getenv("RMT_FAIL_DRAWS");
+    if (fail_scan(v, NULL) == 0) return RMT_OK;
     return RMT_ERR(RMT_EUSAGE, "RMT_FAIL_DRAWS: expected POINT:DRAW[,POINT:DRAW...], found '%s'", v);
 }
 
