@@ -205,7 +205,10 @@ static void test_spikes(void **state)
                        "\"ratio\":{\"sweep\":[2,0.5]},\"spikes\":[6,2]},\"statistics\":{\"moments\":2}},"
                        "{\"name\":\"gaussian\",\"draws\":60,\"ensemble\":{\"type\":\"product\",\"form\":\"gram\","
                        "\"factors\":[{\"type\":\"gaussian\",\"rows\":400,\"cols\":200,\"spikes\":[3,0.5]}]},"
-                       "\"statistics\":{\"moments\":2}}]}");
+                       "\"statistics\":{\"moments\":2}},"
+                       "{\"name\":\"gauss-sym\",\"draws\":60,\"ensemble\":{\"type\":\"product\","
+                       "\"form\":\"symmetric-part\",\"factors\":[{\"type\":\"gaussian\",\"rows\":300,"
+                       "\"cols\":300,\"spikes\":[2]}]},\"statistics\":{\"moments\":2}}]}");
     double n = 300;
     assert_true(fabs(r.plan->points[0].lambda_max_theory - 10.0 / 3.0) < 1e-12);
     expect_lambda_max(&r, 0, 0.01);
@@ -237,6 +240,13 @@ static void test_spikes(void **state)
     expect_zero_mass(&r, 3, 0.0);
     expect_theory_is(&r, 3, 1, 1.0);
     expect_moment(&r, 3, 1, 1 + 9.25 / 200, 0.0);
+    /* symmetric part of one 300 x 300 gaussian factor with spike 2: a
+     * semicircle of variance 1/2 plus 2 e0 e0^T, BBP outlier 2 + 1/(2 * 2)
+     * = 2.25 (threshold 1/sqrt 2); O(1/n) at n = 300: allowance 0.02.
+     * Exactly m1 = 2/300. */
+    assert_true(fabs(r.plan->points[4].lambda_max_theory - 2.25) < 1e-12);
+    expect_lambda_max(&r, 4, 0.02);
+    expect_moment(&r, 4, 1, 2.0 / 300, 0.0);
     run_free(&r);
 }
 
