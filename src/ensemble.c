@@ -466,6 +466,7 @@ static void product_theory(const rmt_ensemble *e, double *zm, double *lmax, doub
             double a[RMT_MAX_MOMENTS];
             rmt_fp_marchenko_pastur(n0 / (double)w->t, K, a);
             rmt_fp_semicircle_product(a, K, m);
+            if (!spikes) *lmax = rmt_fp_wishart_wigner_edge(n0 / (double)w->t);
         }
         break;
     case RMT_PROD_SYMPART:
@@ -651,8 +652,9 @@ static void product_support(const rmt_ensemble *e, double *a, double *b)
     if (e->form == RMT_PROD_SIMILAR) {
         int both_psd = e->factors[0].kind == RMT_FAC_WISHART && e->factors[1].kind == RMT_FAC_WISHART;
         double nb = sqrt(factor_norm2(&e->factors[0]) * factor_norm2(&e->factors[1]));
-        *a = both_psd ? 0.0 : -nb;
-        *b = both_psd && isfinite(lmax) ? lmax : nb;
+        /* W H has a symmetric spectrum; its edge is known without spikes */
+        *a = both_psd ? 0.0 : isfinite(lmax) ? -lmax : -nb;
+        *b = isfinite(lmax) ? lmax : nb;
         return;
     }
     /* symmetric part: |(P + P^T)/2| <= |P| = sqrt(lambda_max(P^T P)) */

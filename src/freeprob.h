@@ -37,4 +37,14 @@ void rmt_fp_semicircle_product(const double *a, int K, double *out);
  * factors): min over z > 0 of (1 + z)/z prod_i (1 + c_i z). */
 double rmt_fp_product_edge(const double *c, int k);
 
+/* Right edge of W^(1/2) H W^(1/2) (the spectrum of W H), W Marchenko-Pastur
+ * of ratio q (mean 1), H a semicircle on [-2, 2] free from W; the spectrum
+ * is symmetric. Its Stieltjes transform is G(z) = int dmu_W(x) / (z - e x)
+ * with e = int x dmu_W(x) / (z - e x) (H is semicircular: the self-energy
+ * of the Gaussian H is W times (1/n) tr W R); with w = z / e this is
+ * e^2 = h(w) = int x / (w - x) dmu_W, z = w sqrt(h(w)), and the edge is the
+ * minimum of z over w beyond W's support (as for Silverstein and Choi's
+ * sample covariance edges). q -> 0 gives 2. */
+double rmt_fp_wishart_wigner_edge(double q);
+
 #endif

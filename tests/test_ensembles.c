@@ -437,7 +437,14 @@ static void test_product_gram(void **state)
  *  - P = H W, W (n 200, t 100): eig = eig(Y^T H Y) plus 100 exact zeros;
  *    H -> -H leaves the law alone, so odd moments vanish exactly, and
  *    E (1/n) tr HW = 0 exactly; the limit m2 = 1, m4 = 2 (1 + q) = 6 (the
- *    Kreweras sum of a^(1/2) s a^(1/2)).
+ *    Kreweras sum of a^(1/2) s a^(1/2)). The edge of its symmetric
+ *    spectrum, 3.744480 at q = 2 (rmt_fp_wishart_wigner_edge), is where
+ *    tools/rmtplot's density (a quartic's root, another method) ends:
+ *    3.7445 on a grid of 1e-4. The largest eigenvalue approaches it from
+ *    below like n^(-2/3): numpy, 400 draws at n = 200 (t = 100): 3.536 +-
+ *    0.011; 60 at n = 800: 3.644 +- 0.009; the allowance 0.25 covers
+ *    n = 200, and would not cover the edge of q = 1 (3.079) or q = 4
+ *    (4.751), nor the product of norms (11.66) the range used before.
  *  - P = W2 W1 (t = 400 and 100): the free product of MP(0.5) and MP(2):
  *    m1 = 1 exactly, m2 -> 1 + q1 + q2 = 3.5, m3 -> 15.75; rank
  *    min(n, t1, t2) = 100: 100 exact zeros.
@@ -447,7 +454,7 @@ static void test_product_similar(void **state)
 {
     (void)state;
     run r = run_config(
-        "{\"name\":\"sim\",\"seed\":26,\"statistics\":{\"moments\":4},\"experiments\":["
+        "{\"name\":\"sim\",\"seed\":26,\"statistics\":{\"moments\":4,\"density\":{\"bins\":40}},\"experiments\":["
         "{\"name\":\"wig-wis\",\"draws\":100,\"ensemble\":{\"type\":\"product\",\"form\":\"similar\",\"factors\":["
         "{\"type\":\"wishart\",\"n\":200,\"ratio\":2},{\"type\":\"wigner\",\"n\":200}]}},"
         "{\"name\":\"wis-wis\",\"draws\":100,\"ensemble\":{\"type\":\"product\",\"form\":\"similar\",\"factors\":["
@@ -463,6 +470,14 @@ static void test_product_similar(void **state)
     expect_theory_is(&r, 0, 2, 1.0);
     expect_theory_is(&r, 0, 3, 0.0);
     expect_theory_is(&r, 0, 4, 6.0);
+    {
+        const rmt_point *pt = &r.plan->points[0];
+        assert_true(fabs(pt->lambda_max_theory - 3.7445) < 1e-4);
+        expect_lambda_max(&r, 0, 0.25);
+        /* the auto density range: the spectrum [-edge, edge] and 5 % of it either side */
+        assert_true(pt->stat.range_auto && fabs(pt->stat.hi - 1.1 * pt->lambda_max_theory) < 1e-12 &&
+                    fabs(pt->stat.lo + 1.1 * pt->lambda_max_theory) < 1e-12);
+    }
     expect_theory_is(&r, 1, 1, 1.0);
     expect_theory_is(&r, 1, 2, 3.5);
     expect_theory_is(&r, 1, 3, 15.75);
