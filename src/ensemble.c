@@ -316,6 +316,48 @@ static double er_kernel_fraction(double c)
     return q + ecq + c * q * ecq - 1.0;
 }
 
+/* Kernel fraction of W = Z Z^T / t, Z n x t with each entry kept with
+ * probability c/n (column degrees Poisson(d = c), row degrees Poisson(k =
+ * c t/n)), in the limit: rank Z is Z's structural rank (its nonzero pattern's
+ * maximum matching, for continuous entries), and by the rank formula of
+ * Coja-Oghlan, Ergur, Gao, Hetterich and Rolvien ("The rank of sparse
+ * random matrices", arXiv 1906.05757) rank Z / t -> 1 - max over a in [0, 1]
+ * of Phi(a) = D(1 - K'(a)/k) - (d/k)(1 - K(a) - (1 - a) K'(a)), D and K the
+ * degree generating functions; for Poisson ones K'(a)/k = K(a) = e^(k(a-1)).
+ * Phi can have two maxima: a grid, then golden section around its best. */
+static double sparse_wishart_phi(double d, double k, double a)
+{
+    const double K = exp(k * (a - 1.0));
+    return exp(-d * K) - (d / k) * (1.0 - K - (1.0 - a) * k * K);
+}
+
+static double sparse_wishart_kernel_fraction(double c, double n, double t)
+{
+    const double d = c, k = c * t / n, g = 0.5 * (sqrt(5.0) - 1.0);
+    const int G = 4000;
+    int best = 0;
+    double fb = -INFINITY;
+    for (int i = 0; i <= G; i++) {
+        double f = sparse_wishart_phi(d, k, (double)i / G);
+        if (f > fb) fb = f, best = i;
+    }
+    double lo = (double)(best > 0 ? best - 1 : 0) / G, hi = (double)(best < G ? best + 1 : G) / G;
+    double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo);
+    double f1 = sparse_wishart_phi(d, k, x1), f2 = sparse_wishart_phi(d, k, x2);
+    for (int it = 0; it < 100 && hi - lo > 1e-14; it++) {
+        if (f1 > f2) {
+            hi = x2, x2 = x1, f2 = f1;
+            x1 = hi - g * (hi - lo), f1 = sparse_wishart_phi(d, k, x1);
+        } else {
+            lo = x1, x1 = x2, f1 = f2;
+            x2 = lo + g * (hi - lo), f2 = sparse_wishart_phi(d, k, x2);
+        }
+    }
+    const double phi = fmax(fb, fmax(f1, f2));
+    const double m = 1.0 - (t / n) * (1.0 - phi);
+    return m > 0.0 ? m : 0.0;
+}
+
 /* Largest eigenvalue of a spiked Wigner (q < 0) or Wishart (ratio q)
  * matrix in the limit: the edge, or the BBP outlier of the largest spike.
  * Outlier of A + theta v v^T at R(1/theta) + theta with R the R-transform:
@@ -582,7 +624,8 @@ double rmt_ensemble_zero_mass_theory(const rmt_ensemble *e)
         /* rank of Y = [Z/sqrt(t), sqrt(theta) e]: t plus the positive spikes
          * (exact at every n; the limit is Marchenko-Pastur's atom). With fixed
          * P an empty row or column has probability (1 - P)^t -> 0: unchanged. */
-        if (e->mod.sparse) return NAN;
+        if (e->mod.sparse)
+            return e->mod.nspikes ? NAN : sparse_wishart_kernel_fraction(e->mod.mean_degree, (double)e->n, (double)e->t);
         double r = (double)(e->t + positive_spikes(&e->mod));
         double m = 1.0 - r / (double)e->n;
         return m > 0.0 ? m : 0.0;
