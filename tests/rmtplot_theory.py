@@ -12,7 +12,7 @@ usage: rmtplot_theory.py RMTMC SRCDIR
 2. A small rmtmc run (products and a dense percolated Wigner, n = 300-400):
    the moments of each curve agree within 1e-3 with the moments_theory rmtmc
    writes, its atom equals zero_mass_theory, and the histogram (6 draws, 60
-   bins) against the curve has a chi-square per bin below 0.5 (Poisson
+   bins; 14 draws for Wishart x Wigner) against the curve has a chi-square per bin below 0.5 (Poisson
    variance, bins with >= 10 expected counts, the atom's bin left out).
    Independent samples would give about 1; eigenvalues of one draw are
    rigid (a bin's count fluctuates far less than Poisson), so a correct
@@ -105,7 +105,11 @@ cfg = {"name": "theory", "seed": 11, "draws": 6, "statistics": {"density": {"bin
                {"type": "gaussian", "rows": 300}]}},
            {"name": "wishart-wishart", "ensemble": {"type": "product", "form": "similar", "factors": [
                {"type": "wishart", "n": 400, "ratio": 2}, {"type": "wishart", "ratio": 0.5}]}},
-           {"name": "wishart-wigner", "ensemble": {"type": "product", "form": "similar", "factors": [
+           # 14 draws: its auto range is the spectrum's (+-2.9), 2.2 times narrower
+           # than the product of norms it was once, so its 60 bins hold 2.2 times
+           # fewer counts each, and 6 draws would leave the stretched curve's
+           # chi-square (the negative control) below 0.5
+           {"name": "wishart-wigner", "draws": 14, "ensemble": {"type": "product", "form": "similar", "factors": [
                {"type": "wishart", "n": 400, "ratio": 0.5}, {"type": "wigner", "percolation": {"p": 0.5}}]}},
            {"name": "wigner-dense", "ensemble": {"type": "wigner", "n": 400, "percolation": {"p": 0.3}}}]}
 tmp = tempfile.mkdtemp()
@@ -177,6 +181,33 @@ with h5py.File(os.path.join(tmp, "t.h5"), "r") as f:
         if exp == "wishart-wigner":
             c2w, _ = chi2(lambda x: rp.wishart_wigner_density(x, 1.0))
             check(c2w > 3, "%s: negative control, q = 1 instead of 0.5: chi2/bin %.1f (> 3)" % (exp, c2w))
+
+# 3. A density range that starts at 0 (a sparse Wishart on [0, 10]): the
+# zeros that came out just below 0 are in density/below, the others in the
+# first bin. rmtplot draws the zeros apart as the atom, so it must take them
+# from both: nothing left below (every negative eigenvalue of a PSD matrix
+# is a zero), and the first bin's density that of the stored non-zero
+# eigenvalues (|x| > 1e-8; the auto tolerance is ~1e-13 here). Taking all
+# zeros from the first bin drew 0.89 where the eigenvalues give 1.98.
+cfg0 = {"name": "zero-edge", "seed": 2020, "draws": 20,
+        "ensemble": {"type": "wishart", "n": 300, "ratio": 1, "percolation": {"mean_degree": 2}},
+        "statistics": {"density": {"bins": 100, "range": [0, 10]}}, "output": {"eigenvalues": True}}
+with open(os.path.join(tmp, "z.json"), "w") as f:
+    json.dump(cfg0, f)
+subprocess.run(["mpiexec", "--oversubscribe", "-n", "2", rmtmc, "run", os.path.join(tmp, "z.json"), "-o",
+                os.path.join(tmp, "z.h5"), "--progress", "none"], check=True, env=env, stdout=subprocess.DEVNULL)
+with h5py.File(os.path.join(tmp, "z.h5"), "r") as f:
+    run = rp.Run(f, os.path.join(tmp, "z.h5"))
+    for idx, key, g in run.points:
+        raw_below = float(g["density/below"][()])
+        edges, dens, atom, total, below, above = rp.density_data(run, g)
+        ev = g["eigenvalues"][()].ravel()
+        ref = np.histogram(ev[np.abs(ev) > 1e-8], bins=edges)[0] / (total * np.diff(edges))
+        check(raw_below > 0 and below == 0, "zero-edge: %d zeros below 0 in the file, %d left below" % (raw_below, below))
+        check(abs(dens[0] - ref[0]) <= 0.02 * ref[0] and np.allclose(dens[1:], ref[1:]),
+              "zero-edge: first bin %.4f, from the eigenvalues %.4f (2 %%)" % (dens[0], ref[0]))
+        check(abs(atom - (ev.size - np.count_nonzero(np.abs(ev) > 1e-8)) / total) <= 0.01,
+              "zero-edge: atom %.4f" % atom)
 
 print("%d failure(s)" % len(fails))
 sys.exit(1 if fails else 0)
