@@ -364,6 +364,11 @@ static char **split_equals(int argc, char **argv, int *outc)
     return v;
 }
 
+/* the options that take a value, as parse_args reads them */
+static const char *const value_options[] = {"-o",     "--output",         "--progress", "--mem-per-rank", "--points",
+                                            "-c",     "--config",         "--dataset",  "--time",         "--ranks",
+                                            "--ranks-per-node"};
+
 static rmt_status parse_args(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
@@ -377,6 +382,18 @@ static rmt_status parse_args(int argc, char **argv, args *a)
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        /* an option given twice with two values (a job template's --points
+         * and the user's): which one was meant is unknown, so refuse */
+        for (int j = 2; val && *o == '-' && j < i; j++) {
+            const char *pj = argv[j];
+            int same = !strcmp(pj, o) || (!strcmp(pj, "-o") && !strcmp(o, "--output")) ||
+                       (!strcmp(pj, "--output") && !strcmp(o, "-o")) || (!strcmp(pj, "-c") && !strcmp(o, "--config")) ||
+                       (!strcmp(pj, "--config") && !strcmp(o, "-c"));
+            int takes = 0;
+            for (size_t k = 0; k < sizeof value_options / sizeof *value_options; k++) takes |= !strcmp(o, value_options[k]);
+            if (same && takes && strcmp(argv[j + 1], val))
+                return RMT_ERR(RMT_EUSAGE, "%s given twice (%s %s, then %s %s); give it once", o, pj, argv[j + 1], o, val);
+        }
         if (!strcmp(o, "-o") || !strcmp(o, "--output")) {
             if (!val || !*val) return RMT_ERR(RMT_EUSAGE, "%s needs a file name", o);
             a->output = val;

@@ -296,6 +296,16 @@ ok "an empty output name, one ending in /, one too long for the filesystem: exit
 "$rmtmc" run "$tmp/small.json" --points 0/9 -o "$tmp/p09.h5" > /dev/null 2>> "$tmp/err"; rc2=$?
 [ $rc = 2 ] && [ $rc2 = 2 ] && grep -q "ranks needs a positive integer up to 1e9" "$tmp/err" && grep -q "points 0/9: the sweep has only 1 point: K can be at most 1 (a job array of --array=0-0)$" "$tmp/err" \
   && ok "--ranks beyond an int and --points K beyond the points: exit 2" || { bad "--ranks / --points range"; cat "$tmp/err"; }
+# an option given twice with two values (a job template's --points and the
+# user's): refused, naming both; the same value twice is harmless
+"$rmtmc" run "$tmp/small.json" -o "$tmp/twice.h5" --points 0/1 --resume --points=0/2 > /dev/null 2> "$tmp/err"; rc=$?
+"$rmtmc" run "$tmp/small.json" -o "$tmp/twice.h5" --output "$tmp/twice2.h5" > /dev/null 2>> "$tmp/err"; rc2=$?
+[ $rc = 2 ] && [ $rc2 = 2 ] && [ ! -e "$tmp/twice.h5" ] && [ ! -e "$tmp/twice2.h5" ] \
+  && grep -q "^rmtmc: --points given twice (--points 0/1, then --points 0/2); give it once$" "$tmp/err" \
+  && grep -q "^rmtmc: --output given twice (-o $tmp/twice.h5, then --output $tmp/twice2.h5); give it once$" "$tmp/err" \
+  && "$rmtmc" check "$tmp/small.json" --points 0/1 --points=0/1 > /dev/null \
+  && ok "an option given twice with two values: exit 2 naming both, no output; twice the same value: accepted" \
+  || { bad "options given twice: run $rc, $rc2"; cat "$tmp/err"; }
 "$rmtmc" run "$tmp/small.json" --output="$tmp/eq.h5" --progress=none > /dev/null && [ -e "$tmp/eq.h5" ] \
   && "$rmtmc" check "$tmp/small.json" --ranks=2 --mem-per-rank=1G | grep -q "^ranks    2 (memory per rank for draws 994 MiB: --mem-per-rank 1 GiB, less" \
   && ok "--name=value options" || bad "--name=value options"

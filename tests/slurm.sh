@@ -319,6 +319,17 @@ for i in range(3):
 $py "$src/tests/h5same.py" single.h5 merged.h5 && ok "array + merge.sbatch (afterok) equals the single run" \
   || bad "merged array result differs from the single run"
 
+# ---- 1b. one task run again without RMTMC_SLICES (--array=0: K would be 1,
+# the whole sweep as "slice 0 of 1"): the parts of K = 3 beside merged.h5
+# say which K was meant; the task stops, exit 2, writing nothing
+r=$(sub --array=0 --ntasks-per-node=1 --mem-per-cpu=300M --output=rerun-%A_%a.out "$src/jobs/sweep-array.sbatch" sweep.json merged.h5) \
+  || die "sbatch sweep-array.sbatch (rerun)"
+wait_done "$r" 60 || die "sweep-array.sbatch (rerun) did not finish"
+[ "$(job_field "$r" JobState | sort -u)" = FAILED ] && [ ! -e merged.part0-of-1.h5 ] \
+  && grep -q "sweep-array.sbatch: merged.part0-of-3.h5 is slice of 3, but this array has 1 task(s): .*RMTMC_SLICES=3" rerun-*.out \
+  && ok "sweep-array.sbatch: a task run again without RMTMC_SLICES next to parts of another K: exit 2, naming RMTMC_SLICES=3" \
+  || { bad "sweep-array.sbatch rerun without RMTMC_SLICES: $(job_field "$r" JobState | xargs)"; cat rerun-*.out; }
+
 # ---- 1c. a launcher killed by a signal once the run is done (Open MPI 4.1's
 # mpiexec can segfault when a late signal reaches it): the file is complete,
 # so the job is done. Here every rank dies of SIGSEGV after rmtmc returns 0.
