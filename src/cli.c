@@ -327,17 +327,20 @@ static int parse_size(const char *s, double *out)
     return 0;
 }
 
+/* the options that take a value, as parse_args reads them */
+static const char *const value_options[] = {"-o",     "-c",        "--output", "--progress", "--mem-per-rank", "--points",
+                                            "--config", "--dataset", "--time",   "--ranks",    "--ranks-per-node"};
+
 /* "--name=value" as "--name value", for the options that take a value;
  * returns argv itself when there is none, else a new vector (kept for the
  * process's life: the values are used to the end). */
 static char **split_equals(int argc, char **argv, int *outc)
 {
-    static const char *const with_value[] = {"--output", "--progress", "--mem-per-rank", "--points",
-                                             "--config",  "--dataset",  "--time",         "--ranks",
-                                             "--ranks-per-node"};
+    const char *const *with_value = value_options + 2; /* the long ones */
+    const size_t nwith = sizeof value_options / sizeof *value_options - 2;
     int extra = 0;
     for (int i = 1; i < argc; i++)
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++) {
+        for (size_t k = 0; k < nwith; k++) {
             size_t l = strlen(with_value[k]);
             extra += !strncmp(argv[i], with_value[k], l) && argv[i][l] == '=';
         }
@@ -349,7 +352,7 @@ static char **split_equals(int argc, char **argv, int *outc)
     for (int i = 0; i < argc; i++) {
         char *eq = i > 0 && !strncmp(argv[i], "--", 2) ? strchr(argv[i], '=') : NULL;
         int split = 0;
-        for (size_t k = 0; eq && k < sizeof with_value / sizeof *with_value; k++)
+        for (size_t k = 0; eq && k < nwith; k++)
             split |= (size_t)(eq - argv[i]) == strlen(with_value[k]) && !strncmp(argv[i], with_value[k], strlen(with_value[k]));
         char *name = split ? strndup(argv[i], (size_t)(eq - argv[i])) : NULL;
         if (split && name) {
@@ -363,11 +366,6 @@ static char **split_equals(int argc, char **argv, int *outc)
     *outc = n;
     return v;
 }
-
-/* the options that take a value, as parse_args reads them */
-static const char *const value_options[] = {"-o",     "--output",         "--progress", "--mem-per-rank", "--points",
-                                            "-c",     "--config",         "--dataset",  "--time",         "--ranks",
-                                            "--ranks-per-node"};
 
 static rmt_status parse_args(int argc, char **argv, args *a)
 {

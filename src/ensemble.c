@@ -331,29 +331,20 @@ static double sparse_wishart_phi(double d, double k, double a)
     return exp(-d * K) - (d / k) * (1.0 - K - (1.0 - a) * k * K);
 }
 
+static double sparse_wishart_minus_phi(const double *dk, double a) { return -sparse_wishart_phi(dk[0], dk[1], a); }
+
 static double sparse_wishart_kernel_fraction(double c, double n, double t)
 {
-    const double d = c, k = c * t / n, g = 0.5 * (sqrt(5.0) - 1.0);
+    const double dk[2] = {c, c * t / n};
     const int G = 4000;
     int best = 0;
     double fb = -INFINITY;
     for (int i = 0; i <= G; i++) {
-        double f = sparse_wishart_phi(d, k, (double)i / G);
+        double f = sparse_wishart_phi(dk[0], dk[1], (double)i / G);
         if (f > fb) fb = f, best = i;
     }
     double lo = (double)(best > 0 ? best - 1 : 0) / G, hi = (double)(best < G ? best + 1 : G) / G;
-    double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo);
-    double f1 = sparse_wishart_phi(d, k, x1), f2 = sparse_wishart_phi(d, k, x2);
-    for (int it = 0; it < 100 && hi - lo > 1e-14; it++) {
-        if (f1 > f2) {
-            hi = x2, x2 = x1, f2 = f1;
-            x1 = hi - g * (hi - lo), f1 = sparse_wishart_phi(d, k, x1);
-        } else {
-            lo = x1, x1 = x2, f1 = f2;
-            x2 = lo + g * (hi - lo), f2 = sparse_wishart_phi(d, k, x2);
-        }
-    }
-    const double phi = fmax(fb, fmax(f1, f2));
+    const double phi = fmax(fb, -rmt_fp_golden_min(sparse_wishart_minus_phi, dk, lo, hi, 1e-14));
     const double m = 1.0 - (t / n) * (1.0 - phi);
     return m > 0.0 ? m : 0.0;
 }

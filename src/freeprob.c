@@ -151,31 +151,36 @@ double rmt_fp_product_edge(const double *c, int k)
     return f;
 }
 
-/* z(w) = w sqrt(h(w)), h(w) = w G(w) - 1 = int x / (w - x) dmu_q(x), at
- * w = b + e^u beyond MP's edge b; G in the form free of cancellation,
- * 2 / ((w + q - 1) + sqrt((w - b)(w - a))). */
-static double ww_z(double q, double a, double b, double u)
+double rmt_fp_golden_min(double (*f)(const double *par, double x), const double *par, double lo, double hi, double tol)
 {
-    const double d = exp(u), w = b + d;
+    const double g = 0.5 * (sqrt(5.0) - 1.0);
+    double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo), f1 = f(par, x1), f2 = f(par, x2);
+    for (int it = 0; it < 200 && hi - lo > tol; it++) {
+        if (f1 < f2) {
+            hi = x2, x2 = x1, f2 = f1;
+            x1 = hi - g * (hi - lo), f1 = f(par, x1);
+        } else {
+            lo = x1, x1 = x2, f1 = f2;
+            x2 = lo + g * (hi - lo), f2 = f(par, x2);
+        }
+    }
+    return fmin(f1, f2);
+}
+
+/* z(w) = w sqrt(h(w)), h(w) = w G(w) - 1 = int x / (w - x) dmu_q(x), at
+ * w = b + e^u beyond MP's edge b (par: q, a, b); G in the form free of
+ * cancellation, 2 / ((w + q - 1) + sqrt((w - b)(w - a))). */
+static double ww_z(const double *par, double u)
+{
+    const double q = par[0], a = par[1], b = par[2], d = exp(u), w = b + d;
     return w * sqrt(w * 2.0 / ((w + q - 1.0) + sqrt(d * (w - a))) - 1.0);
 }
 
 double rmt_fp_wishart_wigner_edge(double q)
 {
-    /* z falls from w = b (where G' diverges) and grows like sqrt(w): golden
-     * section for its minimum, the edge */
+    /* z falls from w = b (where G' diverges) and grows like sqrt(w): its
+     * minimum is the edge */
     const double b = (1.0 + sqrt(q)) * (1.0 + sqrt(q)), a = (1.0 - sqrt(q)) * (1.0 - sqrt(q));
-    const double g = 0.5 * (sqrt(5.0) - 1.0);
-    double lo = -40.0, hi = 12.0 + log(b);
-    double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo), f1 = ww_z(q, a, b, x1), f2 = ww_z(q, a, b, x2);
-    for (int it = 0; it < 200 && hi - lo > 1e-12; it++) {
-        if (f1 < f2) {
-            hi = x2, x2 = x1, f2 = f1;
-            x1 = hi - g * (hi - lo), f1 = ww_z(q, a, b, x1);
-        } else {
-            lo = x1, x1 = x2, f1 = f2;
-            x2 = lo + g * (hi - lo), f2 = ww_z(q, a, b, x2);
-        }
-    }
-    return fmin(f1, f2);
+    const double par[3] = {q, a, b};
+    return rmt_fp_golden_min(ww_z, par, -40.0, 12.0 + log(b), 1e-12);
 }

@@ -37,6 +37,10 @@ void rmt_fp_semicircle_product(const double *a, int K, double *out);
  * factors): min over z > 0 of (1 + z)/z prod_i (1 + c_i z). */
 double rmt_fp_product_edge(const double *c, int k);
 
+/* The least value of f(par, x) on [lo, hi] for f with one minimum there:
+ * golden-section search down to an interval of tol. */
+double rmt_fp_golden_min(double (*f)(const double *par, double x), const double *par, double lo, double hi, double tol);
+
 /* Right edge of W^(1/2) H W^(1/2) (the spectrum of W H), W Marchenko-Pastur
  * of ratio q (mean 1), H a semicircle on [-2, 2] free from W; the spectrum
  * is symmetric. Its Stieltjes transform is G(z) = int dmu_W(x) / (z - e x)
