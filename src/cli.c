@@ -367,6 +367,12 @@ static char **split_equals(int argc, char **argv, int *outc)
     return v;
 }
 
+/* -o and -c as their long names */
+static const char *long_name(const char *o)
+{
+    return !strcmp(o, "-o") ? "--output" : !strcmp(o, "-c") ? "--config" : o;
+}
+
 static rmt_status parse_args(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
@@ -384,9 +390,7 @@ static rmt_status parse_args(int argc, char **argv, args *a)
          * and the user's): which one was meant is unknown, so refuse */
         for (int j = 2; val && *o == '-' && j < i; j++) {
             const char *pj = argv[j];
-            int same = !strcmp(pj, o) || (!strcmp(pj, "-o") && !strcmp(o, "--output")) ||
-                       (!strcmp(pj, "--output") && !strcmp(o, "-o")) || (!strcmp(pj, "-c") && !strcmp(o, "--config")) ||
-                       (!strcmp(pj, "--config") && !strcmp(o, "-c"));
+            int same = !strcmp(long_name(pj), long_name(o));
             int takes = 0;
             for (size_t k = 0; k < sizeof value_options / sizeof *value_options; k++) takes |= !strcmp(o, value_options[k]);
             if (same && takes && strcmp(argv[j + 1], val))
